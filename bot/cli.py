@@ -1,0 +1,171 @@
+"""The `danvan` command: run the bot, chat in the terminal, migrate, compute deadlines, classify."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from datetime import date
+
+from bot.config import ConfigError, Settings, load_settings
+
+CONNECT_HELP = """\
+Chưa cấu hình Telegram: đang chạy trò chuyện trên dòng lệnh (console).
+(No TELEGRAM_BOT_TOKEN: running the console chat. To connect a real bot, create one with
+@BotFather, put TELEGRAM_BOT_TOKEN=... in .env and run `make run` again. See README.)
+Gõ /thoat để thoát."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the Telegram bot when a token is configured; otherwise the console chat."""
+    settings = _settings(args)
+    if not settings.telegram.bot_token:
+        return cmd_chat(args, banner=CONNECT_HELP)
+    from bot.app import run_telegram
+
+    asyncio.run(run_telegram(settings))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, *, banner: str = "") -> int:
+    """The citizen conversation in this terminal."""
+    from bot.app import build_services
+    from handlers.console import run_console
+
+    settings = _settings(args)
+    if not args.verbose:
+        logging.getLogger().setLevel(logging.WARNING)
+    services = build_services(settings)
+    try:
+        asyncio.run(run_console(services, user_id=getattr(args, "user", None) or "console", banner=banner))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    """Schema migrations."""
+    from storage.engine import make_engine
+    from storage.migrate import downgrade_database, upgrade_database
+
+    engine = make_engine(_settings(args).database_url)
+    if args.action == "upgrade":
+        upgrade_database(engine, args.revision or "head")
+    else:
+        downgrade_database(engine, args.revision or "-1")
+    print(f"database {args.action}d to {args.revision or ('head' if args.action == 'upgrade' else '-1')}")
+    return 0
+
+
+def cmd_deadline(args: argparse.Namespace) -> int:
+    """Print the due dates of a ticket type received (and maybe accepted) on given dates."""
+    from bot.deadlines import compute_deadlines, deadlines_to_json
+    from bot.texts import format_date
+    from bot.workdays import WorkingCalendar
+
+    settings = _settings(args)
+    rule_set = args.rules or settings.deadlines.rule_set
+    spec = settings.ticket_type(args.type)
+    if rule_set not in spec.rules:
+        raise SystemExit(f"danvan: rule set {rule_set!r} is not configured for {args.type}")
+    calendar = WorkingCalendar(extra_days_off=settings.calendar.extra_days_off,
+                               extra_working_days=settings.calendar.extra_working_days)
+    due = compute_deadlines(spec.type_rules(rule_set), received=args.received, accepted=args.accepted,
+                            calendar=calendar)
+    if args.json:
+        print(json.dumps(deadlines_to_json(due)))
+    else:
+        print(f"{spec.name} nhận ngày {format_date(args.received)} (quy định {rule_set}):")
+        print(f"  Hạn trả lời:     {format_date(due.answer_due)}")
+        if due.accept_due:
+            print(f"  Hạn thụ lý:      {format_date(due.accept_due)}")
+        print(f"  Hạn giải quyết:  {format_date(due.resolve_due)}")
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    """Read one text per line on stdin; write one JSON object per line."""
+    from bot.app import build_classifier
+    from bot.routing import route_ticket
+
+    settings = _settings(args)
+    classifier = build_classifier(settings)
+    for line in sys.stdin:
+        text = line.rstrip("\n")
+        result = classifier.classify(text)
+        office = route_ticket(settings, ticket_type="phan_anh", category=result.category)
+        print(json.dumps({"category": result.category,
+                          "candidates": [[code, round(score, 4)] for code, score in result.candidates],
+                          "office": office}, ensure_ascii=False), flush=True)
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Load and validate the configuration."""
+    settings = _settings(args)
+    print(f"config OK: {settings.commune.full_name}, {len(settings.offices)} offices, "
+          f"{len(settings.categories)} categories, rule set {settings.deadlines.rule_set}")
+    return 0
+
+
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="danvan", description="Citizen-feedback bot of UBND xã Xuân Giang")
+    parser.add_argument("--config", help="path to config.yaml (default: ./config.yaml or DANVAN_CONFIG)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="start the bot (console chat when no Telegram token)").set_defaults(func=cmd_run)
+    chat = sub.add_parser("chat", help="talk to danvan in this terminal")
+    chat.add_argument("--user", default="console", help="console user id (to play several citizens)")
+    chat.set_defaults(func=cmd_chat)
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade", "downgrade"])
+    db.add_argument("revision", nargs="?")
+    db.set_defaults(func=cmd_db)
+    dl = sub.add_parser("deadline", help="print the legal due dates")
+    dl.add_argument("--type", required=True, choices=["phan_anh", "kien_nghi", "gop_y", "khieu_nai", "to_cao"])
+    dl.add_argument("--received", required=True, type=_iso_date)
+    dl.add_argument("--accepted", type=_iso_date)
+    dl.add_argument("--rules", choices=["2011", "2026"])
+    dl.add_argument("--json", action="store_true")
+    dl.set_defaults(func=cmd_deadline)
+    sub.add_parser("classify", help="classify texts from stdin (JSON lines out)").set_defaults(func=cmd_classify)
+    sub.add_parser("check-config", help="validate config.yaml").set_defaults(func=cmd_check_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "aiohttp.access", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if getattr(args, "func", None) is None:
+        args.func = cmd_run
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"danvan: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        if args.func is cmd_deadline:
+            print(f"danvan: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""Configuration: config.yaml plus environment, loaded once into frozen, typed objects.
+
+Secrets never live in config.yaml: they come from the environment or a git-ignored `.env`.
+Any key can be overridden as ``DANVAN__SECTION__KEY`` (values are parsed as YAML, so lists
+and numbers work). A wrong config raises :class:`ConfigError` naming file, key and reason.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.deadlines import TypeRules, rules_from_config
+
+TICKET_TYPE_CODES = ("phan_anh", "kien_nghi", "gop_y", "khieu_nai", "to_cao")
+CATEGORY_CODES = (
+    "dat_dai", "xay_dung", "ha_tang", "moi_truong", "nong_nghiep", "an_sinh", "van_hoa",
+    "giao_duc", "y_te", "hanh_chinh", "an_ninh", "quoc_phong", "can_bo", "khac",
+)
+OFFICE_CODES = ("VP", "KT", "VHXH", "HCC", "CA", "QS")
+ENV_PREFIX = "DANVAN__"
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
+
+
+class ConfigError(Exception):
+    """A configuration problem worth a one-line message, not a traceback."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Commune(_Frozen):
+    name: str
+    full_name: str
+    province: str
+    code_prefix: str = Field(pattern=r"^[A-Z]{1,6}$")
+    admin_code: str = ""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    hotline: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class TelegramSettings(_Frozen):
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    webhook_url: str = ""
+    webhook_path: str = "/telegram/webhook"
+    bot_token: str = ""
+    webhook_secret: str = ""
+
+
+class WebSettings(_Frozen):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class StorageSettings(_Frozen):
+    database_url: str = ""
+    attachments_dir: str = "data/attachments"
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+
+
+class IntakeSettings(_Frozen):
+    min_description_chars: int = Field(default=15, ge=1)
+    min_description_words: int = Field(default=4, ge=1)
+    max_text_chars: int = Field(default=6000, ge=100)
+    max_attachments: int = Field(default=10, ge=0)
+
+
+class Office(_Frozen):
+    code: str
+    name: str
+    telegram_chat_id: str = ""
+
+    @field_validator("code")
+    @classmethod
+    def _known_code(cls, value: str) -> str:
+        if value not in OFFICE_CODES:
+            raise ValueError(f"unknown office code {value!r}; expected one of {', '.join(OFFICE_CODES)}")
+        return value
+
+    @field_validator("telegram_chat_id", mode="before")
+    @classmethod
+    def _chat_id_as_text(cls, value: Any) -> str:
+        return "" if value is None else str(value)
+
+
+class Category(_Frozen):
+    code: str
+    name: str
+    office: str
+    keywords: tuple[str, ...] = ()
+
+    @field_validator("code")
+    @classmethod
+    def _known_code(cls, value: str) -> str:
+        if value not in CATEGORY_CODES:
+            raise ValueError(f"unknown category code {value!r}")
+        return value
+
+
+class TicketTypeSpec(_Frozen):
+    code: str
+    name: str
+    hint: str = ""
+    identity: Literal["optional", "required", "required_or_information"] = "optional"
+    rules: dict[str, dict[str, Any]]
+
+    @field_validator("code")
+    @classmethod
+    def _known_code(cls, value: str) -> str:
+        if value not in TICKET_TYPE_CODES:
+            raise ValueError(f"unknown ticket type {value!r}; expected one of {', '.join(TICKET_TYPE_CODES)}")
+        return value
+
+    @field_validator("rules")
+    @classmethod
+    def _valid_rules(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for name, raw in value.items():
+            try:
+                rules_from_config(raw)
+            except ValueError as exc:
+                raise ValueError(f"rule set {name!r}: {exc}") from exc
+        return value
+
+    def type_rules(self, rule_set: str) -> TypeRules:
+        """The deadline rules of this type under the named rule set."""
+        return rules_from_config(self.rules[rule_set])
+
+
+class DeadlineSettings(_Frozen):
+    rule_set: str = "2026"
+
+
+class RoutingSettings(_Frozen):
+    complaints_office: str = "VP"
+    hamlet_overrides: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+
+class CalendarSettings(_Frozen):
+    extra_days_off: tuple[date, ...] = ()
+    extra_working_days: tuple[date, ...] = ()
+
+
+class QuietHours(_Frozen):
+    start: time = time(21, 0)
+    end: time = time(7, 0)
+
+
+class ReminderSettings(_Frozen):
+    offsets_working_days: tuple[int, ...] = (3, 1)
+    due_day_time: time = time(8, 0)
+    quiet_hours: QuietHours = QuietHours()
+
+
+class Settings(_Frozen):
+    """The whole configuration, frozen after load."""
+
+    commune: Commune
+    telegram: TelegramSettings = TelegramSettings()
+    web: WebSettings = WebSettings()
+    storage: StorageSettings = StorageSettings()
+    intake: IntakeSettings = IntakeSettings()
+    offices: tuple[Office, ...]
+    categories: tuple[Category, ...]
+    deadlines: DeadlineSettings = DeadlineSettings()
+    ticket_types: tuple[TicketTypeSpec, ...]
+    routing: RoutingSettings = RoutingSettings()
+    hamlets: tuple[str, ...]
+    calendar: CalendarSettings = CalendarSettings()
+    reminders: ReminderSettings = ReminderSettings()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Settings":
+        office_codes = {o.code for o in self.offices}
+        if len(office_codes) != len(self.offices):
+            raise ValueError("offices: duplicate office code")
+        for c in self.categories:
+            if c.office not in office_codes:
+                raise ValueError(f"categories: {c.code} names unknown office {c.office!r}")
+        missing = set(CATEGORY_CODES) - {c.code for c in self.categories}
+        if missing:
+            raise ValueError(f"categories: missing {', '.join(sorted(missing))}")
+        missing_types = set(TICKET_TYPE_CODES) - {t.code for t in self.ticket_types}
+        if missing_types:
+            raise ValueError(f"ticket_types: missing {', '.join(sorted(missing_types))}")
+        for t in self.ticket_types:
+            if self.deadlines.rule_set not in t.rules:
+                raise ValueError(f"ticket_types: {t.code} has no rule set {self.deadlines.rule_set!r}")
+        if self.routing.complaints_office not in office_codes:
+            raise ValueError(f"routing.complaints_office: unknown office {self.routing.complaints_office!r}")
+        for hamlet, mapping in self.routing.hamlet_overrides.items():
+            for cat, office in mapping.items():
+                if office not in office_codes:
+                    raise ValueError(f"routing.hamlet_overrides: {hamlet}/{cat} names unknown office {office!r}")
+        if not self.hamlets:
+            raise ValueError("hamlets: at least one hamlet is needed")
+        return self
+
+    def office(self, code: str) -> Office:
+        """The office with this code."""
+        return next(o for o in self.offices if o.code == code)
+
+    def category(self, code: str) -> Category:
+        """The category with this code."""
+        return next(c for c in self.categories if c.code == code)
+
+    def ticket_type(self, code: str) -> TicketTypeSpec:
+        """The ticket type with this code."""
+        return next(t for t in self.ticket_types if t.code == code)
+
+    @property
+    def database_url(self) -> str:
+        return self.storage.database_url or "sqlite:///data/danvan.sqlite3"
+
+
+def _apply_env_overrides(raw: dict[str, Any], environ: dict[str, str]) -> None:
+    """Write DANVAN__SECTION__KEY values into the raw mapping (values parsed as YAML)."""
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX):].split("__") if part]
+        if not path:
+            continue
+        node = raw
+        for part in path[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        try:
+            node[path[-1]] = yaml.safe_load(value) if value != "" else ""
+        except yaml.YAMLError:
+            node[path[-1]] = value
+
+
+def _apply_secrets(raw: dict[str, Any], environ: dict[str, str]) -> None:
+    """Copy the well-known secret variables into their sections."""
+    secrets = {
+        "TELEGRAM_BOT_TOKEN": ("telegram", "bot_token"),
+        "TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
+        "DATABASE_URL": ("storage", "database_url"),
+    }
+    for env_name, (section, key) in secrets.items():
+        if environ.get(env_name):
+            raw.setdefault(section, {})
+            if not isinstance(raw[section], dict):
+                raise ConfigError(f"environment: section {section!r} is not a mapping")
+            raw[section][key] = environ[env_name]
+
+
+def load_settings(path: str | Path | None = None, *, environ: dict[str, str] | None = None,
+                  dotenv: bool = True) -> Settings:
+    """Load config.yaml (or `path`), apply the environment, validate, or raise ConfigError."""
+    if path is None:
+        local = Path.cwd() / "config.yaml"
+        path = os.environ.get("DANVAN_CONFIG") or (local if local.exists() else DEFAULT_CONFIG)
+    path = Path(path)
+    if dotenv and environ is None:
+        from dotenv import load_dotenv
+
+        load_dotenv(Path.cwd() / ".env", override=False)
+    env = dict(os.environ if environ is None else environ)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    _apply_env_overrides(raw, env)
+    _apply_secrets(raw, env)
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        reason = err["msg"].removeprefix("Value error, ")
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{path}: key {key!r}: {reason}{more}") from None

@@ -1,0 +1,126 @@
+"""The service owns transactions: one inbound event = one transaction that writes the dedupe key,
+the conversation step, tickets, audit events and outbox rows together, or nothing at all.
+
+It is synchronous on purpose (SQLModel sessions are), and adapters call it from a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from bot import citizen as citizen_flow
+from bot.classifier import Classifier
+from bot.clock import Clock
+from bot.config import Settings
+from bot.conversation import Turn, load_data, store_data
+from bot.domain import Inbound, Reply
+from bot.text import normalize_text
+from bot.texts import Texts
+from bot.workdays import WorkingCalendar
+from storage.conversations import load_conversation
+from storage.engine import write_session
+from storage.models import ProcessedInbound
+from storage.outbox import enqueue_message
+from storage.tickets import ensure_citizen
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """The collaborators a conversation step may use (built once by bot.app)."""
+
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    texts: Texts
+    classifier: Classifier
+    calendar: WorkingCalendar
+
+
+@dataclass
+class HandleResult:
+    """What one inbound event did: duplicate or not, and which chats got new outbox rows."""
+
+    duplicate: bool = False
+    chats: set[tuple[str, str]] = field(default_factory=set)
+    ticket_codes: list[str] = field(default_factory=list)
+
+
+class Service:
+    """Entry point of the core for every channel."""
+
+    def __init__(self, services: Services, *, on_outbox: Callable[[], None] | None = None) -> None:
+        self.services = services
+        self.on_outbox = on_outbox
+
+    def handle_inbound(self, inbound: Inbound) -> HandleResult:
+        """Handle one event exactly once; safe to call again with the same external id."""
+        inbound = replace(inbound, text=normalize_text(inbound.text)[0] if inbound.text else "")
+        settings, now = self.services.settings, self.services.clock.now()
+        result = HandleResult()
+        try:
+            with write_session(self.services.engine) as session:
+                if inbound.external_id:
+                    session.add(ProcessedInbound(channel=str(inbound.channel), external_id=inbound.external_id,
+                                                 processed_at=now))
+                    session.flush()
+                if not inbound.is_private:
+                    return result     # group chats belong to the officials' workflow
+                conversation = load_conversation(session, channel=str(inbound.channel), user_id=inbound.user_id,
+                                                 chat_id=inbound.chat_id, now=now)
+                person = ensure_citizen(session, channel=str(inbound.channel), user_id=inbound.user_id,
+                                        chat_id=inbound.chat_id, now=now)
+                turn = Turn(session=session, settings=settings, texts=self.services.texts, now=now, inbound=inbound,
+                            conversation=conversation, citizen=person, services=self.services,
+                            data=load_data(conversation))
+                citizen_flow.handle_turn(turn)
+                store_data(conversation, turn.data, now)
+                conversation.chat_id = inbound.chat_id
+                for reply in turn.replies:
+                    enqueue_message(session, channel=str(inbound.channel), chat_id=inbound.chat_id,
+                                    payload=reply.to_json(), now=now)
+                    result.chats.add((str(inbound.channel), inbound.chat_id))
+                for message in turn.outgoing:
+                    enqueue_message(session, channel=str(message.channel), chat_id=message.chat_id,
+                                    payload=message.reply.to_json(), now=now, ticket_code=message.ticket_code)
+                    result.chats.add((str(message.channel), message.chat_id))
+                result.ticket_codes = list(turn.tickets_created)
+        except IntegrityError:
+            if inbound.external_id and self._already_processed(inbound):
+                log.info("duplicate inbound %s/%s ignored", inbound.channel, inbound.external_id)
+                return HandleResult(duplicate=True)
+            raise
+        for code in result.ticket_codes:
+            log.info("ticket %s created via %s", code, inbound.channel)
+        if result.chats and self.on_outbox:
+            self.on_outbox()
+        return result
+
+    def _already_processed(self, inbound: Inbound) -> bool:
+        from storage.engine import read_session
+
+        with read_session(self.services.engine) as session:
+            return session.get(ProcessedInbound, (str(inbound.channel), inbound.external_id)) is not None
+
+    def handle_failure(self, inbound: Inbound) -> None:
+        """After an unexpected error: mark the event handled and apologise, so it is not retried forever."""
+        now = self.services.clock.now()
+        try:
+            with write_session(self.services.engine) as session:
+                if inbound.external_id:
+                    session.merge(ProcessedInbound(channel=str(inbound.channel), external_id=inbound.external_id,
+                                                   processed_at=now))
+                if inbound.is_private:
+                    reply = Reply(text=self.services.texts.render("citizen/internal_error"))
+                    enqueue_message(session, channel=str(inbound.channel), chat_id=inbound.chat_id,
+                                    payload=reply.to_json(), now=now)
+        except IntegrityError:
+            return
+        if self.on_outbox:
+            self.on_outbox()

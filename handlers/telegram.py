@@ -1,0 +1,88 @@
+"""The Telegram edge: webhook endpoint (secret checked in constant time, 2xx only after commit)
+and long polling, both feeding the same core through `TelegramAdapter.process`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+
+from aiohttp import web
+from sqlalchemy.exc import OperationalError
+from telegram import Bot, Update
+from telegram.error import TelegramError
+
+from bot.service import Service
+from handlers.telegram_updates import inbound_from_update
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class TelegramAdapter:
+    """Turns Telegram updates into core calls and stops button spinners."""
+
+    def __init__(self, service: Service, bot: Bot, *, webhook_secret: str = "") -> None:
+        self.service = service
+        self.bot = bot
+        self.webhook_secret = webhook_secret
+
+    async def process(self, update: Update) -> None:
+        """Handle one update; raises OperationalError when the database is unavailable."""
+        inbound = inbound_from_update(update)
+        if inbound is None:
+            return
+        try:
+            await asyncio.to_thread(self.service.handle_inbound, inbound)
+        except OperationalError:
+            raise
+        except Exception:  # noqa: BLE001 - a bug must not make Telegram redeliver forever
+            log.exception("update %s failed", update.update_id)
+            await asyncio.to_thread(self.service.handle_failure, inbound)
+        if inbound.callback_ref:
+            try:
+                await self.bot.answer_callback_query(inbound.callback_ref)
+            except TelegramError as exc:
+                log.info("answerCallbackQuery failed for update %s: %s", update.update_id, exc)
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """POST /telegram/webhook: 403 without the secret, 400 on garbage, 503 if the database is down."""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not self.webhook_secret or not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
+            return web.json_response({"ok": False, "error": "forbidden"}, status=403)
+        try:
+            data = json.loads(await request.read())
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an update")
+            update = Update.de_json(data, self.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return web.json_response({"ok": False, "error": "malformed update"}, status=400)
+        try:
+            await self.process(update)
+        except OperationalError:
+            log.warning("database unavailable; update %s will be redelivered", data.get("update_id"))
+            return web.json_response({"ok": False, "error": "unavailable"}, status=503)
+        return web.json_response({"ok": True})
+
+
+async def run_polling(adapter: TelegramAdapter, stop: asyncio.Event, *, timeout: int = 30) -> None:
+    """Long polling with getUpdates; the offset only moves past updates that were committed."""
+    offset: int | None = None
+    while not stop.is_set():
+        try:
+            updates = await adapter.bot.get_updates(offset=offset, timeout=timeout, allowed_updates=Update.ALL_TYPES)
+        except TelegramError as exc:
+            log.warning("getUpdates failed: %s", exc)
+            await asyncio.sleep(2)
+            continue
+        for update in updates:
+            while True:
+                try:
+                    await adapter.process(update)
+                    break
+                except OperationalError:
+                    log.warning("database unavailable; retrying update %s", update.update_id)
+                    await asyncio.sleep(2)
+            offset = update.update_id + 1

@@ -1,0 +1,167 @@
+"""Drains the outbox after commit: per-chat order, channel rate limits, retry with backoff and
+jitter, `retry_after` honoured, dead letter after too many attempts. Unsent rows survive a
+restart because the outbox is a table, not a queue in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from bot.clock import Clock
+from bot.domain import Reply
+from notifications.channel import ChannelSender, PermanentFailure, TemporaryFailure
+from notifications.rate_limits import ChatLimits
+from storage.engine import read_session, write_session
+from storage.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: int
+    channel: str
+    chat_id: str
+    payload: str
+    attempts: int
+    ticket_code: str
+    due: bool
+
+
+class OutboxSender:
+    """Delivers outbox rows through the registered channel senders."""
+
+    def __init__(self, engine: Engine, clock: Clock, senders: dict[str, ChannelSender], *,
+                 max_attempts: int = 8, base_delay: float = 2.0, max_delay: float = 900.0, batch: int = 500,
+                 concurrency: int = 16, poll_interval: float = 5.0,
+                 on_dead: Callable[[int, str, str], None] | None = None) -> None:
+        self.engine, self.clock, self.senders = engine, clock, senders
+        self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
+        self.batch, self.poll_interval = batch, poll_interval
+        self.limits: dict[str, ChatLimits] = {name: ChatLimits() for name in senders}
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.on_dead = on_dead
+
+    def wake(self) -> None:
+        """Ask the loop to look at the outbox now; safe from any thread."""
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Drain until `stop` is set; survives database outages by retrying."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.drain_once()
+            except Exception:  # noqa: BLE001 - a database outage must not end the sender
+                log.exception("outbox drain failed; retrying")
+            waiter = asyncio.ensure_future(self._wake.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, stopper}, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            stopper.cancel()
+
+    async def drain_once(self) -> int:
+        """Send everything due now, chat by chat in order; returns how many were delivered."""
+        delivered = 0
+        while True:
+            chats = await asyncio.to_thread(self._due_by_chat)
+            if not chats:
+                return delivered
+            results = await asyncio.gather(*(self._send_chat(rows) for rows in chats.values()))
+            sent_now = sum(results)
+            delivered += sent_now
+            if sent_now == 0:
+                return delivered
+
+    def _due_by_chat(self) -> "OrderedDict[tuple[str, str], list[Pending]]":
+        """The leading due rows of each chat; a chat waits behind its own earliest pending row."""
+        now = self.clock.now()
+        with read_session(self.engine) as session:
+            rows = session.exec(
+                select(OutboxMessage).where(OutboxMessage.status == "pending",
+                                            col(OutboxMessage.channel).in_(list(self.senders)))
+                .order_by(col(OutboxMessage.id)).limit(self.batch)).all()
+        chats: OrderedDict[tuple[str, str], list[Pending]] = OrderedDict()
+        blocked: set[tuple[str, str]] = set()
+        for row in rows:
+            key = (row.channel, row.chat_id)
+            if key in blocked:
+                continue
+            if row.next_attempt_at > now:
+                blocked.add(key)
+                continue
+            chats.setdefault(key, []).append(Pending(row.id, row.channel, row.chat_id, row.payload, row.attempts,
+                                                     row.ticket_code, True))
+        return chats
+
+    async def _send_chat(self, rows: list[Pending]) -> int:
+        """Send one chat's rows in order; stop at the first failure to keep the order."""
+        sent = 0
+        async with self._semaphore:
+            for row in rows:
+                sender = self.senders[row.channel]
+                await self.limits[row.channel].wait_turn(row.chat_id, min_interval=sender.min_interval(row.chat_id),
+                                                         is_group=row.chat_id.startswith("-"))
+                try:
+                    await sender.send(row.chat_id, Reply.from_json(json.loads(row.payload)))
+                except TemporaryFailure as exc:
+                    await asyncio.to_thread(self._mark_retry, row, str(exc), exc.retry_after)
+                    return sent
+                except PermanentFailure as exc:
+                    await asyncio.to_thread(self._mark_dead, row, str(exc))
+                    continue
+                except Exception as exc:  # noqa: BLE001 - an unknown error is retried, not lost
+                    log.exception("outbox %s: unexpected send error", row.id)
+                    await asyncio.to_thread(self._mark_retry, row, repr(exc), None)
+                    return sent
+                await asyncio.to_thread(self._mark_sent, row.id)
+                sent += 1
+        return sent
+
+    def backoff(self, attempts: int) -> float:
+        """Exponential backoff with full jitter, capped."""
+        return random.uniform(self.base_delay / 2, min(self.max_delay, self.base_delay * 2 ** attempts))
+
+    def _mark_sent(self, row_id: int) -> None:
+        now = self.clock.now()
+        with write_session(self.engine) as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
+                            .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1))
+
+    def _mark_retry(self, row: Pending, error: str, retry_after: float | None) -> None:
+        attempts = row.attempts + 1
+        if attempts >= self.max_attempts:
+            self._mark_dead(row, error)
+            return
+        delay = retry_after + 0.05 if retry_after is not None else self.backoff(attempts)
+        when: datetime = self.clock.now() + timedelta(seconds=delay)
+        log.warning("outbox %s (%s) retry %d in %.1fs: %s", row.id, row.ticket_code or "-", attempts, delay,
+                    error[:200])
+        with write_session(self.engine) as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
+                            .values(attempts=attempts, next_attempt_at=when, last_error=error[:500]))
+
+    def _mark_dead(self, row: Pending, error: str) -> None:
+        log.error("outbox %s (%s) dead after %d attempts: %s", row.id, row.ticket_code or "-", row.attempts + 1,
+                  error[:200])
+        with write_session(self.engine) as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
+                            .values(status="dead", attempts=row.attempts + 1, last_error=error[:500]))
+        if self.on_dead:
+            self.on_dead(row.id, row.channel, row.ticket_code)

@@ -1,0 +1,23 @@
+"""Queries for conversation state (add/flush only; the service owns the transaction)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from storage.engine import is_sqlite
+from storage.models import Conversation
+
+
+def load_conversation(session: Session, *, channel: str, user_id: str, chat_id: str, now: datetime) -> Conversation:
+    """The person's conversation row, locked for this transaction; created when new."""
+    stmt = select(Conversation).where(Conversation.channel == channel, Conversation.user_id == user_id)
+    if not is_sqlite(session.get_bind()):
+        stmt = stmt.with_for_update()
+    row = session.exec(stmt).first()
+    if row is None:
+        row = Conversation(channel=channel, user_id=user_id, chat_id=chat_id, updated_at=now)
+        session.add(row)
+        session.flush()
+    return row

@@ -1,0 +1,196 @@
+"""SQLModel tables: the database is the truth for tickets, conversations and the outbox.
+
+All datetimes are aware UTC (SQLModel's UTCDateTime); local dates (deadlines) are
+plain dates in the commune's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Citizen(SQLModel, table=True):
+    """A person who wrote to us; personal fields only with consent."""
+
+    __tablename__ = "citizens"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    consent: bool = False
+    consent_at: Optional[datetime] = None
+    name: str = ""
+    phone: str = ""
+    created_at: datetime
+    updated_at: datetime
+
+
+class ChannelIdentity(SQLModel, table=True):
+    """How to reach a citizen on one channel (Telegram user id, Zalo user id...)."""
+
+    __tablename__ = "channel_identities"
+    __table_args__ = (UniqueConstraint("channel", "user_id", name="uq_identity_channel_user"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizens.id", index=True)
+    channel: str = Field(max_length=16)
+    user_id: str = Field(max_length=64)
+    chat_id: str = Field(max_length=64)
+    last_seen_at: datetime
+
+
+class Office(SQLModel, table=True):
+    """A commune office; seeded from config at start."""
+
+    __tablename__ = "offices"
+    code: str = Field(primary_key=True, max_length=8)
+    name: str
+    telegram_chat_id: str = ""
+
+
+class Official(SQLModel, table=True):
+    """A member of staff bound to a chat account."""
+
+    __tablename__ = "officials"
+    __table_args__ = (UniqueConstraint("channel", "user_id", name="uq_official_channel_user"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    office_code: Optional[str] = Field(default=None, foreign_key="offices.code")
+    role: str = Field(max_length=16)
+    display_name: str = ""
+    channel: str = Field(default="telegram", max_length=16)
+    user_id: str = Field(max_length=64)
+    active: bool = True
+    created_at: datetime
+
+
+class TicketSequence(SQLModel, table=True):
+    """The last number given per code prefix and year, so codes never repeat."""
+
+    __tablename__ = "ticket_sequences"
+    prefix: str = Field(primary_key=True, max_length=8)
+    year: int = Field(primary_key=True)
+    last_value: int = 0
+
+
+class Ticket(SQLModel, table=True):
+    """One petition (đơn) and its deadlines; personal data of tố cáo lives elsewhere."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_status_resolve_due", "status", "resolve_due"),
+        Index("ix_tickets_office_status", "office_code", "status"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True, index=True)
+    pin_hash: str = Field(max_length=128)
+    type: str = Field(max_length=16)
+    category: str = Field(max_length=16, index=True)
+    hamlet: str = ""
+    office_code: str = Field(foreign_key="offices.code", max_length=8)
+    status: str = Field(max_length=16)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    channel: str = Field(max_length=16)
+    source: str = Field(default="electronic", max_length=16)
+    citizen_id: Optional[int] = Field(default=None, foreign_key="citizens.id", index=True)
+    anonymous: bool = False
+    contact_name: str = ""
+    contact_phone: str = ""
+    cosigners: int = 1
+    latitude: Optional[float] = None
+    longitude: Optional[float] = None
+    received_at: datetime
+    received_date: date
+    answer_due: date
+    accept_due: Optional[date] = None
+    resolve_due: date
+    accepted_at: Optional[datetime] = None
+    resolved_at: Optional[datetime] = None
+    closed_at: Optional[datetime] = None
+    assignee_id: Optional[int] = Field(default=None, foreign_key="officials.id")
+    created_at: datetime
+    updated_at: datetime
+
+
+class TicketAttachment(SQLModel, table=True):
+    """A photo, voice note or file sent with a ticket."""
+
+    __tablename__ = "ticket_attachments"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    kind: str = Field(max_length=16)
+    ref: str = ""
+    mime: str = ""
+    size: int = 0
+    path: str = ""
+    created_at: datetime
+
+
+class ReporterIdentity(SQLModel, table=True):
+    """A tố cáo author's identity, kept apart from the case (Luật Tố cáo arts. 9, 47)."""
+
+    __tablename__ = "reporter_identities"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", unique=True)
+    citizen_id: Optional[int] = Field(default=None, foreign_key="citizens.id")
+    name: str = ""
+    phone: str = ""
+    address: str = ""
+    created_at: datetime
+
+
+class TicketEvent(SQLModel, table=True):
+    """Append-only audit of every ticket change: who, when, what."""
+
+    __tablename__ = "ticket_events"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket_id: Optional[int] = Field(default=None, foreign_key="tickets.id", index=True)
+    at: datetime
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    from_status: Optional[str] = None
+    to_status: Optional[str] = None
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class Conversation(SQLModel, table=True):
+    """Where a person is in a flow, and their draft; written with every step."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "user_id", name="uq_conversation_channel_user"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    user_id: str = Field(max_length=64)
+    chat_id: str = Field(max_length=64)
+    flow: str = Field(default="", max_length=32)
+    step: str = Field(default="", max_length=32)
+    version: int = 0
+    data: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    updated_at: datetime
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to send, written in the transaction that caused it; drained by a sender."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_chat", "channel", "chat_id", "id"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    ticket_code: str = ""
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime
+    created_at: datetime
+    sent_at: Optional[datetime] = None
+    last_error: str = ""
+
+
+class ProcessedInbound(SQLModel, table=True):
+    """Inbound ids already handled, so a redelivered update does nothing twice."""
+
+    __tablename__ = "processed_inbound"
+    channel: str = Field(primary_key=True, max_length=16)
+    external_id: str = Field(primary_key=True, max_length=96)
+    processed_at: datetime

@@ -1,0 +1,82 @@
+"""Queries for tickets, their sequence numbers, citizens and identities (add/flush only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, or_, select
+
+from storage.models import ChannelIdentity, Citizen, Office, ReporterIdentity, Ticket, TicketSequence
+
+
+def next_ticket_number(session: Session, *, prefix: str, year: int) -> int:
+    """Reserve the next number for prefix/year; the row lock serialises concurrent writers."""
+    result = session.execute(
+        update(TicketSequence)
+        .where(TicketSequence.prefix == prefix, TicketSequence.year == year)
+        .values(last_value=TicketSequence.last_value + 1)
+        .returning(TicketSequence.last_value)
+    ).first()
+    if result is not None:
+        return int(result[0])
+    session.add(TicketSequence(prefix=prefix, year=year, last_value=1))
+    session.flush()
+    return 1
+
+
+def find_ticket(session: Session, code: str) -> Ticket | None:
+    """The ticket with this code (codes are stored upper case)."""
+    return session.exec(select(Ticket).where(Ticket.code == code.upper())).first()
+
+
+def tickets_of_citizen(session: Session, citizen_id: int, *, limit: int = 5) -> list[Ticket]:
+    """A citizen's latest tickets, including tố cáo linked through the identity table."""
+    reported = select(ReporterIdentity.ticket_id).where(ReporterIdentity.citizen_id == citizen_id)
+    stmt = (select(Ticket)
+            .where(or_(Ticket.citizen_id == citizen_id, col(Ticket.id).in_(reported)))
+            .order_by(col(Ticket.id).desc()).limit(limit))
+    return list(session.exec(stmt))
+
+
+def citizen_owns_ticket(session: Session, citizen_id: int, ticket: Ticket) -> bool:
+    """True when the ticket was filed by this citizen (directly or as a tố cáo author)."""
+    if ticket.citizen_id == citizen_id:
+        return True
+    row = session.exec(select(ReporterIdentity).where(ReporterIdentity.ticket_id == ticket.id)).first()
+    return row is not None and row.citizen_id == citizen_id
+
+
+def find_identity(session: Session, *, channel: str, user_id: str) -> ChannelIdentity | None:
+    """How this channel user is known to us, if at all."""
+    return session.exec(select(ChannelIdentity).where(ChannelIdentity.channel == channel,
+                                                      ChannelIdentity.user_id == user_id)).first()
+
+
+def ensure_citizen(session: Session, *, channel: str, user_id: str, chat_id: str, now: datetime) -> Citizen:
+    """The citizen behind a channel user, created on first contact (no personal fields yet)."""
+    identity = find_identity(session, channel=channel, user_id=user_id)
+    if identity is not None:
+        identity.last_seen_at = now
+        identity.chat_id = chat_id
+        citizen = session.get(Citizen, identity.citizen_id)
+        assert citizen is not None
+        return citizen
+    citizen = Citizen(created_at=now, updated_at=now)
+    session.add(citizen)
+    session.flush()
+    session.add(ChannelIdentity(citizen_id=citizen.id, channel=channel, user_id=user_id, chat_id=chat_id,
+                                last_seen_at=now))
+    session.flush()
+    return citizen
+
+
+def sync_offices(session: Session, offices: list[tuple[str, str, str]]) -> None:
+    """Make the offices table match config (code, name, telegram chat id)."""
+    for code, name, chat_id in offices:
+        row = session.get(Office, code)
+        if row is None:
+            session.add(Office(code=code, name=name, telegram_chat_id=chat_id))
+        else:
+            row.name, row.telegram_chat_id = name, chat_id
+    session.flush()

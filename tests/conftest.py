@@ -1,0 +1,77 @@
+"""Shared fixtures: a real database (a SQLite file, or PostgreSQL when DANVAN_TEST_DATABASE_URL
+is set), settings written to a real config file, and the core's services on a fixed clock."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import text
+
+from bot.app import build_services
+from bot.clock import FixedClock
+from bot.config import Settings, load_settings
+from bot.service import Service, Services
+from storage.engine import make_engine
+from storage.migrate import upgrade_database
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("DANVAN_TEST_DATABASE_URL", "")
+OFFICE_CHATS = {"VP": "-1001", "KT": "-1002", "VHXH": "-1003", "HCC": "-1004", "CA": "-1005", "QS": "-1006"}
+
+
+def write_config(tmp_path: Path, mutate: Any = None) -> Path:
+    """Copy config.yaml with test office chats (and an optional mutation) into tmp_path."""
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    for office in raw["offices"]:
+        office["telegram_chat_id"] = OFFICE_CHATS[office["code"]]
+    if mutate:
+        mutate(raw)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    if PG_URL:
+        return PG_URL
+    return f"sqlite:///{tmp_path / 'danvan.sqlite3'}"
+
+
+@pytest.fixture
+def engine(database_url: str):
+    eng = make_engine(database_url)
+    if eng.dialect.name == "postgresql":
+        with eng.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    upgrade_database(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    env = {"DATABASE_URL": database_url}
+    return load_settings(write_config(tmp_path), environ=env)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    # Thursday 26/11/2026 09:00 in Hà Nội.
+    return FixedClock(datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def services(settings: Settings, engine, clock: FixedClock) -> Services:
+    return build_services(settings, clock=clock, engine=engine, migrate=False)
+
+
+@pytest.fixture
+def service(services: Services) -> Service:
+    return Service(services)
