@@ -27,6 +27,7 @@ from storage.migrate import upgrade_database
 from storage.tickets import sync_offices
 
 log = logging.getLogger(__name__)
+ENGINE_KEY = web.AppKey("engine", Engine)
 
 
 def build_classifier(settings: Settings) -> Classifier:
@@ -60,7 +61,7 @@ def build_bot(settings: Settings) -> Bot:
 
 async def healthz(request: web.Request) -> web.Response:
     """Liveness: the process answers and the database is reachable."""
-    engine: Engine = request.app["engine"]
+    engine: Engine = request.app[ENGINE_KEY]
 
     def ping() -> None:
         with read_session(engine) as session:
@@ -76,7 +77,7 @@ async def healthz(request: web.Request) -> web.Response:
 def build_web_app(services: Services, *, telegram: TelegramAdapter | None) -> web.Application:
     """The aiohttp application: health check and, when configured, the Telegram webhook."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
-    app["engine"] = services.engine
+    app[ENGINE_KEY] = services.engine
     app.router.add_get("/healthz", healthz)
     if telegram is not None:
         app.router.add_post(services.settings.telegram.webhook_path, telegram.webhook)
@@ -91,7 +92,8 @@ class TelegramBotApp:
         self.settings = settings
         self.services = services or build_services(settings)
         self.bot = bot or build_bot(settings)
-        self.sender = OutboxSender(self.services.engine, self.services.clock, {"telegram": TelegramSender(self.bot)})
+        self.sender = OutboxSender(self.services.engine, self.services.clock, {"telegram": TelegramSender(
+            self.bot, per_chat_interval=settings.telegram.per_chat_interval)})
         self.service = Service(self.services, on_outbox=self.sender.wake)
         self.adapter = TelegramAdapter(self.service, self.bot, webhook_secret=settings.telegram.webhook_secret)
         self.port = settings.web.port if port is None else port

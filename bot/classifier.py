@@ -24,6 +24,9 @@ from bot.text import expand_abbreviations, fold, normalize_text
 FALLBACK_CATEGORY = "khac"
 SEED_PATH = Path(__file__).with_name("classifier_seed.yaml")
 TOP_N = 5
+# The topic of a petition is stated early; bounding the tokens keeps a 6,000-character
+# message as cheap to classify as a short one.
+MAX_TOKENS = 400
 
 # Phrases that, once accents are gone, contain a keyword by accident ("trưởng thôn" folds to
 # "truong thon" and would hit "trường"; "yêu cầu" would hit "cầu"). They consume their tokens
@@ -48,6 +51,15 @@ _STOPWORDS = frozenset(
 
 _NON_WORD = re.compile(r"[^\w]+|_")
 _ALPHA = re.compile(r"^[a-z]+$")
+# A well-formed Vietnamese syllable once accents are stripped (onset, vowel nucleus, coda).
+# Such a token is a real word, possibly just ambiguous, and must not be "corrected" into
+# another one (thóc -> thuốc); only malformed tokens (duog, khogn, duongf) are repaired.
+_SYLLABLE = re.compile(
+    r"^(ngh|ng|nh|ch|gh|gi|kh|ph|th|tr|qu|[bcdghklmnprstvx])?"
+    r"(uye|uya|uyu|ieu|yeu|uoi|uou|oai|oay|uay|oeo|ai|ao|au|ay|eo|eu|ia|ie|iu|oa|oe|oi|oo|ua|ue|ui"
+    r"|uo|uu|uy|ye|a|e|i|o|u|y)"
+    r"(ch|ng|nh|c|m|n|p|t)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -84,14 +96,17 @@ def tokenize(text: str) -> list[str]:
 
 def _phrase_weight(tokens: Sequence[str]) -> float:
     """Longer phrases are rarer and more specific, so they count more than single words."""
-    return {1: 1.0, 2: 2.0}.get(len(tokens), 3.0)
+    return {1: 1.0, 2: 1.5}.get(len(tokens), 2.0)
 
 
 def _features(tokens: Sequence[str]) -> list[str]:
     """Uni- and bigrams; stopwords are dropped from unigrams but kept inside bigrams."""
-    feats = [t for t in tokens if t not in _STOPWORDS and not t.isdigit()]
+    # Numbers matter as a shape ("đòi 5 triệu"), not as a value.
+    tokens = ["#" if t.isdigit() else t for t in tokens]
+    feats = [t for t in tokens if t not in _STOPWORDS and t != "#"]
     feats += [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
-    return feats
+    # Presence, not frequency: binarised naive Bayes is steadier on short texts.
+    return list(dict.fromkeys(feats))
 
 
 def load_seed(path: Path = SEED_PATH) -> dict[str, list[str]]:
@@ -104,9 +119,9 @@ def load_seed(path: Path = SEED_PATH) -> dict[str, list[str]]:
 class Classifier:
     """Keyword + naive Bayes + fuzzy classifier over the configured categories."""
 
-    keyword_boost = 1.6      # log-odds added per unit of keyword weight
+    keyword_boost = 1.2      # log-odds added per unit of keyword weight
     nb_alpha = 0.5           # Laplace smoothing
-    nb_scale = 1.0           # flattens naive Bayes' overconfidence on long messages
+    temperature = 0.5        # < 1 flattens naive Bayes' overconfidence into usable scores
     fuzzy_word_cutoff = 80.0
     fuzzy_phrase_cutoff = 88.0
 
@@ -177,7 +192,7 @@ class Classifier:
         """Replace unknown words with the closest known word (typos, telex leftovers)."""
         out = []
         for tok in tokens:
-            if tok in self._vocab or len(tok) < 4 or not _ALPHA.match(tok):
+            if tok in self._vocab or len(tok) < 4 or not _ALPHA.match(tok) or _SYLLABLE.match(tok):
                 out.append(tok)
                 continue
             hit = process.extractOne(
@@ -237,13 +252,14 @@ class Classifier:
 
     def classify(self, text: str) -> Classification:
         """Pick the most likely category; 'khac' when the text carries no topical evidence."""
-        tokens = self._repair(tokenize(text))
+        tokens = self._repair(tokenize(text)[:MAX_TOKENS])
         kw, longest = self._keyword_scores(tokens) if tokens else ({}, {})
         nb, known = self._nb_scores(tokens) if tokens else ({c: 0.0 for c in self._codes}, 0)
         if not tokens or (not kw and known == 0):
             return self._fallback_result()
         combined = {
-            code: self.nb_scale * nb[code] + self.keyword_boost * kw.get(code, 0.0) for code in self._codes
+            code: self.temperature * (nb[code] + self.keyword_boost * kw.get(code, 0.0))
+            for code in self._codes
         }
         top = max(combined.values())
         exp = {code: math.exp(v - top) for code, v in combined.items()}

@@ -33,7 +33,7 @@ class ConfigError(Exception):
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
 
 
 class Commune(_Frozen):
@@ -64,6 +64,7 @@ class TelegramSettings(_Frozen):
     base_file_url: str = "https://api.telegram.org/file/bot"
     webhook_url: str = ""
     webhook_path: str = "/telegram/webhook"
+    per_chat_interval: float = Field(default=1.0, ge=0)
     bot_token: str = ""
     webhook_secret: str = ""
 

@@ -75,11 +75,12 @@ class TelegramSender:
 
     channel = "telegram"
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, *, per_chat_interval: float = 1.0) -> None:
         self.bot = bot
+        self.per_chat_interval = per_chat_interval
 
     def min_interval(self, chat_id: str) -> float:
-        return 1.0
+        return self.per_chat_interval
 
     async def send(self, chat_id: str, reply: Reply) -> None:
         parts = split_text(reply.text or "…")

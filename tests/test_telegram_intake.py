@@ -1,0 +1,227 @@
+"""The citizen intake on Telegram, end to end: webhook → core → outbox → python-telegram-bot's real
+client → a fake Bot API on 127.0.0.1 that validates HTML and limits like Telegram."""
+
+from __future__ import annotations
+
+import asyncio
+import unicodedata
+
+import aiohttp
+import pytest
+from sqlmodel import Session, select
+
+from bot.app import TelegramBotApp, build_services
+from bot.config import load_settings
+from storage.models import ProcessedInbound, ReporterIdentity, Ticket
+from tests.conftest import OFFICE_CHATS, write_config
+from tests.fakes.telegram_api import (DEFAULT_TOKEN, FakeTelegramAPI, callback_update, contact_update,
+                                      photo_update, text_update)
+from tests.telegram_driver import TelegramCitizen
+
+SECRET = "webhook-secret-for-tests"
+ROAD = "Đường bê tông vào thôn Mẫu 1 bị sụt lún, có ổ gà lớn, trời mưa xe máy đi rất nguy hiểm"
+
+
+@pytest.fixture
+async def fake():
+    async with FakeTelegramAPI() as api:
+        yield api
+
+
+@pytest.fixture
+def tg_settings(tmp_path, database_url, fake):
+    def mutate(raw):
+        raw["telegram"].update(base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot",
+                               webhook_url="https://danvan.test/telegram/webhook", per_chat_interval=0)
+    env = {"DATABASE_URL": database_url, "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET}
+    return load_settings(write_config(tmp_path, mutate), environ=env)
+
+
+async def start_app(settings, engine, clock) -> TelegramBotApp:
+    app = TelegramBotApp(settings, services=build_services(settings, clock=clock, engine=engine, migrate=False),
+                         port=0)
+    await app.start()
+    return app
+
+
+@pytest.fixture
+async def app(tg_settings, engine, clock):
+    running = await start_app(tg_settings, engine, clock)
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def http():
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+def citizen(fake, http, app, user_id=5001) -> TelegramCitizen:
+    url = f"http://127.0.0.1:{app.port}{app.settings.telegram.webhook_path}"
+    return TelegramCitizen(fake, http, url, SECRET, app.services.engine, user_id)
+
+
+def all_tickets(engine) -> list[Ticket]:
+    with Session(engine) as session:
+        return list(session.exec(select(Ticket)))
+
+
+async def reach_contact_step(user: TelegramCitizen, *, type_label: str, description: str = ROAD) -> None:
+    await user.say("/start")
+    await user.tap("Đồng ý")
+    await user.tap("Gửi phản ánh")
+    await user.tap(type_label)
+    await user.say(description)
+    _, buttons = user.last_keyboard()
+    await user.tap(buttons[0]["text"])
+    await user.tap("Mẫu 1")
+    await user.tap("Tiếp tục")
+    await user.tap("Một mình")
+
+
+async def test_complete_intake_with_shared_contact_and_photo(app, fake, http):
+    assert fake.webhook["url"] == "https://danvan.test/telegram/webhook"
+    user = citizen(fake, http, app)
+    welcome = user.texts(await user.say("/start"))
+    assert "dữ liệu cá nhân" in welcome
+    await user.tap("Đồng ý")
+    await user.tap("Gửi phản ánh")
+    await user.tap("Phản ánh")
+    fake.add_file("photo-1", b"\xff\xd8\xff\xe0fakejpeg", "photos/road.jpg")
+    reply = user.texts(await user.post(photo_update(user.user_id, "photo-1", caption=ROAD)))
+    assert "lĩnh vực" in reply
+    await user.tap("Hạ tầng")
+    await user.tap("Mẫu 1")
+    keyboard_message, buttons = user.last_keyboard()
+    assert any(b.get("request_location") for b in buttons)
+    await user.tap("Tiếp tục")
+    await user.tap("Một mình")
+    _, buttons = user.last_keyboard()
+    assert any(b.get("request_contact") for b in buttons)
+    await user.post(contact_update(user.user_id, "+84912345678", contact_user_id=user.user_id,
+                                   first_name="Nguyễn Văn An"))
+    await user.tap("Nguyễn Văn An")
+    done = user.texts(await user.tap("Gửi đơn"))
+    [ticket] = all_tickets(app.services.engine)
+    assert ticket.code in done and "Phòng Kinh tế" in done and ticket.answer_due.strftime("%d/%m/%Y") in done
+    assert ticket.contact_phone == "0912345678" and ticket.category == "ha_tang"
+    cards = fake.sent_messages(int(OFFICE_CHATS["KT"]))
+    assert len(cards) == 1 and ticket.code in cards[0]["text"] and "Nguyễn Văn An" in cards[0]["text"]
+
+
+async def test_same_update_twice_creates_one_ticket(app, fake, http):
+    user = citizen(fake, http, app)
+    await reach_contact_step(user, type_label="Phản ánh")
+    await user.tap("Không để lại")
+    message, buttons = user.last_keyboard()
+    submit = next(b for b in buttons if "Gửi đơn" in b["text"])
+    update = callback_update(user.user_id, submit["callback_data"], message_id=message["message_id"])
+    await user.post(update)
+    await user.post(update)
+    assert len(all_tickets(app.services.engine)) == 1
+    assert sum("Mã hồ sơ" in (m.get("text") or "") for m in fake.sent_messages(user.user_id)) == 1
+
+
+async def test_restart_mid_conversation_resumes(tg_settings, engine, clock, fake, http):
+    first = await start_app(tg_settings, engine, clock)
+    user = citizen(fake, http, first)
+    await user.say("/start")
+    await user.tap("Đồng ý")
+    await user.tap("Gửi phản ánh")
+    await user.tap("Kiến nghị")
+    await first.stop()
+    second = await start_app(tg_settings, engine, clock)
+    try:
+        user.url = f"http://127.0.0.1:{second.port}{tg_settings.telegram.webhook_path}"
+        reply = user.texts(await user.say("Đề nghị xã làm lại cầu tràn thôn Bản Mới vì mùa mưa nước dâng cao"))
+        assert "lĩnh vực" in reply
+    finally:
+        await second.stop()
+
+
+async def test_hostile_input_nfd_long_emoji_and_stale_button(app, fake, http):
+    user = citizen(fake, http, app)
+    await user.say("/start")
+    await user.tap("Đồng ý")
+    old_message, old_buttons = user.last_keyboard()
+    await user.tap("Gửi phản ánh")
+    stale = user.texts(await user.post(callback_update(user.user_id, old_buttons[0]["callback_data"],
+                                                       message_id=old_message["message_id"])))
+    assert "không còn dùng được" in stale
+    await user.tap("Phản ánh")
+    assert "chưa đọc được" in user.texts(await user.say("🙂🙂🙂"))
+    hostile = "<b>Ống nước</b> & <script>alert(1)</script> hỏng, nước tràn <i "
+    nfd = unicodedata.normalize("NFD", hostile + " Đường thôn Đồng Tâm ngập sâu. ")
+    long_text = (nfd * 90)[:5000]
+    assert len(long_text) == 5000
+    reply = user.texts(await user.say(long_text))
+    assert "lĩnh vực" in reply
+    await user.tap(user.last_keyboard()[1][0]["text"])
+    await user.tap("Đồng Tâm")
+    await user.tap("Tiếp tục")
+    summary = user.texts(await user.tap("Một mình"))
+    summary = user.texts(await user.tap("Không để lại")) or summary
+    assert unicodedata.normalize("NFC", "<b>Ống nước</b> & <script>alert(1)</script>") in summary
+    await user.tap("Gửi đơn")
+    [ticket] = all_tickets(app.services.engine)
+    assert unicodedata.is_normalized("NFC", ticket.description)
+    assert ticket.description.startswith(unicodedata.normalize("NFC", hostile.strip()))
+    card = fake.sent_messages(int(OFFICE_CHATS["KT"]))[0]["text"]
+    assert "<script>alert(1)</script>" in card
+
+
+async def test_anonymous_complaint_refused_on_telegram(app, fake, http):
+    user = citizen(fake, http, app)
+    await reach_contact_step(user, type_label="Khiếu nại",
+                             description="Tôi khiếu nại quyết định xử phạt của xã vì đo sai diện tích đất")
+    refused = user.texts(await user.tap("Không để lại"))
+    assert "không thể gửi ẩn danh" in refused
+    assert all_tickets(app.services.engine) == []
+
+
+async def test_denunciation_card_has_no_identity(app, fake, http):
+    user = citizen(fake, http, app, user_id=7007)
+    await reach_contact_step(user, type_label="Tố cáo",
+                             description="Tố cáo cán bộ địa chính nhận tiền để làm nhanh sổ đỏ cho một số hộ")
+    await user.tap("Nhập họ tên")
+    await user.say("Canary Đỗ Thị Mật 0909888777")
+    await user.tap("Gửi đơn")
+    [ticket] = all_tickets(app.services.engine)
+    assert ticket.office_code == "VP"
+    card = fake.sent_messages(int(OFFICE_CHATS["VP"]))
+    assert len(card) == 1
+    body = str(card[0])
+    assert "Canary" not in body and "0909888777" not in body and "7007" not in body
+    with Session(app.services.engine) as session:
+        assert session.exec(select(ReporterIdentity)).one().name == "Canary Đỗ Thị Mật"
+
+
+async def test_webhook_rejects_forged_and_malformed_requests(app, fake, http):
+    url = f"http://127.0.0.1:{app.port}{app.settings.telegram.webhook_path}"
+    update = text_update(6001, "/start")
+    for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+        async with http.post(url, json=update, headers=headers) as response:
+            assert response.status == 403
+    async with http.post(url, data=b"{not json", headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
+        assert response.status == 400
+    async with http.post(url, json=[1, 2], headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
+        assert response.status == 400
+    with Session(app.services.engine) as session:
+        assert session.exec(select(ProcessedInbound)).all() == []
+    await asyncio.sleep(0.1)
+    assert fake.sent_messages(6001) == []
+
+
+async def test_polling_mode_handles_updates(tmp_path, database_url, engine, clock, fake):
+    def mutate(raw):
+        raw["telegram"].update(base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot", webhook_url="")
+    settings = load_settings(write_config(tmp_path, mutate),
+                             environ={"DATABASE_URL": database_url, "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN})
+    app = await start_app(settings, engine, clock)
+    try:
+        fake.push_update(text_update(8008, "/start"))
+        [welcome] = await fake.wait_for_messages(8008, 1, timeout=10)
+        assert "Đồng ý" in str(welcome["reply_markup"])
+    finally:
+        await app.stop()
