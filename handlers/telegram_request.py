@@ -1,8 +1,8 @@
-"""python-telegram-bot's HTTP backend on aiohttp, which measured ~3x faster than its httpx default."""
+"""python-telegram-bot's HTTP backend on aiohttp: measured ~3x faster than PTB's httpx default."""
 
 import aiohttp
-from telegram.error import NetworkError, TimedOut
 from telegram._utils.types import ODVInput
+from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 
@@ -76,7 +76,7 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        """Send one request and return (status, body); PTB's BaseRequest turns errors into exceptions."""
+        """Send one request; PTB's BaseRequest turns a non-2xx (status, body) into exceptions."""
         files = request_data.multipart_data if request_data else None
         if read_timeout is BaseRequest.DEFAULT_NONE:
             read_timeout = self._read_timeout
@@ -104,7 +104,7 @@ class AiohttpRequest(BaseRequest):
 def _body(
     request_data: RequestData | None, files: dict | None
 ) -> aiohttp.FormData | dict[str, str] | None:
-    """Encode parameters as PTB's httpx backend does: form fields, or multipart when files ride along."""
+    """Encode parameters as PTB's httpx backend does: a form, or multipart when files ride along."""
     if request_data is None:
         return None
     if not files:
@@ -122,7 +122,7 @@ def _body(
 def _client_timeout(
     read: float | None, write: float | None, connect: float | None, pool: float | None
 ) -> aiohttp.ClientTimeout:
-    """Map PTB's four timeouts onto aiohttp's: its `connect` covers waiting for a pooled connection too."""
+    """Map PTB's four timeouts onto aiohttp's, whose `connect` includes waiting for the pool."""
     parts = (read, write, connect, pool)
     total = None if None in parts else sum(parts)
     return aiohttp.ClientTimeout(

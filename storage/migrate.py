@@ -19,8 +19,8 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def upgrade_database(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (head by default)."""
+def upgrade_database(engine: Engine, revision: str = "heads") -> None:
+    """Bring the schema to `revision` (all heads by default)."""
     cfg = alembic_config(engine)
     with engine.connect() as connection:
         cfg.attributes["connection"] = connection

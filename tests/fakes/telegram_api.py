@@ -1,4 +1,4 @@
-"""A fake Telegram Bot API on 127.0.0.1, so tests drive the real python-telegram-bot client over HTTP.
+"""A fake Telegram Bot API on 127.0.0.1: tests drive the real python-telegram-bot client over HTTP.
 
 Point PTB at it with `.base_url(f"{fake.url}/bot").base_file_url(f"{fake.url}/file/bot")`.
 It answers in the real envelope, validates like Telegram where our code can go wrong (HTML,
@@ -235,7 +235,7 @@ class FakeTelegramAPI:
         times: int = 1,
         description: str | None = None,
     ) -> None:
-        """Answer the next `times` calls of method with an error (429 always carries retry_after)."""
+        """Answer the next `times` calls of method with an error; a 429 always has retry_after."""
         if status == 429 and retry_after is None:
             retry_after = 1
         fault = _Fault(status, retry_after, description)
@@ -246,7 +246,7 @@ class FakeTelegramAPI:
         self._delay = seconds
 
     def clear(self) -> None:
-        """Forget recorded calls and sent messages; chats keep their messages, so edits still work."""
+        """Forget recorded calls and sent messages; chats keep their messages, so edits work."""
         self.calls.clear()
         self._sent.clear()
         self.rate_limit_hits = 0
@@ -420,7 +420,8 @@ class FakeTelegramAPI:
             number = next(_file_numbers)
             file_id = f"fake-{folder}-{number}"
             self.add_file(file_id, value.data, f"{folder}/file_{number}{suffix}")
-            return {"file_id": file_id, "file_unique_id": f"u{number}", "file_size": len(value.data)}
+            size = len(value.data)
+            return {"file_id": file_id, "file_unique_id": f"u{number}", "file_size": size}
         if not isinstance(value, str) or not value:
             raise ApiError(400, "Bad Request: there is no file in the request")
         if value.startswith(("http://", "https://")):
@@ -528,7 +529,9 @@ class FakeTelegramAPI:
     async def _set_webhook(self, p: dict) -> bool:
         url = p.get("url") or ""
         if url and not url.startswith("https://"):
-            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+            raise ApiError(
+                400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+            )
         secret = p.get("secret_token")
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
             raise ApiError(400, "Bad Request: secret token contains unallowed characters")
@@ -643,7 +646,7 @@ _STRING_PARAMS = frozenset(
 
 
 async def _read_params(request: web.Request) -> dict[str, Any]:
-    """Accept query, JSON, form and multipart bodies; decode JSON-encoded values as Telegram does."""
+    """Accept query, JSON, form and multipart bodies; decode JSON-encoded values like Telegram."""
     params: dict[str, Any] = dict(request.query)
     if request.content_type == "application/json" and request.can_read_body:
         try:
@@ -1052,7 +1055,8 @@ def _chat(chat_id: int, user: dict | None = None, chat_type: str | None = None) 
         if str(chat_id).startswith("-100"):
             chat_type = "supergroup"
     if chat_type == "private":
-        chat = {"id": chat_id, "type": "private", "first_name": (user or {}).get("first_name", "Dân")}
+        first_name = (user or {}).get("first_name", "Dân")
+        chat = {"id": chat_id, "type": "private", "first_name": first_name}
         if user and user.get("username"):
             chat["username"] = user["username"]
         return chat
@@ -1103,7 +1107,9 @@ def text_update(
     )
 
 
-def group_text_update(chat_id: int, user_id: int, text: str, *, update_id: int | None = None) -> dict:
+def group_text_update(
+    chat_id: int, user_id: int, text: str, *, update_id: int | None = None
+) -> dict:
     """A text message written in a group the bot is in."""
     return text_update(user_id, text, chat_id=chat_id, update_id=update_id)
 
@@ -1137,7 +1143,8 @@ def callback_update(
         "data": data,
         "message": message,
     }
-    return {"update_id": next(_update_ids) if update_id is None else update_id, "callback_query": query}
+    update_id = next(_update_ids) if update_id is None else update_id
+    return {"update_id": update_id, "callback_query": query}
 
 
 def contact_update(
@@ -1151,7 +1158,8 @@ def contact_update(
     """A shared contact; contact_user_id differs from user_id when someone else's card is sent."""
     contact = {"phone_number": phone, "first_name": first_name, "user_id": contact_user_id}
     contact = {key: value for key, value in contact.items() if value is not None}
-    return _message_update(user_id, {"contact": contact}, first_name=first_name, update_id=update_id)
+    content = {"contact": contact}
+    return _message_update(user_id, content, first_name=first_name, update_id=update_id)
 
 
 def location_update(user_id: int, lat: float, lon: float, *, update_id: int | None = None) -> dict:
