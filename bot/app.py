@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from contextlib import suppress
+from functools import lru_cache
 
 from aiohttp import web
 from sqlalchemy import text
@@ -14,7 +15,7 @@ from telegram import Bot
 
 from bot.classifier import CategorySpec, Classifier
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import Category, Settings
 from bot.service import Service, Services
 from bot.texts import Texts
 from bot.workdays import WorkingCalendar
@@ -32,8 +33,14 @@ ENGINE_KEY = web.AppKey("engine", Engine)
 
 def build_classifier(settings: Settings) -> Classifier:
     """The category classifier from config keywords (plus its shipped seed examples)."""
+    return _classifier_for(settings.categories)
+
+
+@lru_cache(maxsize=4)
+def _classifier_for(categories: tuple[Category, ...]) -> Classifier:
+    # Training takes most of a second; identical category lists share one classifier.
     return Classifier([CategorySpec(code=c.code, name=c.name, keywords=tuple(c.keywords), office=c.office)
-                       for c in settings.categories])
+                       for c in categories])
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,

@@ -2,7 +2,8 @@
 
 Three signals, all computed on accent-folded, abbreviation-expanded tokens:
 1. keyword phrases from config.yaml, matched longest-first (longer phrases weigh more);
-2. a multinomial naive Bayes over word uni/bi-grams fitted at start-up on bot/classifier_seed.yaml;
+2. a binarised multinomial naive Bayes over word uni/bi-grams, fitted at start-up on
+   bot/classifier_seed.yaml (plus the keywords and names as tiny extra examples);
 3. rapidfuzz, to repair misspelt words before 1 and 2, and to match keyword phrases loosely.
 No network, no model files, standard library + rapidfuzz only.
 """
@@ -33,7 +34,7 @@ MAX_TOKENS = 400
 # during keyword matching and score for nobody.
 _NEUTRAL_PHRASES = (
     "truong thon", "truong ban", "truong hop", "thi truong", "hien truong", "lap truong",
-    "truong phong", "truong cong an", "pho truong", "truong xom", "truong ban", "quan truong",
+    "truong phong", "truong cong an", "pho truong", "truong xom", "quan truong",
     "dien thoai", "so dien thoai", "goi dien", "dien tich", "dai dien", "thuoc dien", "dien ho",
     "dat nuoc", "nuoc ngoai", "cam on", "yeu cau", "nhu cau", "cau hoi", "cau lac bo",
     "duong nhien", "lap dat", "dat loa", "dat hang", "dia phuong", "thuoc tham quyen",
@@ -46,7 +47,7 @@ _STOPWORDS = frozenset(
     """a ah ak anh ba bac bi cac cai can cha chi cho chu co con cua cung da dang day de den di do
     duoc em gi giup ha hay hoi hon khi khong kia la lai lam len luc ma minh moi mot nay nao ne
     nha nhe nhieu nhu nua o oi ong qua ra rat roi ruoi sao se ta tai the thi thoi toi tu va vay
-    vi voi vua xin xa xem ca chung nhung cac nguoi day ve nen bo me""".split()
+    vi voi vua xin xa xem ca chung nhung nguoi ve nen bo me""".split()
 )
 
 _NON_WORD = re.compile(r"[^\w]+|_")
@@ -295,15 +296,3 @@ def _free_runs(tokens: list[str], used: list[bool]) -> Iterable[list[str]]:
     if run:
         yield run
 
-
-def categories_from_config(raw: Sequence[dict]) -> list[CategorySpec]:
-    """Build specs from the `categories:` list of config.yaml."""
-    return [
-        CategorySpec(
-            code=str(item["code"]),
-            name=str(item.get("name", item["code"])),
-            keywords=tuple(str(k) for k in (item.get("keywords") or [])),
-            office=str(item.get("office", "")),
-        )
-        for item in raw
-    ]

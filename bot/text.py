@@ -18,7 +18,6 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 _SPACES = re.compile(r"\s+")
 _LETTER_RUNS = re.compile(r"([a-z])\1{2,}")
-_WORD = re.compile(r"\w+")
 
 
 def _is_pictograph(ch: str) -> bool:
@@ -118,8 +117,12 @@ def _expand_contextual(tokens: list[str], i: int) -> str | None:
     tok = tokens[i]
     prev = tokens[i - 1] if i > 0 else ""
     nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+    after_number = prev.replace(",", "").replace(".", "").isdigit()
+    if after_number and tok in ("k", "kg"):
+        # "50 k" is money and "5 kg" is weight, not "không".
+        return "nghin" if tok == "k" else tok
     if tok == "tr":
-        if prev.isdigit() or prev.replace(",", "").replace(".", "").isdigit():
+        if after_number:
             return "trieu"
         if nxt in _SCHOOL_NEXT:
             return "truong"

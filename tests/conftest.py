@@ -4,6 +4,7 @@ is set), settings written to a real config file, and the core's services on a fi
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from sqlalchemy import text
+from sqlmodel import SQLModel
 
 from bot.app import build_services
 from bot.clock import FixedClock
@@ -43,14 +45,36 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'danvan.sqlite3'}"
 
 
-@pytest.fixture
-def engine(database_url: str):
-    eng = make_engine(database_url)
-    if eng.dialect.name == "postgresql":
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Path | None:
+    """Migrate once per run: a template SQLite file to copy, or the PostgreSQL schema itself."""
+    if PG_URL:
+        eng = make_engine(PG_URL)
         with eng.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
+        upgrade_database(eng)
+        eng.dispose()
+        return None
+    template = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    eng = make_engine(f"sqlite:///{template}")
     upgrade_database(eng)
+    eng.dispose()  # the last connection to close checkpoints the WAL into the file
+    assert not Path(f"{template}-wal").exists()
+    return template
+
+
+@pytest.fixture
+def engine(database_url: str, migrated_template: Path | None):
+    """A migrated, empty database for one test."""
+    if migrated_template is not None:
+        shutil.copyfile(migrated_template, database_url.removeprefix("sqlite:///"))
+    eng = make_engine(database_url)
+    if eng.dialect.name == "postgresql":
+        with eng.begin() as conn:
+            tables = [t for t in SQLModel.metadata.sorted_tables]
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     yield eng
     eng.dispose()
 

@@ -319,13 +319,13 @@ async def test_injected_500_and_403_raise_network_error_and_forbidden(bot, fake)
 
 
 async def test_a_slow_answer_times_out(bot, fake):
-    fake.set_delay(2)
+    fake.set_delay(10)
     started = time.monotonic()
 
     with pytest.raises(TimedOut):
         await bot.get_me(read_timeout=0.2)
 
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 5  # gave up long before the answer came
 
 
 async def test_a_full_pool_times_out(fake, request_class):
@@ -395,7 +395,7 @@ async def test_get_updates_long_polls_until_an_update_is_pushed(bot, fake):
 
     updates = await bot.get_updates(timeout=5)
 
-    assert 0.2 < time.monotonic() - started < 2
+    assert 0.2 < time.monotonic() - started < 4  # woke at the push, not at the 5 s timeout
     assert [u.update_id for u in updates] == [update["update_id"]]
     assert updates[0].message.text == "Xin chào"
     assert await bot.get_updates(offset=update["update_id"] + 1, timeout=0) == ()
@@ -405,7 +405,7 @@ async def test_get_updates_returns_empty_after_its_timeout(bot):
     started = time.monotonic()
 
     assert await bot.get_updates(timeout=1) == ()
-    assert 0.9 < time.monotonic() - started < 2
+    assert 0.9 < time.monotonic() - started < 4
 
 
 async def test_webhook_settings_and_the_polling_conflict(bot, fake):

@@ -27,7 +27,6 @@ DEFAULT_TOKEN = "123:ABC"
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
-SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendLocation"})
 
 # Shared by the update builders and every fake, so a citizen's message and the bot's reply never
 # share a message_id, and ids still grow within each chat.
@@ -180,6 +179,7 @@ class FakeTelegramAPI:
 
     async def start(self) -> None:
         """Listen on a free port of 127.0.0.1 (bound by us, so there is no race for the port)."""
+        self._stopping.clear()
         app = web.Application(client_max_size=50 * 2**20)  # Telegram's upload limit for bots
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
@@ -327,7 +327,7 @@ class FakeTelegramAPI:
         raise ApiError(fault.status, description, parameters)
 
     def _check_rate(self, chat_id: int) -> None:
-        """Refuse a send with 429 when Telegram's documented limits would be exceeded."""
+        """Refuse a send with 429 beyond Telegram's documented limits (edits are not counted)."""
         if not self.enforce_limits:
             return
         now = self._clock()
@@ -380,23 +380,19 @@ class FakeTelegramAPI:
         return message
 
     async def _send_message(self, p: dict) -> dict:
-        text = _formatted(p, "text", "entities", self.strict_ampersand)
-        if text is None or not text["text"].strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if _utf16_len(text["text"]) > MAX_TEXT_LENGTH:
-            raise ApiError(400, "Bad Request: message is too long")
-        return await self._deliver(p, text)
+        return await self._deliver(p, self._text(p))
 
     async def _send_photo(self, p: dict) -> dict:
+        caption = self._caption(p)
         photo = self._input_file(p.get("photo"), "photos", ".jpg") | {"width": 1280, "height": 960}
-        return await self._deliver(p, {"photo": [photo], **self._caption(p)})
+        return await self._deliver(p, {"photo": [photo], **caption})
 
     async def _send_document(self, p: dict) -> dict:
-        upload = p.get("document")
+        caption, upload = self._caption(p), p.get("document")
         file = self._input_file(upload, "documents", "")
         if isinstance(upload, Upload):
             file.update(file_name=upload.filename, mime_type=upload.content_type)
-        return await self._deliver(p, {"document": file, **self._caption(p)})
+        return await self._deliver(p, {"document": file, **caption})
 
     async def _send_location(self, p: dict) -> dict:
         try:
@@ -404,6 +400,15 @@ class FakeTelegramAPI:
         except (KeyError, TypeError, ValueError):
             raise ApiError(400, "Bad Request: wrong latitude or longitude") from None
         return await self._deliver(p, {"location": location})
+
+    def _text(self, p: dict) -> dict:
+        """Parse and check a message text; the limits apply to the text after HTML parsing."""
+        text = _formatted(p, "text", "entities", self.strict_ampersand)
+        if text is None or not text["text"].strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if _utf16_len(text["text"]) > MAX_TEXT_LENGTH:
+            raise ApiError(400, "Bad Request: message is too long")
+        return text
 
     def _caption(self, p: dict) -> dict:
         """Parse and check an optional caption."""
@@ -443,9 +448,8 @@ class FakeTelegramAPI:
     def _apply_edit(self, message: dict, changes: dict, markup: dict | None) -> dict:
         """Apply an edit, refusing a no-op edit exactly as Telegram does."""
         inline = markup if markup and "inline_keyboard" in markup else None
-        if all(message.get(k) == v for k, v in changes.items()) and message.get(
-            "reply_markup"
-        ) == inline:
+        unchanged = all(message.get(key) == value for key, value in changes.items())
+        if unchanged and message.get("reply_markup") == inline:
             raise ApiError(
                 400,
                 "Bad Request: message is not modified: specified new message content and reply "
@@ -464,11 +468,7 @@ class FakeTelegramAPI:
         return message
 
     async def _edit_message_text(self, p: dict) -> dict | bool:
-        text = _formatted(p, "text", "entities", self.strict_ampersand)
-        if text is None or not text["text"].strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if _utf16_len(text["text"]) > MAX_TEXT_LENGTH:
-            raise ApiError(400, "Bad Request: message is too long")
+        text = self._text(p)
         markup = _reply_markup(p)
         if p.get("inline_message_id"):
             return True
@@ -553,8 +553,8 @@ class FakeTelegramAPI:
             "pending_update_count": len(self._updates),
         }
         if self.webhook:
-            info |= {"max_connections": self.webhook.get("max_connections", 40)}
-            info |= {"ip_address": "127.0.0.1"}
+            info["max_connections"] = self.webhook.get("max_connections", 40)
+            info["ip_address"] = "127.0.0.1"
         return info
 
     async def _get_updates(self, p: dict) -> list[dict]:
@@ -627,21 +627,8 @@ class FakeTelegramAPI:
 
 # Parameters that stay strings even when they look like numbers or JSON ("123" as a text).
 _STRING_PARAMS = frozenset(
-    {
-        "text",
-        "caption",
-        "parse_mode",
-        "callback_query_id",
-        "file_id",
-        "photo",
-        "document",
-        "url",
-        "secret_token",
-        "action",
-        "inline_message_id",
-        "title",
-        "description",
-    }
+    {"text", "caption", "parse_mode", "callback_query_id", "file_id", "photo", "document"}
+    | {"url", "secret_token", "action", "inline_message_id", "title", "description"}
 )
 
 
