@@ -20,6 +20,7 @@ from bot.service import Service, Services
 from bot.texts import Texts
 from bot.workdays import WorkingCalendar
 from handlers.telegram import TelegramAdapter, run_polling
+from handlers.telegram_files import store_attachments
 from handlers.telegram_request import AiohttpRequest
 from notifications.outbox_sender import OutboxSender
 from notifications.telegram_sender import TelegramSender
@@ -102,7 +103,9 @@ class TelegramBotApp:
         self.sender = OutboxSender(self.services.engine, self.services.clock, {"telegram": TelegramSender(
             self.bot, per_chat_interval=settings.telegram.per_chat_interval)})
         self.service = Service(self.services, on_outbox=self.sender.wake)
-        self.adapter = TelegramAdapter(self.service, self.bot, webhook_secret=settings.telegram.webhook_secret)
+        self._files_wanted = asyncio.Event()
+        self.adapter = TelegramAdapter(self.service, self.bot, webhook_secret=settings.telegram.webhook_secret,
+                                       on_ticket=self._files_wanted.set)
         self.port = settings.web.port if port is None else port
         self.stop_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -123,6 +126,7 @@ class TelegramBotApp:
         if sockets:
             self.port = sockets[0].getsockname()[1]
         self._tasks.append(asyncio.create_task(self.sender.run(self.stop_event)))
+        self._tasks.append(asyncio.create_task(self._store_files_loop()))
         if self.webhook_mode:
             if not self.settings.telegram.webhook_secret:
                 raise RuntimeError("TELEGRAM_WEBHOOK_SECRET is required with a webhook URL")
@@ -132,6 +136,19 @@ class TelegramBotApp:
             await self.bot.delete_webhook()
             self._tasks.append(asyncio.create_task(run_polling(self.adapter, self.stop_event)))
         log.info("danvan bot started (%s), web on port %s", "webhook" if self.webhook_mode else "polling", self.port)
+
+    async def _store_files_loop(self) -> None:
+        """Keep local copies of citizens' attachments: after each new ticket, and every few minutes."""
+        storage = self.settings.storage
+        while not self.stop_event.is_set():
+            try:
+                await store_attachments(self.bot, self.services.engine, directory=storage.attachments_dir,
+                                        max_bytes=storage.max_attachment_bytes)
+            except Exception:  # noqa: BLE001 - a failed download is retried on the next round
+                log.exception("storing attachments failed")
+            self._files_wanted.clear()
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._files_wanted.wait(), timeout=300)
 
     async def stop(self) -> None:
         """Stop accepting work, let the sender finish its current message, close everything."""

@@ -8,6 +8,7 @@ import asyncio
 import hmac
 import json
 import logging
+from collections.abc import Callable
 
 from aiohttp import web
 from sqlalchemy.exc import OperationalError
@@ -24,10 +25,12 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 class TelegramAdapter:
     """Turns Telegram updates into core calls and stops button spinners."""
 
-    def __init__(self, service: Service, bot: Bot, *, webhook_secret: str = "") -> None:
+    def __init__(self, service: Service, bot: Bot, *, webhook_secret: str = "",
+                 on_ticket: Callable[[], None] | None = None) -> None:
         self.service = service
         self.bot = bot
         self.webhook_secret = webhook_secret
+        self.on_ticket = on_ticket
 
     async def process(self, update: Update) -> None:
         """Handle one update; raises OperationalError when the database is unavailable."""
@@ -35,7 +38,9 @@ class TelegramAdapter:
         if inbound is None:
             return
         try:
-            await asyncio.to_thread(self.service.handle_inbound, inbound)
+            result = await asyncio.to_thread(self.service.handle_inbound, inbound)
+            if result.ticket_codes and self.on_ticket:
+                self.on_ticket()
         except OperationalError:
             raise
         except Exception:  # noqa: BLE001 - a bug must not make Telegram redeliver forever
@@ -78,11 +83,13 @@ async def run_polling(adapter: TelegramAdapter, stop: asyncio.Event, *, timeout:
             await asyncio.sleep(2)
             continue
         for update in updates:
-            while True:
+            while not stop.is_set():
                 try:
                     await adapter.process(update)
                     break
                 except OperationalError:
                     log.warning("database unavailable; retrying update %s", update.update_id)
                     await asyncio.sleep(2)
+            if stop.is_set():
+                return
             offset = update.update_id + 1

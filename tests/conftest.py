@@ -31,6 +31,7 @@ def write_config(tmp_path: Path, mutate: Any = None) -> Path:
     raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     for office in raw["offices"]:
         office["telegram_chat_id"] = OFFICE_CHATS[office["code"]]
+    raw["storage"]["attachments_dir"] = str(tmp_path / "attachments")
     if mutate:
         mutate(raw)
     path = tmp_path / "config.yaml"

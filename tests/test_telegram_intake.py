@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import unicodedata
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -12,7 +13,7 @@ from sqlmodel import Session, select
 
 from bot.app import TelegramBotApp, build_services
 from bot.config import load_settings
-from storage.models import ProcessedInbound, ReporterIdentity, Ticket
+from storage.models import ProcessedInbound, ReporterIdentity, Ticket, TicketAttachment
 from tests.conftest import OFFICE_CHATS, write_config
 from tests.fakes.telegram_api import (DEFAULT_TOKEN, FakeTelegramAPI, callback_update, contact_update,
                                       photo_update, text_update)
@@ -108,6 +109,15 @@ async def test_complete_intake_with_shared_contact_and_photo(app, fake, http):
     assert ticket.contact_phone == "0912345678" and ticket.category == "ha_tang"
     cards = fake.sent_messages(int(OFFICE_CHATS["KT"]))
     assert len(cards) == 1 and ticket.code in cards[0]["text"] and "Nguyễn Văn An" in cards[0]["text"]
+    for _ in range(100):                       # the local copy is made after commit, in the background
+        with Session(app.services.engine) as session:
+            [attachment] = session.exec(select(TicketAttachment)).all()
+        if attachment.path:
+            break
+        await asyncio.sleep(0.05)
+    stored = Path(attachment.path)
+    assert stored.parent == Path(app.settings.storage.attachments_dir) and stored.name.startswith(ticket.code)
+    assert stored.read_bytes() == b"\xff\xd8\xff\xe0fakejpeg"
 
 
 async def test_same_update_twice_creates_one_ticket(app, fake, http):
