@@ -180,8 +180,8 @@ def handle_command(turn: Turn, command: str, argument: str) -> bool:
     if command in ("start", "batdau", "menu"):
         turn.data.pop("draft", None)
         turn.data.pop("editing", None)
-        if not turn.data.get("consent_decided"):
-            turn.goto("consent")
+        if not turn.data.get("consent_decided") or not turn.citizen.consent:
+            turn.goto("consent")        # undecided, or declined earlier: offer the choice again
         else:
             turn.say("citizen/greeting_again")
             turn.goto("menu")

@@ -80,6 +80,20 @@ class Turn:
             buttons = tuple(tuple(flat[i:i + columns]) for i in range(0, len(flat), columns))
         self.replies.append(Reply(text=text, buttons=buttons, remove_keyboard=remove_keyboard))
 
+    def merged_replies(self) -> list[Reply]:
+        """The replies to send, with plain texts folded into the next message (fewer, calmer messages)."""
+        merged: list[Reply] = []
+        for reply in self.replies:
+            previous = merged[-1] if merged else None
+            if previous is not None and not previous.buttons and not previous.attachments \
+                    and not reply.attachments and not (previous.remove_keyboard and reply.buttons) \
+                    and len(previous.text) + len(reply.text) < 3500:
+                merged[-1] = Reply(text=f"{previous.text}\n\n{reply.text}", buttons=reply.buttons,
+                                   remove_keyboard=previous.remove_keyboard or reply.remove_keyboard)
+            else:
+                merged.append(reply)
+        return merged
+
     def goto(self, step: str) -> None:
         """Move to `step`; its prompt is shown at the end of the turn."""
         self.next_step = step

@@ -82,7 +82,7 @@ class Service:
                 citizen_flow.handle_turn(turn)
                 store_data(conversation, turn.data, now)
                 conversation.chat_id = inbound.chat_id
-                for reply in turn.replies:
+                for reply in turn.merged_replies():
                     enqueue_message(session, channel=str(inbound.channel), chat_id=inbound.chat_id,
                                     payload=reply.to_json(), now=now)
                     result.chats.add((str(inbound.channel), inbound.chat_id))

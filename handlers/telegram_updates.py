@@ -33,7 +33,8 @@ def inbound_from_update(update: Update) -> Inbound | None:
                        chat_id=str(chat.id if chat else query.from_user.id), external_id=external_id,
                        payload=query.data or "", is_private=chat is None or chat.type == "private",
                        callback_ref=query.id, message_ref=str(message.message_id) if message else "")
-    message = update.message or update.edited_message
+    # Edited messages are not new answers: re-reading them would repeat a step.
+    message = update.message
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None
     contact = None
