@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -23,19 +24,28 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(database_url: str, *, echo: bool = False) -> Engine:
-    """Create the engine for a URL; SQLite files get their folder and pragmas."""
+def make_engine(database_url: str, *, echo: bool = False, sqlite_tuning: bool = True,
+                **engine_options: Any) -> Engine:
+    """Create the engine for a URL; SQLite files get their folder and pragmas.
+
+    `sqlite_tuning=False` exists only so a test can show what breaks without WAL, the busy
+    timeout and BEGIN IMMEDIATE.
+    """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        if not sqlite_tuning:
+            return create_engine(url, echo=echo, connect_args={"check_same_thread": False}, **engine_options)
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False,
-                                                             "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+                                                             "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                               **engine_options)
         _configure_sqlite(engine)
         return engine
     if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("", "psycopg2"):
         url = url.set(drivername="postgresql+psycopg")
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, **engine_options}
+    return create_engine(url, echo=echo, **options)
 
 
 def _configure_sqlite(engine: Engine) -> None:
