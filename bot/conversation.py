@@ -26,7 +26,7 @@ from bot.texts import Texts
 from bot.tickets import Draft
 from storage.models import Citizen, Conversation
 
-PAYLOAD_RE = re.compile(r"^(\d{1,9}):([A-Za-z0-9_.\-]{1,48})$")
+PAYLOAD_RE = re.compile(r"^([0-9]{1,9}):([A-Za-z0-9_.\-]{1,48})$")
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def resolve_choice(turn: Turn, *, text: str | None, payload: str | None) -> tupl
         return "stale", None
     if not raw or not choices:
         return "none", None
-    if raw.isdigit() and 1 <= int(raw) <= len(choices):
+    if raw.isdecimal() and 1 <= int(raw) <= len(choices):
         return "choice", choices[int(raw) - 1][0]
     folded = _fold_label(raw)
     for value, label in choices:

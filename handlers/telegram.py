@@ -34,7 +34,11 @@ class TelegramAdapter:
 
     async def process(self, update: Update) -> None:
         """Handle one update; raises OperationalError when the database is unavailable."""
-        inbound = inbound_from_update(update)
+        try:
+            inbound = inbound_from_update(update)
+        except Exception:  # noqa: BLE001 - an update we cannot read is dropped, never retried forever
+            log.warning("update %s could not be read; ignored", update.update_id)
+            return
         if inbound is None:
             return
         try:
@@ -62,7 +66,8 @@ class TelegramAdapter:
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update")
             update = Update.de_json(data, self.bot)
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except Exception:  # noqa: BLE001 - whatever PTB cannot parse is a malformed update
+            log.info("malformed update refused")
             return web.json_response({"ok": False, "error": "malformed update"}, status=400)
         try:
             await self.process(update)

@@ -27,6 +27,8 @@ def inbound_from_update(update: Update) -> Inbound | None:
     external_id = str(update.update_id)
     if update.callback_query is not None:
         query = update.callback_query
+        if query.from_user is None:
+            return None
         message = query.message
         chat = message.chat if message is not None else None
         return Inbound(channel=Channel.TELEGRAM, user_id=str(query.from_user.id),
