@@ -1,0 +1,105 @@
+"""Benchmark 18: 1,000 notifications to 50 private chats and 10 groups through a fake Bot API that
+enforces Telegram's limits (1/s per chat, 20/min per group, 30/s overall). Reports the time against
+the limit-bound minimum and the number of 429 answers.
+
+    python -m bench.outbound [--messages 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+import time
+
+from bot.clock import SystemClock
+from bot.domain import Reply
+from handlers.telegram_request import AiohttpRequest
+from notifications.outbox_sender import OutboxSender
+from notifications.telegram_sender import TelegramSender
+from bench.harness import RESULTS
+from storage.engine import make_engine, write_session
+from storage.migrate import upgrade_database
+from storage.outbox import enqueue_message
+from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
+from telegram import Bot
+
+
+def plan(messages: int, privates: int = 50, groups: int = 10) -> list[str]:
+    """Chat ids in enqueue order: 80% private chats, 20% groups, interleaved."""
+    chats = [str(100_000 + i) for i in range(privates)]
+    group_ids = [str(-100_000 - i) for i in range(groups)]
+    order, to_private, to_group = [], 0, 0
+    for n in range(messages):
+        if n % 5 == 4:
+            order.append(group_ids[to_group % groups])
+            to_group += 1
+        else:
+            order.append(chats[to_private % privates])
+            to_private += 1
+    return order
+
+
+def limit_bound_seconds(order: list[str]) -> float:
+    """The least time Telegram's limits allow for this plan."""
+    per_chat: dict[str, int] = {}
+    for chat in order:
+        per_chat[chat] = per_chat.get(chat, 0) + 1
+    bounds = [len(order) / 30.0]
+    for chat, count in per_chat.items():
+        bounds.append(count - 1)                                   # 1 message per second
+        if chat.startswith("-"):
+            bounds.append(60.0 * math.floor((count - 1) / 20))      # 20 per minute
+    return max(bounds)
+
+
+async def run(messages: int) -> dict:
+    order = plan(messages)
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'out.sqlite3'}")
+        upgrade_database(engine)
+        now = datetime.now(timezone.utc)
+        with write_session(engine) as session:
+            for n, chat in enumerate(order):
+                enqueue_message(session, channel="telegram", chat_id=chat, now=now,
+                                payload=Reply(text=f"Thông báo số {n + 1}").to_json())
+        async with FakeTelegramAPI(enforce_limits=True) as fake:
+            bot = Bot(DEFAULT_TOKEN, base_url=f"{fake.url}/bot", request=AiohttpRequest())
+            await bot.initialize()
+            sender = OutboxSender(engine, SystemClock(), {"telegram": TelegramSender(bot)})
+            started = time.perf_counter()
+            stop = asyncio.Event()
+            task = asyncio.create_task(sender.run(stop))
+            while len(fake.sent_messages()) < messages and time.perf_counter() - started < 600:
+                await asyncio.sleep(0.1)
+            elapsed = time.perf_counter() - started
+            stop.set()
+            await task
+            await bot.shutdown()
+            per_chat_order_ok = all(
+                [int(m["text"].split()[-1]) for m in fake.sent_messages(int(chat))]
+                == sorted(int(m["text"].split()[-1]) for m in fake.sent_messages(int(chat)))
+                for chat in set(order))
+            result = {"messages": messages, "delivered": len(fake.sent_messages()), "seconds": elapsed,
+                      "limit_bound_seconds": limit_bound_seconds(order),
+                      "rate_limit_429s": fake.rate_limit_hits, "per_chat_order_kept": per_chat_order_ok}
+        engine.dispose()
+    result["ratio_to_minimum"] = result["seconds"] / result["limit_bound_seconds"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=1000)
+    result = asyncio.run(run(parser.parse_args().messages))
+    print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "outbound.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
