@@ -114,6 +114,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Check the audit log's hash chain; exit 1 when a row was changed or deleted."""
+    from storage.audit import verify_chain
+    from storage.engine import make_engine
+
+    report = verify_chain(make_engine(_settings(args).database_url))
+    if report.ok:
+        print(f"audit log OK: {report.events} events, chain intact")
+        return 0
+    print(f"audit log BROKEN at event {report.broken_at}: {report.reason} ({report.events} events verified before it)")
+    return 1
+
+
 def _iso_date(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -143,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     dl.set_defaults(func=cmd_deadline)
     sub.add_parser("classify", help="classify texts from stdin (JSON lines out)").set_defaults(func=cmd_classify)
     sub.add_parser("check-config", help="validate config.yaml").set_defaults(func=cmd_check_config)
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit.add_argument("action", choices=["verify"])
+    audit.set_defaults(func=cmd_audit)
     return parser
 
 

@@ -150,6 +150,17 @@ class TicketEvent(SQLModel, table=True):
     from_status: Optional[str] = None
     to_status: Optional[str] = None
     note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    prev_hash: str = Field(default="", max_length=64)
+    hash: str = Field(default="", max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The newest link of the audit hash chain (one row), locked while the chain grows."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(default=1, primary_key=True)
+    last_hash: str = Field(max_length=64)
+    last_event_id: Optional[int] = None
 
 
 class Conversation(SQLModel, table=True):
