@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from bot import intake
+from bot import data_rights, intake
 from bot.conversation import Choice, Flow, Step, Turn, resolve_choice
 from bot.text import fold, is_meaningful, normalize_text
 from bot.pins import check_pin
@@ -172,7 +172,7 @@ flow.step("lookup", Step(prompt=prompt_lookup, on_choice=choose_lookup, on_text=
 
 # --- dispatch ---------------------------------------------------------------------------------
 
-STEPS = {**flow.steps, **intake.flow.steps}
+STEPS = {**flow.steps, **intake.flow.steps, **data_rights.flow.steps}
 
 
 def handle_command(turn: Turn, command: str, argument: str) -> bool:
@@ -196,6 +196,8 @@ def handle_command(turn: Turn, command: str, argument: str) -> bool:
             lookup_text(turn, argument)
         else:
             turn.goto("lookup")
+    elif command in data_rights.COMMANDS:
+        data_rights.handle_command(turn, command)
     elif command in ("huongdan", "help"):
         turn.say("citizen/help", commune=turn.settings.commune)
         turn.goto(turn.step if turn.step in STEPS else "menu")
@@ -234,8 +236,6 @@ def handle_turn(turn: Turn) -> None:
         turn.goto(step_name)
     elif kind == "choice" and value == "cancel":
         handle_command(turn, "huy", "")
-    elif kind == "choice" and value == "menu" and step.on_choice is choose_lookup:
-        turn.goto("menu")
     elif kind == "choice" and step.on_choice:
         step.on_choice(turn, value)
     elif inbound.contact and step.on_contact:

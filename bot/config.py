@@ -173,6 +173,10 @@ class ReminderSettings(_Frozen):
     quiet_hours: QuietHours = QuietHours()
 
 
+class PrivacySettings(_Frozen):
+    retention_days: int = Field(default=1825, ge=30)   # personal data of finished petitions
+
+
 class Settings(_Frozen):
     """The whole configuration, frozen after load."""
 
@@ -189,6 +193,7 @@ class Settings(_Frozen):
     hamlets: tuple[str, ...]
     calendar: CalendarSettings = CalendarSettings()
     reminders: ReminderSettings = ReminderSettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":

@@ -154,6 +154,20 @@ class TicketEvent(SQLModel, table=True):
     hash: str = Field(default="", max_length=64)
 
 
+class DataRequest(SQLModel, table=True):
+    """A data-subject request (deletion, access) and how it was answered, for the 2-working-day rule."""
+
+    __tablename__ = "data_requests"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    citizen_id: Optional[int] = Field(default=None, foreign_key="citizens.id", index=True)
+    kind: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    requested_at: datetime
+    due_date: date
+    executed_at: Optional[datetime] = None
+    note: str = ""
+
+
 class AuditHead(SQLModel, table=True):
     """The newest link of the audit hash chain (one row), locked while the chain grows."""
 

@@ -27,7 +27,8 @@ def outbox_for(engine, chat_id: str) -> list[OutboxMessage]:
 
 def intake_until_contact(chat: CoreChat, *, type_label: str, description: str = ROAD) -> None:
     chat.send("/start")
-    chat.press("Đồng ý")
+    if any("Đồng ý" in label for label, _ in chat.last_buttons()):
+        chat.press("Đồng ý")
     chat.press("Gửi phản ánh")
     chat.press(type_label)
     chat.send(description)
