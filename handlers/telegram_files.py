@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import mimetypes
 import uuid
 from pathlib import Path
 
@@ -17,16 +16,17 @@ from sqlmodel import col, select
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.attachments import check_attachment
 from storage.engine import read_session, write_session
 from storage.models import Ticket, TicketAttachment
 
 log = logging.getLogger(__name__)
-EXTENSIONS = {"photo": ".jpg", "voice": ".ogg", "video_note": ".mp4", "sticker": ".webp"}
 SKIPPED_TOO_LARGE = "skipped:too-large"
 SKIPPED_UNAVAILABLE = "skipped:unavailable"
 
 
 def _pending(engine: Engine, limit: int) -> list[tuple[int, str, str, str, int, str]]:
+    """Telegram attachments with no stored copy and no verdict yet."""
     with read_session(engine) as session:
         rows = session.exec(
             select(TicketAttachment.id, TicketAttachment.ref, TicketAttachment.kind, TicketAttachment.mime,
@@ -66,12 +66,14 @@ async def store_attachments(bot: Bot, engine: Engine, *, directory: str | Path, 
             log.warning("attachment %s of %s not downloaded: %s", attachment_id, code, exc)
             await asyncio.to_thread(_record, engine, attachment_id, SKIPPED_UNAVAILABLE)
             continue
-        if len(data) > max_bytes:
-            await asyncio.to_thread(_record, engine, attachment_id, SKIPPED_TOO_LARGE)
+        checked = await asyncio.to_thread(check_attachment, kind, data, max_bytes=max_bytes)
+        if not checked.ok:
+            log.info("attachment %s of %s refused: %s", attachment_id, code, checked.reason)
+            await asyncio.to_thread(_record, engine, attachment_id, f"refused:{checked.reason}")
             continue
-        suffix = EXTENSIONS.get(kind) or mimetypes.guess_extension(mime or "") or ".bin"
-        path = folder / f"{code}-{uuid.uuid4().hex[:12]}{suffix}"
-        await asyncio.to_thread(path.write_bytes, data)
-        await asyncio.to_thread(_record, engine, attachment_id, str(path), len(data))
+        # A generated name: nothing the sender chose (a path, a name) reaches the file system.
+        path = folder / f"{code}-{uuid.uuid4().hex[:12]}{checked.extension}"
+        await asyncio.to_thread(path.write_bytes, checked.data)
+        await asyncio.to_thread(_record, engine, attachment_id, str(path), len(checked.data))
         stored += 1
     return stored

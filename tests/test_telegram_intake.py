@@ -4,11 +4,13 @@ client → a fake Bot API on 127.0.0.1 that validates HTML and limits like Teleg
 from __future__ import annotations
 
 import asyncio
+import io
 import unicodedata
 from pathlib import Path
 
 import aiohttp
 import pytest
+from PIL import Image
 from sqlmodel import Session, select
 
 from bot.app import TelegramBotApp, build_services
@@ -20,6 +22,17 @@ from tests.fakes.telegram_api import (DEFAULT_TOKEN, FakeTelegramAPI, callback_u
 from tests.telegram_driver import TelegramCitizen
 
 SECRET = "webhook-secret-for-tests"
+
+
+def gps_photo() -> bytes:
+    """A real JPEG whose EXIF holds a GPS position and a camera name."""
+    image = Image.new("RGB", (64, 48), (30, 120, 60))
+    exif = Image.Exif()
+    exif[0x010F] = "CanaryCam"
+    exif[0x8825] = {1: "N", 2: (22.0, 10.0, 5.0), 3: "E", 4: (105.0, 12.0, 0.0)}
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif.tobytes())
+    return out.getvalue()
 ROAD = "Đường bê tông vào thôn Mẫu 1 bị sụt lún, có ổ gà lớn, trời mưa xe máy đi rất nguy hiểm"
 
 
@@ -89,7 +102,7 @@ async def test_complete_intake_with_shared_contact_and_photo(app, fake, http):
     await user.tap("Đồng ý")
     await user.tap("Gửi phản ánh")
     await user.tap("Phản ánh")
-    fake.add_file("photo-1", b"\xff\xd8\xff\xe0fakejpeg", "photos/road.jpg")
+    fake.add_file("photo-1", gps_photo(), "photos/road.jpg")
     reply = user.texts(await user.post(photo_update(user.user_id, "photo-1", caption=ROAD)))
     assert "lĩnh vực" in reply
     await user.tap("Hạ tầng")
@@ -117,7 +130,8 @@ async def test_complete_intake_with_shared_contact_and_photo(app, fake, http):
         await asyncio.sleep(0.05)
     stored = Path(attachment.path)
     assert stored.parent == Path(app.settings.storage.attachments_dir) and stored.name.startswith(ticket.code)
-    assert stored.read_bytes() == b"\xff\xd8\xff\xe0fakejpeg"
+    assert stored.suffix == ".jpg" and b"CanaryCam" not in stored.read_bytes()
+    assert not Image.open(stored).getexif()
 
 
 async def test_same_update_twice_creates_one_ticket(app, fake, http):
@@ -235,3 +249,29 @@ async def test_polling_mode_handles_updates(tmp_path, database_url, engine, cloc
         assert "Đồng ý" in str(welcome["reply_markup"])
     finally:
         await app.stop()
+
+
+async def test_disguised_file_is_refused_but_the_ticket_is_kept(app, fake, http):
+    user = citizen(fake, http, app, user_id=5055)
+    await user.say("/start")
+    await user.tap("Đồng ý")
+    await user.tap("Gửi phản ánh")
+    await user.tap("Phản ánh")
+    fake.add_file("evil-1", b"MZ\x90\x00 not a photo", "photos/../../etc/passwd")
+    await user.post(photo_update(user.user_id, "evil-1", caption=ROAD))
+    await user.tap("Hạ tầng")
+    await user.tap("Mẫu 1")
+    await user.tap("Tiếp tục")
+    await user.tap("Một mình")
+    await user.tap("Không để lại")
+    await user.tap("Gửi đơn")
+    [ticket] = all_tickets(app.services.engine)
+    for _ in range(100):
+        with Session(app.services.engine) as session:
+            [attachment] = session.exec(select(TicketAttachment)).all()
+        if attachment.path:
+            break
+        await asyncio.sleep(0.05)
+    assert attachment.path == "refused:wrong_type" and ticket.code
+    folder = Path(app.settings.storage.attachments_dir)
+    assert not folder.exists() or list(folder.iterdir()) == []
