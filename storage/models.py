@@ -12,6 +12,8 @@ from typing import Optional
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from storage.crypto import SealedId, SealedText
+
 
 class Citizen(SQLModel, table=True):
     """A person who wrote to us; personal fields only with consent."""
@@ -20,8 +22,8 @@ class Citizen(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     consent: bool = False
     consent_at: Optional[datetime] = None
-    name: str = ""
-    phone: str = ""
+    name: str = Field(default="", sa_column=Column(SealedText(), nullable=False))
+    phone: str = Field(default="", sa_column=Column(SealedText(), nullable=False))
     created_at: datetime
     updated_at: datetime
 
@@ -34,8 +36,8 @@ class ChannelIdentity(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     citizen_id: int = Field(foreign_key="citizens.id", index=True)
     channel: str = Field(max_length=16)
-    user_id: str = Field(max_length=64)
-    chat_id: str = Field(max_length=64)
+    user_id: str = Field(sa_column=Column(SealedId(), nullable=False))
+    chat_id: str = Field(sa_column=Column(SealedId(), nullable=False))
     last_seen_at: datetime
 
 
@@ -93,8 +95,8 @@ class Ticket(SQLModel, table=True):
     source: str = Field(default="electronic", max_length=16)
     citizen_id: Optional[int] = Field(default=None, foreign_key="citizens.id", index=True)
     anonymous: bool = False
-    contact_name: str = ""
-    contact_phone: str = ""
+    contact_name: str = Field(default="", sa_column=Column(SealedText(), nullable=False))
+    contact_phone: str = Field(default="", sa_column=Column(SealedText(), nullable=False))
     cosigners: int = 1
     latitude: Optional[float] = None
     longitude: Optional[float] = None
@@ -132,9 +134,9 @@ class ReporterIdentity(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="tickets.id", unique=True)
     citizen_id: Optional[int] = Field(default=None, foreign_key="citizens.id")
-    name: str = ""
-    phone: str = ""
-    address: str = ""
+    name: str = Field(default="", sa_column=Column(SealedText(), nullable=False))
+    phone: str = Field(default="", sa_column=Column(SealedText(), nullable=False))
+    address: str = Field(default="", sa_column=Column(SealedText(), nullable=False))
     created_at: datetime
 
 
@@ -149,7 +151,7 @@ class TicketEvent(SQLModel, table=True):
     action: str = Field(max_length=32)
     from_status: Optional[str] = None
     to_status: Optional[str] = None
-    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    note: str = Field(default="", sa_column=Column(SealedText(), nullable=False, server_default=""))
     prev_hash: str = Field(default="", max_length=64)
     hash: str = Field(default="", max_length=64)
 
@@ -184,12 +186,12 @@ class Conversation(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("channel", "user_id", name="uq_conversation_channel_user"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
-    user_id: str = Field(max_length=64)
-    chat_id: str = Field(max_length=64)
+    user_id: str = Field(sa_column=Column(SealedId(), nullable=False))
+    chat_id: str = Field(sa_column=Column(SealedId(), nullable=False))
     flow: str = Field(default="", max_length=32)
     step: str = Field(default="", max_length=32)
     version: int = 0
-    data: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    data: str = Field(default="{}", sa_column=Column(SealedText(), nullable=False))
     updated_at: datetime
 
 
@@ -201,8 +203,8 @@ class OutboxMessage(SQLModel, table=True):
                       Index("ix_outbox_chat", "channel", "chat_id", "id"))
     id: Optional[int] = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
-    chat_id: str = Field(max_length=64)
-    payload: str = Field(sa_column=Column(Text, nullable=False))
+    chat_id: str = Field(sa_column=Column(SealedId(), nullable=False))
+    payload: str = Field(sa_column=Column(SealedText(), nullable=False))
     ticket_code: str = ""
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
