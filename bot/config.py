@@ -173,6 +173,15 @@ class ReminderSettings(_Frozen):
     quiet_hours: QuietHours = QuietHours()
 
 
+class SurveySettings(_Frozen):
+    remind_after_days: int = Field(default=3, ge=1)     # ask once more after this many days
+    close_after_days: int = Field(default=7, ge=1)      # then the resolved ticket closes by itself
+
+
+class OfficialsSettings(_Frozen):
+    invite_hours: int = Field(default=72, ge=1)
+
+
 class Settings(_Frozen):
     """The whole configuration, frozen after load."""
 
@@ -189,6 +198,8 @@ class Settings(_Frozen):
     hamlets: tuple[str, ...]
     calendar: CalendarSettings = CalendarSettings()
     reminders: ReminderSettings = ReminderSettings()
+    surveys: SurveySettings = SurveySettings()
+    officials: OfficialsSettings = OfficialsSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":

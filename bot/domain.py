@@ -102,6 +102,7 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     attachments: tuple[Attachment, ...] = ()
     remove_keyboard: bool = False
+    force_reply: bool = False           # ask the client to answer this message (officials' prompts)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,6 +111,7 @@ class Reply:
                         for row in self.buttons],
             "attachments": [a.__dict__ for a in self.attachments],
             "remove_keyboard": self.remove_keyboard,
+            "force_reply": self.force_reply,
         }
 
     @classmethod
@@ -120,6 +122,7 @@ class Reply:
                                 for b in row) for row in data.get("buttons", [])),
             attachments=tuple(Attachment(**a) for a in data.get("attachments", [])),
             remove_keyboard=bool(data.get("remove_keyboard", False)),
+            force_reply=bool(data.get("force_reply", False)),
         )
 
 

@@ -23,7 +23,7 @@ from bot.domain import Reply
 from notifications.channel import ChannelSender, PermanentFailure, TemporaryFailure
 from notifications.rate_limits import ChatLimits
 from storage.engine import read_session, write_session
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, TicketCard
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class OutboxSender:
                 await self.limits[row.channel].wait_turn(row.chat_id, min_interval=sender.min_interval(row.chat_id),
                                                          is_group=row.chat_id.startswith("-"))
                 try:
-                    await sender.send(row.chat_id, Reply.from_json(json.loads(row.payload)))
+                    await self._deliver(sender, row)
                 except TemporaryFailure as exc:
                     await asyncio.to_thread(self._mark_retry, row, str(exc), exc.retry_after)
                     return sent
@@ -133,6 +133,29 @@ class OutboxSender:
                 await asyncio.to_thread(self._mark_sent, row.id)
                 sent += 1
         return sent
+
+    async def _deliver(self, sender: ChannelSender, row: Pending) -> None:
+        """Send one row; a card edit edits the card's message, or sends it anew when it has none."""
+        data = json.loads(row.payload)
+        reply = Reply.from_json(data)
+        card_id = data.get("edit_card") or data.get("card_id")
+        if data.get("edit_card"):
+            ref = await asyncio.to_thread(self._card_ref, int(data["edit_card"]))
+            edit = getattr(sender, "edit", None)
+            if ref and edit is not None and await edit(row.chat_id, ref, reply):
+                return
+        sent = await sender.send(row.chat_id, reply)
+        if card_id and isinstance(sent, str) and sent:
+            await asyncio.to_thread(self._set_card_ref, int(card_id), sent)
+
+    def _card_ref(self, card_id: int) -> str:
+        with read_session(self.engine) as session:
+            card = session.get(TicketCard, card_id)
+            return card.message_ref if card is not None else ""
+
+    def _set_card_ref(self, card_id: int, message_ref: str) -> None:
+        with write_session(self.engine) as session:
+            session.execute(update(TicketCard).where(TicketCard.id == card_id).values(message_ref=message_ref))
 
     def backoff(self, attempts: int) -> float:
         """Exponential backoff with full jitter, capped."""
