@@ -9,6 +9,8 @@ from typing import Any
 from sqlmodel import Session
 
 from bot import officials
+from bot.action_tokens import lookup, parse_payload
+from bot.surveys import CITIZEN_ACTIONS
 from bot.conversation import load_data, store_data
 from bot.domain import Inbound
 from bot.office_turn import OfficeTurn
@@ -33,15 +35,28 @@ def wants(session: Session, inbound: Inbound) -> bool:
     if _command(inbound.text) == "dangky":
         return True
     official = find_official(session, channel=str(inbound.channel), user_id=inbound.user_id)
+    session.info["danvan_official"] = official        # handle() reuses it within this transaction
     if official is None:
-        return False
+        return _office_token(session, inbound)   # a citizen pressing an office button: refused and audited
     return official.active or officials.is_office_input(inbound.text, inbound.payload)
+
+
+def _office_token(session: Session, inbound: Inbound) -> bool:
+    """A payload that is an opaque token but not one of the citizen's own (survey) buttons."""
+    raw = inbound.payload if inbound.payload is not None else inbound.text
+    if parse_payload(raw) is None:
+        return False
+    token = lookup(session, raw)
+    return token is None or not token.action.startswith(CITIZEN_ACTIONS)
 
 
 def handle(services: Any, session: Session, inbound: Inbound, now: datetime, result: Any) -> None:
     """Run one officials' event; replies and notifications become outbox rows in this transaction."""
     channel = str(inbound.channel)
-    official = find_official(session, channel=channel, user_id=inbound.user_id)
+    if "danvan_official" in session.info:
+        official = session.info.pop("danvan_official")
+    else:
+        official = find_official(session, channel=channel, user_id=inbound.user_id)
     office_code = None
     if not inbound.is_private:
         office = office_of_chat(session, channel=channel, chat_id=inbound.chat_id)
