@@ -242,8 +242,9 @@ def handle_turn(turn: Turn) -> None:
             turn.goto(step_name or "menu")
         return finish(turn)
     # Officials' workflow reaching the citizen: survey buttons, the answer to an information request.
-    if (inbound.payload is not None or text.startswith("x:")) and surveys.handle_citizen_token(
-            turn, inbound.payload if inbound.payload is not None else text):
+    survey_press = inbound.payload if inbound.payload is not None else (
+        text if text.startswith("x:") else surveys.number_to_payload(turn))
+    if survey_press is not None and surveys.handle_citizen_token(turn, survey_press):
         return finish(turn)
     if relay.take_info_answer(turn) or surveys.take_comment(turn):
         return finish(turn)

@@ -30,7 +30,7 @@ def _rating_buttons(ctx: Any, ticket: Ticket, channel: str, chat_id: str) -> tup
     key = f"{channel}:{chat_id}"
     return tuple((Button(ctx.texts.label(f"rate_{n}"),
                          action_tokens.payload_for(ctx.session, ticket_id=ticket.id, action=f"rate:{n}",
-                                                   chat_key=key, now=ctx.now)),) for n in reversed(RATINGS))
+                                                   chat_key=key, now=ctx.now)),) for n in RATINGS)
 
 
 def start_survey(ctx: Any, ticket: Ticket) -> SatisfactionSurvey:
@@ -43,9 +43,43 @@ def start_survey(ctx: Any, ticket: Ticket) -> SatisfactionSurvey:
     survey = SatisfactionSurvey(ticket_id=ticket.id, round=int(last or 0) + 1, asked_at=ctx.now)
     ctx.session.add(survey)
     ctx.session.flush()
-    notify_citizen(ctx, ticket, "citizen/survey_ask", reminder=False,
-                   buttons_for=lambda channel, chat_id: _rating_buttons(ctx, ticket, channel, chat_id))
+    ask(ctx, ticket, reminder=False)
     return survey
+
+
+def ask(ctx: Any, ticket: Ticket, *, reminder: bool) -> None:
+    """Send the question; a citizen without buttons (console) may answer with the button's number."""
+    def buttons_for(channel: str, chat_id: str) -> tuple[tuple[Button, ...], ...]:
+        rows = _rating_buttons(ctx, ticket, channel, chat_id)
+        remember_numbers(ctx, ticket, channel, [b.payload for row in rows for b in row])
+        return rows
+
+    notify_citizen(ctx, ticket, "citizen/survey_ask", reminder=reminder, buttons_for=buttons_for)
+
+
+def remember_numbers(ctx: Any, ticket: Ticket, channel: str, payloads: list[str]) -> None:
+    """Store the survey buttons in the citizen's conversation so '1'..'5' typed on the console count."""
+    from bot.citizen_notices import recipients
+    from bot.conversation import load_data, store_data
+    from storage.conversations import load_conversation
+
+    for rc_channel, chat_id, user_id in recipients(ctx.session, ticket):
+        if rc_channel != channel or not user_id:
+            continue
+        conversation = load_conversation(ctx.session, channel=channel, user_id=user_id, chat_id=chat_id, now=ctx.now)
+        data = load_data(conversation)
+        data["survey_buttons"] = payloads
+        store_data(conversation, data, ctx.now)
+
+
+def number_to_payload(turn: Any) -> str | None:
+    """A digit typed right after survey buttons were shown means that button."""
+    text = (turn.inbound.text or "").strip()
+    payloads = turn.data.get("survey_buttons")
+    if turn.inbound.payload is not None or not text.isdigit() or not payloads or "draft" in turn.data:
+        return None
+    index = int(text) - 1
+    return payloads[index] if 0 <= index < len(payloads) else None
 
 
 def latest_survey(session: Session, ticket_id: int) -> SatisfactionSurvey | None:
@@ -67,6 +101,7 @@ def handle_citizen_token(turn: Any, raw: str) -> bool:
         return False
     chat_key = f"{turn.inbound.channel}:{turn.inbound.chat_id}"
     ticket = lock_ticket(turn.session, token.ticket_id)
+    turn.data.pop("survey_buttons", None)
     if token.chat_key != chat_key or ticket is None:
         turn.replies.append(Reply(text=turn.texts.render("citizen/stale_button")))
         return True
@@ -106,6 +141,7 @@ def rate(turn: Any, ticket: Ticket, rating: int) -> None:
                         action_tokens.payload_for(turn.session, ticket_id=ticket.id, action="skip_comment",
                                                   chat_key=key, now=turn.now)),))
     turn.data["survey_comment"] = {"survey_id": survey.id, "at": turn.now.isoformat()}
+    turn.data["survey_buttons"] = [b.payload for row in rows for b in row]
     turn.replies.append(Reply(text=turn.texts.render("citizen/survey_thanks", code=ticket.code, rating=rating,
                                                      low=low, appeal_by=appeal_by(turn.settings, ticket)),
                               buttons=tuple(rows)))
@@ -126,6 +162,7 @@ def take_comment(turn: Any) -> bool:
     if not fresh or survey is None:
         return False
     survey.comment = text[:2000]
+    turn.data.pop("survey_buttons", None)
     turn.replies.append(Reply(text=turn.texts.render("citizen/survey_comment_thanks")))
     return True
 
@@ -218,8 +255,7 @@ def run_due_survey_actions(services: Any, now: datetime | None = None) -> dict[s
                 continue
             if action.kind == "remind":
                 survey.reminded_at = now
-                notify_citizen(ctx, ticket, "citizen/survey_ask", reminder=True,
-                               buttons_for=lambda channel, chat_id: _rating_buttons(ctx, ticket, channel, chat_id))
+                ask(ctx, ticket, reminder=True)
             else:
                 if survey.status == "pending":
                     survey.status = "expired"

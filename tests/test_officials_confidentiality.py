@@ -53,7 +53,7 @@ def test_denunciation_canary_never_reaches_groups_or_officials(service: Service,
     head.press("Kết quả", ticket.code)
     head.send("Kết luận tố cáo đúng một phần")
     citizen.read()
-    citizen.press("Hài lòng")
+    citizen.press("4 – Hài lòng")
     assert fresh(service, ticket).status == "closed"
     for person in (private, OfficeChat(service, user_id="992")):
         person.send("/viec")

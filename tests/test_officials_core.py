@@ -286,3 +286,19 @@ def test_card_edit_rows_target_the_card(service: Service, services):
     rows = payloads(rows_for(services.engine, KT))
     assert rows[0]["card_id"] == card.id and rows[-1]["edit_card"] == card.id
     assert json.dumps(rows[-1]).count("Tiếp nhận") == 0      # accepted: no accept button any more
+
+
+def test_console_citizen_answers_survey_with_numbers(service: Service, services):
+    add_official(services.engine, user_id="971", role="official", office="KT")
+    citizen, ticket = submit(service)
+    group = OfficeChat(service, user_id="971", chat_id=KT)
+    group.press("Tiếp nhận", ticket.code)
+    group.press("Kết quả", ticket.code)
+    group.send("Đã sửa xong đoạn đường")
+    citizen.read()
+    thanks = citizen.text_of(citizen.send("4"))
+    assert "Cảm ơn ông/bà đã đánh giá" in thanks
+    with Session(services.engine) as session:
+        assert session.exec(select(SatisfactionSurvey)).one().rating == 4
+    assert fresh(service, ticket).status == "closed"
+    assert "Cảm ơn" in citizen.text_of(citizen.send("1"))        # the skip button, by number
