@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.domain import Button, Channel, Outgoing, Reply
+from bot.domain import Attachment, Button, Channel, Outgoing, Reply
 from storage.models import ReporterIdentity, Ticket
 from storage.officials import followers_of_ticket, identities_of_citizen
 
@@ -39,14 +39,16 @@ def recipients(session: Session, ticket: Ticket) -> list[tuple[str, str, str]]:
     return found
 
 
-def notify_citizen(ctx: Any, ticket: Ticket, template: str, *,
-                   buttons_for: Any = None, **context: Any) -> int:
-    """Queue one message per recipient chat; `buttons_for(channel, chat_id)` adds per-chat buttons.
+def notify_citizen(ctx: Any, ticket: Ticket, template: str, *, buttons_for: Any = None,
+                   attachments: tuple[Attachment, ...] = (), attachments_channel: str = "", **context: Any) -> int:
+    """Queue one message per recipient chat; `buttons_for(channel, chat_id)` adds per-chat buttons;
+    attachments go only to chats on the channel whose file ids they are.
     Returns how many chats will be told (0: the citizen left no electronic contact)."""
     text = ctx.texts.render(template, code=ticket.code, **context)
     targets = recipients(ctx.session, ticket)
     for channel, chat_id, _user in targets:
         buttons: tuple[tuple[Button, ...], ...] = buttons_for(channel, chat_id) if buttons_for else ()
-        ctx.notify(Outgoing(channel=Channel(channel), chat_id=chat_id, reply=Reply(text=text, buttons=buttons),
-                            ticket_code=ticket.code))
+        files = attachments if channel == attachments_channel else ()
+        ctx.notify(Outgoing(channel=Channel(channel), chat_id=chat_id,
+                            reply=Reply(text=text, buttons=buttons, attachments=files), ticket_code=ticket.code))
     return len(targets)

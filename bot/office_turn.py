@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.domain import Button, Inbound, Outgoing, Reply
+from bot.domain import Attachment, Button, Inbound, Outgoing, Reply
 from bot.policy import ChatContext
 from bot.texts import Texts
 from storage.models import Conversation, Official
@@ -34,6 +34,7 @@ class OfficeTurn:
     outgoing: list[Outgoing] = field(default_factory=list)
     callback_text: str = ""
     tickets_created: list[str] = field(default_factory=list)
+    files: list[Attachment] = field(default_factory=list)     # photos an official attached to a reply
 
     @property
     def actor(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain import TicketStatus as S
+from bot.domain import Attachment, TicketStatus as S
 from bot.lifecycle import TRANSITIONS
 from bot.text import normalize_text
 from bot.tickets import change_status
@@ -40,7 +40,9 @@ def take_info_answer(turn: Any) -> bool:
                   now=turn.now, note=clean)
     from bot.ticket_actions import after_change, post_to_office
 
-    post_to_office(turn, ticket, "office/citizen_answer", text=clean, photos=len(inbound.attachments))
+    post_to_office(turn, ticket, "office/citizen_answer", text=clean, photos=len(inbound.attachments),
+                   attachments=tuple(Attachment(kind=a.kind, ref=a.ref) for a in inbound.attachments),
+                   attachments_channel=str(inbound.channel))
     after_change(turn, ticket)
     turn.say("citizen/info_answer_received", code=ticket.code)
     return True

@@ -14,7 +14,7 @@ from bot import action_tokens, cards, surveys
 from bot.conversation import load_data, store_data
 from bot.citizen_notices import notify_citizen, recipients
 from bot.deadlines import add_period, compute_deadlines
-from bot.domain import Button, Outgoing, Reply, TicketStatus as S
+from bot.domain import Attachment, Button, Outgoing, Reply, TicketStatus as S
 from bot.lifecycle import TRANSITIONS
 from bot.office_turn import OfficeTurn
 from bot.policy import can
@@ -214,6 +214,8 @@ def complete(turn: OfficeTurn, pending: dict[str, Any]) -> None:
                                           ref=item.get("ref", ""), mime=item.get("mime", ""),
                                           size=int(item.get("size") or 0), created_at=turn.now))
     photos = len(pending.get("attachments", []))
+    turn.files = [Attachment(kind=a.get("kind", "photo"), ref=a.get("ref", "")) for a in
+                  pending.get("attachments", [])]
     handler = COMPLETERS[base]
     handler(turn, ticket, text, action=action, photos=photos)
 
@@ -262,7 +264,7 @@ def finish_progress(turn: OfficeTurn, ticket: Ticket, text: str, *, action: str,
                       note=text)
     else:
         record_event(turn.session, ticket, actor=turn.actor, action="progress", now=turn.now, note=text)
-    told = notify_citizen(turn, ticket, "citizen/notice_progress", text=text, photos=photos)
+    told = notify_citizen(turn, ticket, "citizen/notice_progress", text=text, photos=photos, **files_of(turn))
     after_change(turn, ticket)
     turn.say("office/done_progress", code=ticket.code, told=told)
 
@@ -271,7 +273,7 @@ def finish_resolve(turn: OfficeTurn, ticket: Ticket, text: str, *, action: str, 
     """The final answer: resolved, the citizen gets it and the satisfaction question."""
     change_status(turn.session, ticket, S.RESOLVED, actor=turn.actor, action="resolved", now=turn.now, note=text)
     ticket.resolved_at = turn.now
-    told = notify_citizen(turn, ticket, "citizen/notice_resolved", text=text, photos=photos)
+    told = notify_citizen(turn, ticket, "citizen/notice_resolved", text=text, photos=photos, **files_of(turn))
     if told:
         surveys.start_survey(turn, ticket)
     after_change(turn, ticket)
@@ -335,6 +337,11 @@ COMPLETERS = {
 
 # --- shared -----------------------------------------------------------------------------------
 
+def files_of(turn: OfficeTurn) -> dict[str, Any]:
+    """The photos the official attached, to relay on their own channel (file ids are per channel)."""
+    return {"attachments": tuple(turn.files), "attachments_channel": str(turn.inbound.channel)}
+
+
 def office_name(ctx: Any, ticket: Ticket) -> str:
     office = ctx.session.get(Office, ticket.office_code)
     return office.name if office else ticket.office_code
@@ -346,14 +353,17 @@ def after_change(ctx: Any, ticket: Ticket) -> None:
         ctx.notify(message)
 
 
-def post_to_office(ctx: Any, ticket: Ticket, template: str, **context: Any) -> None:
+def post_to_office(ctx: Any, ticket: Ticket, template: str, *, attachments: tuple[Attachment, ...] = (),
+                   attachments_channel: str = "", **context: Any) -> None:
     """A message in the group of the office that holds the ticket (when it has one)."""
     from storage.officials import office_group_chat
     from bot.domain import Channel
 
     target = office_group_chat(ctx.session, ticket.office_code)
     if target is not None:
+        files = attachments if target[0] == attachments_channel else ()
         ctx.notify(Outgoing(channel=Channel(target[0]), chat_id=target[1],
-                            reply=Reply(text=ctx.texts.render(template, code=ticket.code, **context)),
+                            reply=Reply(text=ctx.texts.render(template, code=ticket.code, **context),
+                                        attachments=files),
                             ticket_code=ticket.code))
 

@@ -95,6 +95,13 @@ class TelegramSender:
                 sent = await self.bot.send_message(chat_id=int(chat_id), text=part, parse_mode=ParseMode.HTML,
                                                    reply_markup=markup if last else None)
                 message_id = str(sent.message_id)
+            for item in reply.attachments:          # photos and files relayed by their Telegram file id
+                if not item.ref:
+                    continue
+                if item.kind == "photo":
+                    await self.bot.send_photo(chat_id=int(chat_id), photo=item.ref)
+                else:
+                    await self.bot.send_document(chat_id=int(chat_id), document=item.ref)
         except TelegramError as exc:
             raise _failure(exc) from exc
         return message_id

@@ -132,3 +132,26 @@ async def test_registration_refusals_and_unregistered_groups(app, fake, http):
     await me.say(f"/xem {ticket.code}")
     assert ticket.code in me.texts() and "Lịch sử" in me.texts()
     assert "Đã tiếp nhận" in await me.tap("Tiếp nhận", ticket.code)           # from the private card
+
+
+async def test_photos_travel_both_ways_on_telegram(app, fake, http):
+    from tests.fakes.telegram_api import photo_update
+
+    add_official(app.services.engine, user_id="4301", role="official", office="KT", name="Cán bộ ảnh")
+    user = citizen(fake, http, app)
+    await submit_road(user)
+    ticket = the_ticket(app)
+    group = official(fake, http, app, 4301, KT)
+    await group.tap("Tiếp nhận", ticket.code)
+    await group.tap("Yêu cầu bổ sung", ticket.code)
+    await group.say("Xin gửi ảnh hiện trường")
+    user.new_messages()
+    await user.post(photo_update(user.user_id, "citizen-photo-1", caption="Ảnh đoạn đường sạt"))
+    assert any(m.get("photo") and m["photo"][0]["file_id"] == "citizen-photo-1" for m in fake.sent_messages(KT))
+    await group.tap("Kết quả", ticket.code)
+    update = photo_update(4301, "office-photo-9", caption="Đã sửa xong, ảnh sau khi sửa")
+    update["message"]["chat"] = {"id": KT, "type": "supergroup", "title": "KT"}
+    await group.post(update)
+    got = user.new_messages()
+    assert "Đã sửa xong" in user.texts(got)
+    assert any(m.get("photo") and m["photo"][0]["file_id"] == "office-photo-9" for m in got)
