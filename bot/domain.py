@@ -92,6 +92,7 @@ class Inbound:
     is_private: bool = True
     callback_ref: str = ""             # Telegram callback query id, to stop the spinner
     message_ref: str = ""              # the message a button belonged to
+    reply_to_bot: bool = False         # the message answers one of the bot's own (ForceReply prompts)
 
 
 @dataclass(frozen=True)

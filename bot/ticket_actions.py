@@ -27,6 +27,7 @@ from storage.officials import lock_ticket
 DENIED = "Không có quyền"
 TEXT_ACTIONS = ("transfer_to", "request_info", "progress", "resolve", "extend", "refuse", "note")
 PENDING_TTL = timedelta(hours=2)
+GROUP_FREE_TEXT_TTL = timedelta(minutes=10)   # in a group, later answers must be replies to the prompt
 ACCEPTABLE = {S.RECEIVED, S.TRANSFERRED, S.REOPENED}
 STATES_FOR: dict[str, set[str]] = {
     "accept": set(ACCEPTABLE),
@@ -180,6 +181,8 @@ def pending_of(turn: OfficeTurn) -> dict[str, Any] | None:
     if turn.now - asked > PENDING_TTL:
         turn.data.pop("pending", None)
         return None
+    if not turn.chat.is_private and not turn.inbound.reply_to_bot and turn.now - asked > GROUP_FREE_TEXT_TTL:
+        return None                           # ordinary talk in the group, not the answer to the prompt
     return pending
 
 

@@ -302,3 +302,16 @@ def test_console_citizen_answers_survey_with_numbers(service: Service, services)
         assert session.exec(select(SatisfactionSurvey)).one().rating == 4
     assert fresh(service, ticket).status == "closed"
     assert "Cảm ơn" in citizen.text_of(citizen.send("1"))        # the skip button, by number
+
+
+def test_group_talk_after_a_while_is_not_taken_as_the_prompt_answer(service: Service, services, clock):
+    add_official(services.engine, user_id="981", role="official", office="KT")
+    _, ticket = submit(service)
+    group = OfficeChat(service, user_id="981", chat_id=KT)
+    group.press("Ghi chú", ticket.code)
+    clock.advance(minutes=15)
+    group.send("Chiều nay họp giao ban lúc 14 giờ nhé mọi người")
+    assert not any(e.action == "note" for e in events(service, ticket))
+    group.send("Đã liên hệ trưởng thôn để kiểm tra", reply_to_bot=True)
+    notes = [e for e in events(service, ticket) if e.action == "note"]
+    assert len(notes) == 1 and "trưởng thôn" in notes[0].note
