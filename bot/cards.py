@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, func, select
 
 from bot.action_tokens import payload_for
 from bot.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType
 from storage.models import Office, Official, Ticket, TicketAttachment, TicketCard, TicketEvent
-from storage.officials import card_in_chat, cards_of_ticket, office_group_chat
-from sqlmodel import func, select
+from storage.officials import card_in_chat, cards_of_ticket, office_group_chat, office_of_chat
 
 SUMMARY_CHARS = 1500
-UNASSIGNED = {S.RECEIVED, S.TRANSFERRED, S.REOPENED}
-WORKING = {S.ACCEPTED, S.IN_PROGRESS}
 BUTTONS_BY_STATUS: dict[str, tuple[tuple[str, ...], ...]] = {
     S.RECEIVED: (("accept", "transfer"), ("request_info", "refuse"), ("note",)),
     S.TRANSFERRED: (("accept", "transfer"), ("request_info", "refuse"), ("note",)),
@@ -109,8 +106,6 @@ def post_office_card(ctx: Any, ticket: Ticket) -> Outgoing | None:
 
 def refresh_cards(ctx: Any, ticket: Ticket) -> list[Outgoing]:
     """Edit every live card of the ticket; cards in chats of an office that lost it go quiet."""
-    from storage.officials import office_of_chat
-
     messages = []
     for card in cards_of_ticket(ctx.session, ticket.id):
         if not card.active:

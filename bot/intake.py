@@ -13,7 +13,7 @@ from rapidfuzz import fuzz, process
 
 from bot.cards import post_office_card
 from bot.conversation import Choice, Flow, Step, Turn
-from bot.domain import ButtonKind, Channel, Outgoing, Reply, TicketType
+from bot.domain import ButtonKind, Channel, TicketType
 from bot.text import fold, is_meaningful, normalize_text
 from bot.tickets import Draft, create_ticket
 from storage.models import Office

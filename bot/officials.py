@@ -19,7 +19,6 @@ from bot.policy import can, visible_to
 from bot.text import fold
 from bot.tickets import record_event
 from storage.models import Official, OfficeGroup, ReporterIdentity, Ticket, TicketEvent
-from storage.officials import office_of_chat
 from storage.tickets import find_ticket
 
 CODE_RE = re.compile(r"\b([A-Za-z]{1,6})\s*-\s*(\d{4})\s*-\s*(\d{1,9})\b")
@@ -302,7 +301,3 @@ def reveal_identity(turn: OfficeTurn, argument: str) -> None:
                  note=f"reason={reason}")
     turn.say("office/reveal", code=ticket.code, name=identity.name, phone=identity.phone, address=identity.address)
 
-
-def group_office(turn: OfficeTurn) -> str | None:
-    office = office_of_chat(turn.session, channel=turn.chat.channel, chat_id=turn.chat.chat_id)
-    return office.code if office else None
