@@ -105,15 +105,14 @@ def run(turn: OfficeTurn, ticket: Ticket | None, action: str) -> None:
 
 
 def wrong_state(turn: OfficeTurn, ticket: Ticket, action: str) -> None:
-    """The button is older than the ticket's state (someone acted first): tell who and what."""
+    """The button is older than the ticket's state (someone acted first): tell who and what
+    (a toast on the button; a message only in private chat, so a race does not flood the group)."""
     assignee = turn.session.get(Official, ticket.assignee_id) if ticket.assignee_id else None
-    text = turn.texts.render("office/already_done", code=ticket.code, action=action,
-                             status_name=turn.texts.label(f"status_{ticket.status}"),
-                             assignee=assignee.display_name if assignee else "")
-    turn.callback_text = text[:190]
-    turn.say("office/already_done", code=ticket.code, action=action,
-             status_name=turn.texts.label(f"status_{ticket.status}"),
-             assignee=assignee.display_name if assignee else "")
+    context = {"code": ticket.code, "action": action, "status_name": turn.texts.label(f"status_{ticket.status}"),
+               "assignee": assignee.display_name if assignee else ""}
+    turn.callback_text = turn.texts.render("office/already_done", **context)
+    if turn.chat.is_private:
+        turn.say("office/already_done", **context)
 
 
 # --- accept -----------------------------------------------------------------------------------
