@@ -24,7 +24,7 @@ from storage.tickets import find_ticket
 CODE_RE = re.compile(r"\b([A-Za-z]{1,6})\s*-\s*(\d{4})\s*-\s*(\d{1,9})\b")
 LIST_LIMIT = 30
 SEARCH_SCAN = 2000
-OFFICE_COMMANDS = frozenset({"viec", "donvi", "xem", "tim", "huongdan", "help", "start", "danhtinh", "nhapdon",
+OFFICE_COMMANDS = frozenset({"thongke", "viec", "donvi", "xem", "tim", "huongdan", "help", "start", "danhtinh", "nhapdon",
                              "huy", "ganphong", "dangky"})
 
 
@@ -159,6 +159,8 @@ def handle_command(turn: OfficeTurn, command: str, argument: str) -> None:
             show(turn, code)
     elif command == "tim":
         search(turn, argument)
+    elif command == "thongke":
+        statistics(turn)
     elif command == "danhtinh":
         reveal_identity(turn, argument)
     elif command == "nhapdon":
@@ -259,9 +261,11 @@ EVENT_LABELS = frozenset({"created", "accepted", "transferred", "info_requested"
 def search(turn: OfficeTurn, query: str) -> None:
     """/tim TEXT: code, content or hamlet, among the tickets this person may see (never identities)."""
     needle = fold(query).strip()
-    if not turn.official or not turn.official.active:
-        ticket_actions.deny(turn, None, "search", "not_official")
+    decision = can(turn.official, "search", None, turn.chat)
+    if not decision:
+        ticket_actions.deny(turn, None, "search", decision.reason)
         return
+    assert turn.official is not None
     if len(needle) < 2:
         turn.say("office/need_query")
         return
@@ -301,3 +305,47 @@ def reveal_identity(turn: OfficeTurn, argument: str) -> None:
                  note=f"reason={reason}")
     turn.say("office/reveal", code=ticket.code, name=identity.name, phone=identity.phone, address=identity.address)
 
+
+
+def statistics(turn: OfficeTurn) -> None:
+    """/thongke: counts by status and type plus satisfaction; numbers only, never a case (inspectors too)."""
+    from sqlalchemy import func
+
+    from bot.surveys import satisfaction_stats
+    from storage.models import SatisfactionSurvey
+
+    decision = can(turn.official, "stats", None, turn.chat)
+    if not decision:
+        ticket_actions.deny(turn, None, "stats", decision.reason)
+        return
+    assert turn.official is not None
+    office_code = None if turn.official.role in ("leader", "inspector") else turn.official.office_code
+    stmt = select(Ticket.status, Ticket.type, func.count()).group_by(Ticket.status, Ticket.type)
+    if office_code:
+        stmt = stmt.where(Ticket.office_code == office_code)
+    by_status: dict[str, int] = {}
+    by_type: dict[str, int] = {}
+    for status, kind, count in turn.session.exec(stmt):
+        by_status[status] = by_status.get(status, 0) + count
+        by_type[kind] = by_type.get(kind, 0) + count
+    today = turn.now.astimezone(turn.settings.commune.tz).date()
+    overdue_stmt = select(func.count()).select_from(Ticket).where(
+        col(Ticket.status).in_([str(s) for s in OPEN_STATUSES]), Ticket.resolve_due < today)
+    if office_code:
+        overdue_stmt = overdue_stmt.where(Ticket.office_code == office_code)
+    overdue = turn.session.exec(overdue_stmt).one()
+    if office_code:
+        office_tickets = select(Ticket.id).where(Ticket.office_code == office_code)
+        surveys = [s for s in turn.session.exec(select(SatisfactionSurvey).where(
+            col(SatisfactionSurvey.ticket_id).in_(office_tickets)))]
+        answered = [s for s in surveys if s.rating is not None]
+        satisfied = sum(1 for s in answered if (s.rating or 0) >= 4)
+        stats = {"asked": len(surveys), "answered": len(answered),
+                 "satisfaction": satisfied / len(answered) if answered else 0.0,
+                 "response_rate": len(answered) / len(surveys) if surveys else 0.0}
+    else:
+        stats = satisfaction_stats(turn.session)
+    turn.say("office/statistics", office_name=turn.settings.office(office_code).name if office_code else "",
+             statuses=[(turn.texts.label(f"status_{k}"), v) for k, v in sorted(by_status.items())],
+             types=[(turn.settings.ticket_type(k).name, v) for k, v in sorted(by_type.items())],
+             total=sum(by_status.values()), overdue=int(overdue or 0), survey=stats)

@@ -61,6 +61,10 @@ def can(actor: Official | None, action: str, ticket: Ticket | None, chat: ChatCo
         return ALLOW if actor.role == "admin" and not chat.is_private else deny("role")
     if action == "record_paper":
         return ALLOW if actor.role in CASE_ROLES and chat.is_private else deny("role_or_chat")
+    if action == "stats":
+        return ALLOW if actor.role in ("leader", "inspector", "head", "official") else deny("role")
+    if action == "search":
+        return ALLOW if actor.role in CASE_ROLES else deny("role")
     if action == "list_own":
         return ALLOW if actor.role in CASE_ROLES else deny("role")
     if action == "list_office":

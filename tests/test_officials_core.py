@@ -315,3 +315,19 @@ def test_group_talk_after_a_while_is_not_taken_as_the_prompt_answer(service: Ser
     group.send("Đã liên hệ trưởng thôn để kiểm tra", reply_to_bot=True)
     notes = [e for e in events(service, ticket) if e.action == "note"]
     assert len(notes) == 1 and "trưởng thôn" in notes[0].note
+
+
+def test_inspector_gets_numbers_only(service: Service, services):
+    add_official(services.engine, user_id="991", role="inspector", office=None)
+    add_official(services.engine, user_id="992", role="official", office="KT")
+    _, ticket = submit(service)
+    inspector = OfficeChat(service, user_id="991")
+    inspector.send("/thongke")
+    inspector.send(f"/xem {ticket.code}")
+    inspector.send("/tim sạt lở")
+    text = plain(rows_for(services.engine, "991"))
+    assert "Tổng số hồ sơ: 1" in text and "Phản ánh: 1" in text
+    assert ticket.code not in text and "sạt lở" not in text and "Nguyễn Văn An" not in text
+    assert text.count("Không có quyền") == 2
+    OfficeChat(service, user_id="992").send("/thongke")
+    assert "Phòng Kinh tế" in plain(rows_for(services.engine, "992"))
