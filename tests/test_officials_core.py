@@ -331,3 +331,25 @@ def test_inspector_gets_numbers_only(service: Service, services):
     assert text.count("Không có quyền") == 2
     OfficeChat(service, user_id="992").send("/thongke")
     assert "Phòng Kinh tế" in plain(rows_for(services.engine, "992"))
+
+
+def test_complaint_clock_starts_at_acceptance_and_extension_stops_at_legal_maximum(service: Service, services,
+                                                                                    clock):
+    from datetime import date
+
+    add_official(services.engine, user_id="995", role="head", office="VP", name="Chánh văn phòng")
+    citizen, ticket = submit(service, type_label="Khiếu nại",
+                             description="Tôi khiếu nại quyết định xử phạt của xã vì đo sai diện tích đất nhà tôi")
+    assert ticket.type == "khieu_nai" and ticket.accept_due is not None
+    clock.advance(days=4)                                  # accepted on Monday 30/11/2026
+    group = OfficeChat(service, user_id="995", chat_id=VP)
+    group.press("Tiếp nhận", ticket.code)
+    t = fresh(service, ticket)
+    assert t.resolve_due == date(2026, 12, 30)             # 30 calendar days from acceptance
+    group.press("Gia hạn", ticket.code)
+    group.send("Vụ việc phức tạp, cần đo đạc lại")
+    assert fresh(service, ticket).resolve_due == date(2027, 1, 14)     # 45 days: the legal maximum
+    assert "14/01/2027" in citizen.text_of(citizen.read())
+    group.press("Gia hạn", ticket.code)
+    assert "tối đa" in plain(rows_for(services.engine, VP)[-1:])
+    assert fresh(service, ticket).resolve_due == date(2027, 1, 14)
