@@ -45,7 +45,8 @@ class OutboxSender:
     def __init__(self, engine: Engine, clock: Clock, senders: dict[str, ChannelSender], *,
                  max_attempts: int = 8, base_delay: float = 2.0, max_delay: float = 900.0, batch: int = 500,
                  concurrency: int = 16, poll_interval: float = 5.0,
-                 on_dead: Callable[[int, str, str], None] | None = None) -> None:
+                 on_dead: Callable[[int, str, str], None] | None = None,
+                 only_chats: set[str] | None = None) -> None:
         self.engine, self.clock, self.senders = engine, clock, senders
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
         self.batch, self.poll_interval = batch, poll_interval
@@ -54,6 +55,7 @@ class OutboxSender:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.on_dead = on_dead
+        self.only_chats = only_chats      # a console terminal delivers only its own chat's rows
 
     def wake(self) -> None:
         """Ask the loop to look at the outbox now; safe from any thread."""
@@ -101,6 +103,8 @@ class OutboxSender:
         blocked: set[tuple[str, str]] = set()
         for row in rows:
             key = (row.channel, row.chat_id)
+            if self.only_chats is not None and row.chat_id not in self.only_chats:
+                continue
             if key in blocked:
                 continue
             if row.next_attempt_at > now:

@@ -49,3 +49,13 @@ def test_console_official_sees_office_tickets(services):
     text = out.getvalue()
     assert "Hướng dẫn cho cán bộ" in text and "Hồ sơ đang mở – Phòng Kinh tế" in text
     assert "Hồ sơ đồng chí đang xử lý" in text
+
+
+def test_two_console_terminals_see_only_their_own_messages(services):
+    citizen_out, official_out = io.StringIO(), io.StringIO()
+    asyncio.run(run_console(services, user_id="console", stdin=io.StringIO("xin chào\n"), stdout=citizen_out))
+    with write_session(services.engine) as session:
+        official = console_identity(session, "leader", now=services.clock.now(), offices=set())
+    asyncio.run(run_console(services, user_id=official, stdin=io.StringIO("/donvi\n"), stdout=official_out))
+    assert "Hướng dẫn cho cán bộ" in official_out.getvalue() and "Hướng dẫn cho cán bộ" not in citizen_out.getvalue()
+    assert "đồng ý" in citizen_out.getvalue().lower() and "đồng ý" not in official_out.getvalue().lower()
