@@ -165,7 +165,14 @@ def ask_text(turn: OfficeTurn, ticket: Ticket, action: str) -> None:
     turn.data["pending"] = {"action": action, "ticket_id": ticket.id, "chat_key": turn.chat.key,
                             "at": turn.now.isoformat(), "attachments": []}
     target_name = turn.settings.office(target).name if target else ""
-    turn.say(f"office/prompt_{base}", code=ticket.code, target=target_name, force_reply=True)
+    turn.say(f"office/prompt_{base}", code=ticket.code, target=target_name, force_reply=True, **mention(turn))
+
+
+def mention(turn: OfficeTurn) -> dict[str, str]:
+    """In a Telegram group the prompt names the official, so ForceReply(selective) targets only them."""
+    if turn.chat.is_private or turn.chat.channel != "telegram" or turn.official is None:
+        return {"mention_id": "", "who": ""}
+    return {"mention_id": turn.official.user_id, "who": turn.official.display_name}
 
 
 def pending_of(turn: OfficeTurn) -> dict[str, Any] | None:
@@ -208,7 +215,7 @@ def complete(turn: OfficeTurn, pending: dict[str, Any]) -> None:
     if not text or not is_meaningful(text):
         turn.data["pending"] = pending
         turn.say("office/need_text", code=ticket.code, photos=len(pending.get("attachments", [])),
-                 force_reply=True)
+                 force_reply=True, **mention(turn))
         return
     turn.data.pop("pending", None)
     for item in pending.get("attachments", []):

@@ -56,6 +56,7 @@ async def test_full_lifecycle_on_telegram(app, fake, http):
     await group.tap("Yêu cầu bổ sung", ticket.code)
     prompt = fake.sent_messages(KT)[-1]
     assert prompt["reply_markup"].get("force_reply") is True
+    assert any(e.get("url") == "tg://user?id=4001" for e in prompt.get("entities", []))   # selective target
     await group.say("Đề nghị ông/bà cho biết đoạn sạt lở ở gần nhà ai, dài bao nhiêu mét")
     assert "dài bao nhiêu mét" in user.texts(user.new_messages())
     assert "Chờ ông/bà bổ sung" in fake.message(KT, card_id)["text"]
