@@ -128,3 +128,10 @@ class TelegramOfficial:
 
     def texts(self) -> str:
         return "\n".join(m.get("text") or "" for m in self.fake.sent_messages(self.chat_id))
+
+
+def reply_update(user_id: int, chat_id: int, text: str, reply_to: dict) -> dict:
+    """A text message that answers (Reply) one of the bot's messages."""
+    update = text_update(user_id, text, chat_id=chat_id)
+    update["message"]["reply_to_message"] = {k: v for k, v in reply_to.items() if k != "reply_markup"}
+    return update

@@ -156,3 +156,21 @@ async def test_photos_travel_both_ways_on_telegram(app, fake, http):
     got = user.new_messages()
     assert "Đã sửa xong" in user.texts(got)
     assert any(m.get("photo") and m["photo"][0]["file_id"] == "office-photo-9" for m in got)
+
+
+async def test_late_group_answer_must_reply_to_the_prompt(app, fake, http, clock):
+    from tests.telegram_driver import reply_update
+
+    add_official(app.services.engine, user_id="4401", role="official", office="KT", name="Cán bộ B")
+    user = citizen(fake, http, app)
+    await submit_road(user)
+    ticket = the_ticket(app)
+    group = official(fake, http, app, 4401, KT)
+    await group.tap("Ghi chú", ticket.code)
+    prompt = fake.sent_messages(KT)[-1]
+    clock.advance(minutes=30)
+    await group.say("Mọi người nhớ họp giao ban chiều nay")
+    await group.post(reply_update(4401, KT, "Đã gọi cho trưởng thôn, hẹn thứ Hai", prompt))
+    with Session(app.services.engine) as session:
+        notes = session.exec(select(TicketEvent).where(TicketEvent.action == "note")).all()
+    assert [n.note for n in notes] == ["Đã gọi cho trưởng thôn, hẹn thứ Hai"]
