@@ -60,17 +60,17 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-_WRITE_LOCKS: "weakref.WeakKeyDictionary[Engine, threading.Lock]" = weakref.WeakKeyDictionary()
+_WRITE_LOCKS: "weakref.WeakKeyDictionary[Engine, threading.RLock]" = weakref.WeakKeyDictionary()
 _LOCKS_GUARD = threading.Lock()
 
 
-def _write_lock(engine: Engine) -> threading.Lock:
+def _write_lock(engine: Engine) -> "threading.RLock":
     """One lock per SQLite engine: threads of this process queue here instead of in SQLite's
     busy handler, whose sleeps (up to 100 ms) make contended writers several times slower."""
     with _LOCKS_GUARD:
         lock = _WRITE_LOCKS.get(engine)
         if lock is None:
-            lock = _WRITE_LOCKS[engine] = threading.Lock()
+            lock = _WRITE_LOCKS[engine] = threading.RLock()
         return lock
 
 
