@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
-from bot.action_tokens import payload_for
+from bot.action_tokens import PREFIX, payload_for
 from bot.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType
-from storage.models import Office, Official, Ticket, TicketAttachment, TicketCard, TicketEvent
+from storage.models import ActionToken, Office, Official, Ticket, TicketAttachment, TicketCard, TicketEvent
 from storage.officials import card_in_chat, cards_of_ticket, office_group_chat, office_of_chat
 
 SUMMARY_CHARS = 1500
@@ -66,11 +66,13 @@ def card_view(ctx: Any, ticket: Ticket) -> dict[str, Any]:
 
 def card_buttons(ctx: Any, ticket: Ticket, *, chat_key: str) -> tuple[tuple[Button, ...], ...]:
     """The actions that make sense in the ticket's state, as opaque per-chat tokens."""
+    known = {t.action: PREFIX + t.token for t in ctx.session.exec(
+        select(ActionToken).where(ActionToken.ticket_id == ticket.id, ActionToken.chat_key == chat_key))}
     rows = []
     for row in BUTTONS_BY_STATUS.get(str(ticket.status), ()):
         rows.append(tuple(Button(ctx.texts.label(f"act_{action}"),
-                                 payload_for(ctx.session, ticket_id=ticket.id, action=action, chat_key=chat_key,
-                                             now=ctx.now))
+                                 known.get(action) or payload_for(ctx.session, ticket_id=ticket.id, action=action,
+                                                                  chat_key=chat_key, now=ctx.now))
                           for action in row))
     return tuple(rows)
 
