@@ -41,6 +41,8 @@ def make_engine(database_url: str, *, echo: bool = False) -> Engine:
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    _WRITE_LOCKS[engine] = threading.RLock()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit BEGIN is always deferred).
@@ -60,24 +62,16 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# One lock per tuned SQLite engine: threads of this process queue here instead of in SQLite's
+# busy handler, whose sleeps (up to 100 ms) make contended writers several times slower.
 _WRITE_LOCKS: "weakref.WeakKeyDictionary[Engine, threading.RLock]" = weakref.WeakKeyDictionary()
-_LOCKS_GUARD = threading.Lock()
-
-
-def _write_lock(engine: Engine) -> "threading.RLock":
-    """One lock per SQLite engine: threads of this process queue here instead of in SQLite's
-    busy handler, whose sleeps (up to 100 ms) make contended writers several times slower."""
-    with _LOCKS_GUARD:
-        lock = _WRITE_LOCKS.get(engine)
-        if lock is None:
-            lock = _WRITE_LOCKS[engine] = threading.RLock()
-        return lock
 
 
 @contextmanager
 def write_session(engine: Engine) -> Iterator[Session]:
     """One write transaction: commit on success, roll back on error."""
-    with _write_lock(engine) if is_sqlite(engine) else nullcontext():
+    lock = _WRITE_LOCKS.get(engine)
+    with lock if lock is not None else nullcontext():
         with Session(engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
