@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from bot import data_rights, intake
+from bot import data_rights, intake, relay, surveys
 from bot.conversation import Choice, Flow, Step, Turn, resolve_choice
 from bot.text import fold, is_meaningful, normalize_text
 from bot.pins import check_pin
 from storage.models import Office, Ticket
+from storage.officials import add_follower
 from storage.tickets import citizen_owns_ticket, find_ticket, tickets_of_citizen
 
 flow = Flow()
@@ -201,9 +202,33 @@ def handle_command(turn: Turn, command: str, argument: str) -> bool:
     elif command in ("huongdan", "help"):
         turn.say("citizen/help", commune=turn.settings.commune)
         turn.goto(turn.step if turn.step in STEPS else "menu")
+    elif command == "theodoi":
+        follow_ticket(turn, argument)
+        turn.goto(turn.step if turn.step in STEPS and "draft" in turn.data else "menu")
     else:
         return False
     return True
+
+
+def follow_ticket(turn: Turn, argument: str) -> None:
+    """/theodoi CODE PIN: this chat receives the ticket's updates from now on (PIN guesses are capped)."""
+    match = CODE_RE.search(argument)
+    pin_match = PIN_RE.search(CODE_RE.sub(" ", argument, count=1)) if match else None
+    if match is None or pin_match is None:
+        turn.say("citizen/follow_format")
+        return
+    if pin_locked(turn):
+        turn.say("citizen/lookup_locked")
+        return
+    code = f"{match.group(1).upper()}-{match.group(2)}-{int(match.group(3)):06d}"
+    ticket = find_ticket(turn.session, code)
+    if ticket is None or not check_pin(code, pin_match.group(1), ticket.pin_hash):
+        record_pin_failure(turn)
+        turn.say("citizen/lookup_not_found")
+        return
+    add_follower(turn.session, ticket_id=ticket.id, channel=str(turn.inbound.channel), chat_id=turn.inbound.chat_id,
+                 user_id=turn.inbound.user_id, now=turn.now)
+    turn.say("citizen/follow_ok", t=status_view(turn, ticket))
 
 
 def handle_turn(turn: Turn) -> None:
@@ -217,6 +242,13 @@ def handle_turn(turn: Turn) -> None:
         if not handle_command(turn, command, argument.strip()):
             turn.say("citizen/unknown_command")
             turn.goto(step_name or "menu")
+        return finish(turn)
+    # Officials' workflow reaching the citizen: survey buttons, the answer to an information request.
+    survey_press = inbound.payload if inbound.payload is not None else (
+        text if text.startswith("x:") else surveys.number_to_payload(turn))
+    if survey_press is not None and surveys.handle_citizen_token(turn, survey_press):
+        return finish(turn)
+    if relay.take_info_answer(turn) or surveys.take_comment(turn):
         return finish(turn)
     if not step_name or (not turn.data.get("consent_decided") and step_name != "consent"):
         # First contact: whatever they sent, show the notice; keep a real description for later.

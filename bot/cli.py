@@ -42,8 +42,16 @@ def cmd_chat(args: argparse.Namespace, *, banner: str = "") -> int:
     if not args.verbose:
         logging.getLogger().setLevel(logging.WARNING)
     services = build_services(settings)
+    user_id = getattr(args, "user", None) or "console"
+    if getattr(args, "as_role", None) not in (None, "", "citizen"):
+        from bot.officials_cli import console_identity
+        from storage.engine import write_session
+
+        with write_session(services.engine) as session:
+            user_id = console_identity(session, args.as_role, now=services.clock.now(),
+                                       offices={o.code for o in settings.offices})
     try:
-        asyncio.run(run_console(services, user_id=getattr(args, "user", None) or "console", banner=banner))
+        asyncio.run(run_console(services, user_id=user_id, banner=banner))
     except KeyboardInterrupt:
         pass
     return 0
@@ -142,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="start the bot (console chat when no Telegram token)").set_defaults(func=cmd_run)
     chat = sub.add_parser("chat", help="talk to danvan in this terminal")
     chat.add_argument("--user", default="console", help="console user id (to play several citizens)")
+    chat.add_argument("--as", dest="as_role", default="citizen",
+                      help="citizen | official:KT | head:KT | leader (officials are seeded for the console)")
     chat.set_defaults(func=cmd_chat)
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "downgrade"])
@@ -159,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="audit log tools")
     audit.add_argument("action", choices=["verify"])
     audit.set_defaults(func=cmd_audit)
+    from bot.officials_cli import add_subcommands
+
+    add_subcommands(sub)
     return parser
 
 

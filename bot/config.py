@@ -177,6 +177,15 @@ class PrivacySettings(_Frozen):
     retention_days: int = Field(default=1825, ge=30)   # personal data of finished petitions
 
 
+class SurveySettings(_Frozen):
+    remind_after_days: int = Field(default=3, ge=1)     # ask once more after this many days
+    close_after_days: int = Field(default=7, ge=1)      # then the resolved ticket closes by itself
+
+
+class OfficialsSettings(_Frozen):
+    invite_hours: int = Field(default=72, ge=1)
+
+
 class Settings(_Frozen):
     """The whole configuration, frozen after load."""
 
@@ -194,6 +203,8 @@ class Settings(_Frozen):
     calendar: CalendarSettings = CalendarSettings()
     reminders: ReminderSettings = ReminderSettings()
     privacy: PrivacySettings = PrivacySettings()
+    surveys: SurveySettings = SurveySettings()
+    officials: OfficialsSettings = OfficialsSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":

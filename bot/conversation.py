@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -86,10 +86,11 @@ class Turn:
         for reply in self.replies:
             previous = merged[-1] if merged else None
             if previous is not None and not previous.buttons and not previous.attachments \
-                    and not reply.attachments and not (previous.remove_keyboard and reply.buttons) \
+                    and not previous.force_reply and not reply.attachments \
+                    and not (previous.remove_keyboard and reply.buttons) \
                     and len(previous.text) + len(reply.text) < 3500:
-                merged[-1] = Reply(text=f"{previous.text}\n\n{reply.text}", buttons=reply.buttons,
-                                   remove_keyboard=previous.remove_keyboard or reply.remove_keyboard)
+                merged[-1] = replace(reply, text=f"{previous.text}\n\n{reply.text}",
+                                     remove_keyboard=previous.remove_keyboard or reply.remove_keyboard)
             else:
                 merged.append(reply)
         return merged

@@ -92,6 +92,7 @@ class Inbound:
     is_private: bool = True
     callback_ref: str = ""             # Telegram callback query id, to stop the spinner
     message_ref: str = ""              # the message a button belonged to
+    reply_to_bot: bool = False         # the message answers one of the bot's own (ForceReply prompts)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     attachments: tuple[Attachment, ...] = ()
     remove_keyboard: bool = False
+    force_reply: bool = False           # ask the client to answer this message (officials' prompts)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,6 +112,7 @@ class Reply:
                         for row in self.buttons],
             "attachments": [a.__dict__ for a in self.attachments],
             "remove_keyboard": self.remove_keyboard,
+            "force_reply": self.force_reply,
         }
 
     @classmethod
@@ -120,6 +123,7 @@ class Reply:
                                 for b in row) for row in data.get("buttons", [])),
             attachments=tuple(Attachment(**a) for a in data.get("attachments", [])),
             remove_keyboard=bool(data.get("remove_keyboard", False)),
+            force_reply=bool(data.get("force_reply", False)),
         )
 
 

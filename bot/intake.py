@@ -11,8 +11,9 @@ import re
 
 from rapidfuzz import fuzz, process
 
+from bot.cards import post_office_card
 from bot.conversation import Choice, Flow, Step, Turn
-from bot.domain import ButtonKind, Channel, Outgoing, Reply, TicketType
+from bot.domain import ButtonKind, Channel, TicketType
 from bot.text import fold, is_meaningful, normalize_text
 from bot.tickets import Draft, create_ticket
 from storage.models import Office
@@ -532,14 +533,9 @@ def submit(turn: Turn) -> None:
              answer_due=ticket.answer_due, resolve_due=ticket.resolve_due, accept_due=ticket.accept_due,
              type_name=type_spec.name, ticket_type=ticket.type, anonymous=ticket.anonymous,
              consented=consented(turn))
-    if office and office.telegram_chat_id:
-        card = turn.texts.render("office/ticket_card", ticket=ticket, type_name=type_spec.name,
-                                 category_name=turn.settings.category(ticket.category).name,
-                                 office_name=office_name, summary=shorten(ticket.description, 1500),
-                                 attachments=len(draft.attachments),
-                                 show_contact=ticket.type != TicketType.TO_CAO and not ticket.anonymous)
-        turn.notify(Outgoing(channel=Channel.TELEGRAM, chat_id=office.telegram_chat_id, reply=Reply(text=card),
-                             ticket_code=ticket.code))
+    card = post_office_card(turn, ticket)     # the actionable card, edited in place after each action
+    if card is not None:
+        turn.notify(card)
     turn.tickets_created.append(ticket.code)
     turn.goto("menu")
 

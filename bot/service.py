@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot import citizen as citizen_flow
+from bot import office_service as office_flow
 from bot.classifier import Classifier
 from bot.clock import Clock
 from bot.config import Settings
@@ -50,6 +51,8 @@ class HandleResult:
     duplicate: bool = False
     chats: set[tuple[str, str]] = field(default_factory=set)
     ticket_codes: list[str] = field(default_factory=list)
+    leave_chat: bool = False            # an unregistered group: the adapter leaves it after commit
+    callback_text: str = ""             # a short answer shown on the pressed button (e.g. "Không có quyền")
 
 
 class Service:
@@ -62,7 +65,7 @@ class Service:
     def handle_inbound(self, inbound: Inbound) -> HandleResult:
         """Handle one event exactly once; safe to call again with the same external id."""
         inbound = replace(inbound, text=normalize_text(inbound.text)[0] if inbound.text else "")
-        settings, now = self.services.settings, self.services.clock.now()
+        now = self.services.clock.now()
         result = HandleResult()
         try:
             with write_session(self.services.engine) as session:
@@ -70,34 +73,45 @@ class Service:
                     session.add(ProcessedInbound(channel=str(inbound.channel), external_id=inbound.external_id,
                                                  processed_at=now))
                     session.flush()
-                if not inbound.is_private:
-                    return result     # group chats belong to the officials' workflow
-                conversation = load_conversation(session, channel=str(inbound.channel), user_id=inbound.user_id,
-                                                 chat_id=inbound.chat_id, now=now)
-                person = ensure_citizen(session, channel=str(inbound.channel), user_id=inbound.user_id,
-                                        chat_id=inbound.chat_id, now=now)
-                turn = Turn(session=session, settings=settings, texts=self.services.texts, now=now, inbound=inbound,
-                            conversation=conversation, citizen=person, services=self.services,
-                            data=load_data(conversation))
-                citizen_flow.handle_turn(turn)
-                store_data(conversation, turn.data, now)
-                conversation.chat_id = inbound.chat_id
-                for reply in turn.merged_replies():
-                    enqueue_message(session, channel=str(inbound.channel), chat_id=inbound.chat_id,
-                                    payload=reply.to_json(), now=now)
-                    result.chats.add((str(inbound.channel), inbound.chat_id))
-                for message in turn.outgoing:
-                    enqueue_message(session, channel=str(message.channel), chat_id=message.chat_id,
-                                    payload=message.reply.to_json(), now=now, ticket_code=message.ticket_code)
-                    result.chats.add((str(message.channel), message.chat_id))
-                result.ticket_codes = list(turn.tickets_created)
+                if office_flow.wants(session, inbound):
+                    office_flow.handle(self.services, session, inbound, now, result)
+                else:
+                    self._citizen_turn(session, inbound, now, result)
         except IntegrityError:
             if inbound.external_id and self._already_processed(inbound):
                 log.info("duplicate inbound %s/%s ignored", inbound.channel, inbound.external_id)
                 return HandleResult(duplicate=True)
             raise
+        return self._after(result, inbound)
+
+    def _citizen_turn(self, session, inbound: Inbound, now, result: HandleResult) -> None:
+        """A citizen's event: the conversation step, its replies and its outgoing messages."""
+        settings = self.services.settings
+        conversation = load_conversation(session, channel=str(inbound.channel), user_id=inbound.user_id,
+                                         chat_id=inbound.chat_id, now=now)
+        person = ensure_citizen(session, channel=str(inbound.channel), user_id=inbound.user_id,
+                                chat_id=inbound.chat_id, now=now)
+        turn = Turn(session=session, settings=settings, texts=self.services.texts, now=now, inbound=inbound,
+                    conversation=conversation, citizen=person, services=self.services,
+                    data=load_data(conversation))
+        citizen_flow.handle_turn(turn)
+        store_data(conversation, turn.data, now)
+        conversation.chat_id = inbound.chat_id
+        for reply in turn.merged_replies():
+            enqueue_message(session, channel=str(inbound.channel), chat_id=inbound.chat_id,
+                            payload=reply.to_json(), now=now)
+            result.chats.add((str(inbound.channel), inbound.chat_id))
+        for message in turn.outgoing:
+            enqueue_message(session, channel=str(message.channel), chat_id=message.chat_id,
+                            payload={**message.reply.to_json(), **message.extra}, now=now,
+                            ticket_code=message.ticket_code)
+            result.chats.add((str(message.channel), message.chat_id))
+        result.ticket_codes = list(turn.tickets_created)
+
+    def _after(self, result: HandleResult, inbound: Inbound | None = None) -> HandleResult:
+        """After commit: log new tickets by code and wake the outbox sender."""
         for code in result.ticket_codes:
-            log.info("ticket %s created via %s", code, inbound.channel)
+            log.info("ticket %s created via %s", code, inbound.channel if inbound else "office")
         if result.chats and self.on_outbox:
             self.on_outbox()
         return result

@@ -18,7 +18,8 @@ async def run_console(services: Services, *, user_id: str = "console", stdin: Te
     """Read lines, hand each to the core, print what the outbox holds for this terminal."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
-    sender = OutboxSender(services.engine, services.clock, {"console": ConsoleSender(stdout)}, poll_interval=0.1)
+    sender = OutboxSender(services.engine, services.clock, {"console": ConsoleSender(stdout)}, poll_interval=0.1,
+                          only_chats={user_id})   # several terminals (citizen, official) share one database
     service = Service(services)
     if banner:
         stdout.write(banner + "\n\n")

@@ -41,6 +41,7 @@ class TelegramAdapter:
             return
         if inbound is None:
             return
+        result = None
         try:
             result = await asyncio.to_thread(self.service.handle_inbound, inbound)
             if result.ticket_codes and self.on_ticket:
@@ -52,9 +53,16 @@ class TelegramAdapter:
             await asyncio.to_thread(self.service.handle_failure, inbound)
         if inbound.callback_ref:
             try:
-                await self.bot.answer_callback_query(inbound.callback_ref)
+                await self.bot.answer_callback_query(inbound.callback_ref,
+                                                     text=(result.callback_text or None) if result else None)
             except TelegramError as exc:
                 log.info("answerCallbackQuery failed for update %s: %s", update.update_id, exc)
+        if result is not None and result.leave_chat:
+            try:
+                await self.bot.leave_chat(int(inbound.chat_id))
+                log.info("left unregistered group %s", inbound.chat_id)
+            except TelegramError as exc:
+                log.info("leaveChat failed for %s: %s", inbound.chat_id, exc)
 
     async def webhook(self, request: web.Request) -> web.Response:
         """POST /telegram/webhook: 403 without the secret, 400 on garbage, 503 if the database is down."""

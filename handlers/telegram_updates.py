@@ -51,4 +51,6 @@ def inbound_from_update(update: Update) -> Inbound | None:
     return Inbound(channel=Channel.TELEGRAM, user_id=str(message.from_user.id), chat_id=str(message.chat.id),
                    external_id=external_id, text=message.text or message.caption or "",
                    attachments=_attachments(message), location=location, contact=contact,
-                   is_private=message.chat.type == "private", message_ref=str(message.message_id))
+                   is_private=message.chat.type == "private", message_ref=str(message.message_id),
+                   reply_to_bot=bool(message.reply_to_message and message.reply_to_message.from_user
+                                     and message.reply_to_message.from_user.is_bot))

@@ -23,7 +23,7 @@ from bot.domain import Reply
 from notifications.channel import ChannelSender, PermanentFailure, TemporaryFailure
 from notifications.rate_limits import ChatLimits
 from storage.engine import read_session, write_session
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, TicketCard
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,8 @@ class OutboxSender:
     def __init__(self, engine: Engine, clock: Clock, senders: dict[str, ChannelSender], *,
                  max_attempts: int = 8, base_delay: float = 2.0, max_delay: float = 900.0, batch: int = 500,
                  concurrency: int = 16, poll_interval: float = 5.0,
-                 on_dead: Callable[[int, str, str], None] | None = None) -> None:
+                 on_dead: Callable[[int, str, str], None] | None = None,
+                 only_chats: set[str] | None = None) -> None:
         self.engine, self.clock, self.senders = engine, clock, senders
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
         self.batch, self.poll_interval = batch, poll_interval
@@ -54,6 +55,7 @@ class OutboxSender:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.on_dead = on_dead
+        self.only_chats = only_chats      # a console terminal delivers only its own chat's rows
 
     def wake(self) -> None:
         """Ask the loop to look at the outbox now; safe from any thread."""
@@ -101,6 +103,8 @@ class OutboxSender:
         blocked: set[tuple[str, str]] = set()
         for row in rows:
             key = (row.channel, row.chat_id)
+            if self.only_chats is not None and row.chat_id not in self.only_chats:
+                continue
             if key in blocked:
                 continue
             if row.next_attempt_at > now:
@@ -119,7 +123,7 @@ class OutboxSender:
                 await self.limits[row.channel].wait_turn(row.chat_id, min_interval=sender.min_interval(row.chat_id),
                                                          is_group=row.chat_id.startswith("-"))
                 try:
-                    await sender.send(row.chat_id, Reply.from_json(json.loads(row.payload)))
+                    await self._deliver(sender, row)
                 except TemporaryFailure as exc:
                     await asyncio.to_thread(self._mark_retry, row, str(exc), exc.retry_after)
                     return sent
@@ -133,6 +137,29 @@ class OutboxSender:
                 await asyncio.to_thread(self._mark_sent, row.id)
                 sent += 1
         return sent
+
+    async def _deliver(self, sender: ChannelSender, row: Pending) -> None:
+        """Send one row; a card edit edits the card's message, or sends it anew when it has none."""
+        data = json.loads(row.payload)
+        reply = Reply.from_json(data)
+        card_id = data.get("edit_card") or data.get("card_id")
+        if data.get("edit_card"):
+            ref = await asyncio.to_thread(self._card_ref, int(data["edit_card"]))
+            edit = getattr(sender, "edit", None)
+            if ref and edit is not None and await edit(row.chat_id, ref, reply):
+                return
+        sent = await sender.send(row.chat_id, reply)
+        if card_id and isinstance(sent, str) and sent:
+            await asyncio.to_thread(self._set_card_ref, int(card_id), sent)
+
+    def _card_ref(self, card_id: int) -> str:
+        with read_session(self.engine) as session:
+            card = session.get(TicketCard, card_id)
+            return card.message_ref if card is not None else ""
+
+    def _set_card_ref(self, card_id: int, message_ref: str) -> None:
+        with write_session(self.engine) as session:
+            session.execute(update(TicketCard).where(TicketCard.id == card_id).values(message_ref=message_ref))
 
     def backoff(self, attempts: int) -> float:
         """Exponential backoff with full jitter, capped."""

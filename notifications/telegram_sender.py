@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from telegram import (Bot, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
-                      ReplyKeyboardRemove)
+from telegram import (Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
+                      ReplyKeyboardMarkup, ReplyKeyboardRemove)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
@@ -57,8 +57,10 @@ def _cut_point(line: str, limit: int) -> int:
     return space if space > end // 2 else end
 
 
-def render_markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+def render_markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply | None:
     """Inline buttons normally; a reply keyboard when a button must request contact or location."""
+    if not reply.buttons and reply.force_reply:
+        return ForceReply(selective=True)
     if not reply.buttons:
         return ReplyKeyboardRemove() if reply.remove_keyboard else None
     if any(b.kind != ButtonKind.PAYLOAD for row in reply.buttons for b in row):
@@ -82,22 +84,57 @@ class TelegramSender:
     def min_interval(self, chat_id: str) -> float:
         return self.per_chat_interval
 
-    async def send(self, chat_id: str, reply: Reply) -> None:
+    async def send(self, chat_id: str, reply: Reply) -> str:
+        """Send (split when long); returns the id of the last part, the one that carries the buttons."""
         parts = split_text(reply.text or "…")
         markup = render_markup(reply)
+        message_id = ""
         try:
             for index, part in enumerate(parts):
                 last = index == len(parts) - 1
-                await self.bot.send_message(chat_id=int(chat_id), text=part, parse_mode=ParseMode.HTML,
-                                            reply_markup=markup if last else None)
-        except RetryAfter as exc:
-            retry = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
-            raise TemporaryFailure("429 retry after", retry_after=float(retry)) from exc
-        except BadRequest as exc:
-            raise PermanentFailure(f"bad request: {exc.message}") from exc
-        except Forbidden as exc:
-            raise PermanentFailure(f"forbidden: {exc.message}") from exc
-        except (TimedOut, NetworkError) as exc:
-            raise TemporaryFailure(f"network: {exc.message}") from exc
+                sent = await self.bot.send_message(chat_id=int(chat_id), text=part, parse_mode=ParseMode.HTML,
+                                                   reply_markup=markup if last else None)
+                message_id = str(sent.message_id)
+            for item in reply.attachments:          # photos and files relayed by their Telegram file id
+                if not item.ref:
+                    continue
+                if item.kind == "photo":
+                    await self.bot.send_photo(chat_id=int(chat_id), photo=item.ref)
+                else:
+                    await self.bot.send_document(chat_id=int(chat_id), document=item.ref)
         except TelegramError as exc:
-            raise PermanentFailure(f"telegram: {exc.message}") from exc
+            raise _failure(exc) from exc
+        return message_id
+
+    async def edit(self, chat_id: str, message_ref: str, reply: Reply) -> bool:
+        """Edit a card in place; False when the message is gone (the caller then sends a new one)."""
+        markup = render_markup(reply)
+        inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
+        try:
+            await self.bot.edit_message_text(chat_id=int(chat_id), message_id=int(message_ref),
+                                             text=split_text(reply.text or "…")[0], parse_mode=ParseMode.HTML,
+                                             reply_markup=inline)
+        except BadRequest as exc:
+            text = exc.message.lower()
+            if "not modified" in text:
+                return True
+            if "not found" in text or "can't be edited" in text:
+                return False
+            raise _failure(exc) from exc
+        except TelegramError as exc:
+            raise _failure(exc) from exc
+        return True
+
+
+def _failure(exc: TelegramError) -> Exception:
+    """Map a Bot API error to the outbox's temporary / permanent failures."""
+    if isinstance(exc, RetryAfter):
+        retry = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
+        return TemporaryFailure("429 retry after", retry_after=float(retry))
+    if isinstance(exc, BadRequest):
+        return PermanentFailure(f"bad request: {exc.message}")
+    if isinstance(exc, Forbidden):
+        return PermanentFailure(f"forbidden: {exc.message}")
+    if isinstance(exc, (TimedOut, NetworkError)):
+        return TemporaryFailure(f"network: {exc.message}")
+    return PermanentFailure(f"telegram: {exc.message}")

@@ -221,3 +221,90 @@ class ProcessedInbound(SQLModel, table=True):
     channel: str = Field(primary_key=True, max_length=16)
     external_id: str = Field(primary_key=True, max_length=96)
     processed_at: datetime
+
+
+# --- officials' workflow (issue 3) ------------------------------------------------------------
+
+class OfficialInvite(SQLModel, table=True):
+    """A one-time registration code for an official; only its hash is stored."""
+
+    __tablename__ = "official_invites"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code_hash: str = Field(max_length=128, unique=True)
+    office_code: Optional[str] = Field(default=None, foreign_key="offices.code")
+    role: str = Field(max_length=16)
+    display_name: str = ""
+    created_at: datetime
+    expires_at: datetime
+    used_at: Optional[datetime] = None
+    official_id: Optional[int] = Field(default=None, foreign_key="officials.id")
+
+
+class OfficeGroup(SQLModel, table=True):
+    """A group chat an admin bound to an office with /ganphong (config chats need no row)."""
+
+    __tablename__ = "office_groups"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", name="uq_office_group_chat"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    channel: str = Field(default="telegram", max_length=16)
+    chat_id: str = Field(max_length=64)
+    office_code: str = Field(foreign_key="offices.code", max_length=8)
+    registered_by: Optional[int] = Field(default=None, foreign_key="officials.id")
+    created_at: datetime
+
+
+class ActionToken(SQLModel, table=True):
+    """What an opaque button payload means: one action on one ticket, valid in one chat only."""
+
+    __tablename__ = "action_tokens"
+    __table_args__ = (UniqueConstraint("ticket_id", "action", "chat_key", name="uq_action_token"),)
+    token: str = Field(primary_key=True, max_length=24)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    action: str = Field(max_length=32)
+    chat_key: str = Field(max_length=96)
+    created_at: datetime
+
+
+class TicketCard(SQLModel, table=True):
+    """A ticket card shown in a chat; message_ref is filled by the sender so later edits target it."""
+
+    __tablename__ = "ticket_cards"
+    __table_args__ = (UniqueConstraint("ticket_id", "channel", "chat_id", name="uq_ticket_card_chat"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    message_ref: str = ""
+    active: bool = True
+    created_at: datetime
+    updated_at: datetime
+
+
+class TicketFollower(SQLModel, table=True):
+    """A chat that asked for a ticket's updates with /theodoi CODE PIN."""
+
+    __tablename__ = "ticket_followers"
+    __table_args__ = (UniqueConstraint("ticket_id", "channel", "chat_id", name="uq_ticket_follower"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(sa_column=Column(SealedId(), nullable=False))
+    user_id: str = Field(default="", sa_column=Column(SealedId(), nullable=False))
+    created_at: datetime
+
+
+class SatisfactionSurvey(SQLModel, table=True):
+    """One satisfaction question after a resolution; a reopened ticket gets a new round."""
+
+    __tablename__ = "satisfaction_surveys"
+    __table_args__ = (UniqueConstraint("ticket_id", "round", name="uq_survey_ticket_round"),
+                      Index("ix_survey_status_asked", "status", "asked_at"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    round: int = 1
+    status: str = Field(default="pending", max_length=16)   # pending | answered | expired
+    asked_at: datetime
+    reminded_at: Optional[datetime] = None
+    answered_at: Optional[datetime] = None
+    rating: Optional[int] = None
+    comment: str = Field(default="", sa_column=Column(SealedText(), nullable=False, server_default=""))

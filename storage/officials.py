@@ -1,0 +1,110 @@
+"""Queries for officials, their invites, office group chats, cards, tokens and followers (add/flush only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage.engine import is_sqlite
+from storage.models import (ActionToken, ChannelIdentity, Office, OfficeGroup, Official, OfficialInvite, Ticket,
+                            TicketCard, TicketFollower)
+
+
+def find_official(session: Session, *, channel: str, user_id: str) -> Official | None:
+    """The official bound to this channel account (active or not)."""
+    return session.exec(select(Official).where(Official.channel == channel, Official.user_id == user_id)).first()
+
+
+def list_officials(session: Session) -> list[Official]:
+    """Every official, oldest first."""
+    return list(session.exec(select(Official).order_by(col(Official.id))))
+
+
+def heads_of_office(session: Session, office_code: str) -> list[Official]:
+    """Active heads of an office (to escalate a reopened ticket)."""
+    return list(session.exec(select(Official).where(Official.office_code == office_code, Official.role == "head",
+                                                    Official.active == True)))  # noqa: E712
+
+
+def find_invite(session: Session, code_hash: str) -> OfficialInvite | None:
+    """The invite with this code hash."""
+    return session.exec(select(OfficialInvite).where(OfficialInvite.code_hash == code_hash)).first()
+
+
+def office_of_chat(session: Session, *, channel: str, chat_id: str) -> Office | None:
+    """The office whose group chat this is: from config (offices table) or registered with /ganphong."""
+    if channel == "telegram":
+        office = session.exec(select(Office).where(Office.telegram_chat_id == chat_id)).first()
+        if office is not None:
+            return office
+    group = session.exec(select(OfficeGroup).where(OfficeGroup.channel == channel,
+                                                   OfficeGroup.chat_id == chat_id)).first()
+    return session.get(Office, group.office_code) if group else None
+
+
+def office_group_chat(session: Session, office_code: str) -> tuple[str, str] | None:
+    """(channel, chat id) where an office's cards go: its newest registered group, else the configured one."""
+    group = session.exec(select(OfficeGroup).where(OfficeGroup.office_code == office_code)
+                         .order_by(col(OfficeGroup.id).desc())).first()
+    if group is not None:
+        return group.channel, group.chat_id
+    office = session.get(Office, office_code)
+    if office is not None and office.telegram_chat_id:
+        return "telegram", office.telegram_chat_id
+    return None
+
+
+def lock_ticket(session: Session, ticket_id: int) -> Ticket | None:
+    """The ticket, row-locked on PostgreSQL (SQLite's BEGIN IMMEDIATE already serialises writers)."""
+    stmt = select(Ticket).where(Ticket.id == ticket_id).execution_options(populate_existing=True)
+    if not is_sqlite(session.get_bind()):
+        stmt = stmt.with_for_update()
+    return session.exec(stmt).first()
+
+
+def find_token(session: Session, token: str) -> ActionToken | None:
+    """What a button's opaque id stands for."""
+    return session.get(ActionToken, token)
+
+
+def token_for(session: Session, *, ticket_id: int, action: str, chat_key: str) -> ActionToken | None:
+    """The existing token for this (ticket, action, chat), if any."""
+    return session.exec(select(ActionToken).where(ActionToken.ticket_id == ticket_id, ActionToken.action == action,
+                                                  ActionToken.chat_key == chat_key)).first()
+
+
+def cards_of_ticket(session: Session, ticket_id: int) -> list[TicketCard]:
+    """Every card of a ticket, in every chat."""
+    return list(session.exec(select(TicketCard).where(TicketCard.ticket_id == ticket_id)
+                             .order_by(col(TicketCard.id))))
+
+
+def card_in_chat(session: Session, *, ticket_id: int, channel: str, chat_id: str) -> TicketCard | None:
+    """The card of a ticket in one chat."""
+    return session.exec(select(TicketCard).where(TicketCard.ticket_id == ticket_id, TicketCard.channel == channel,
+                                                 TicketCard.chat_id == chat_id)).first()
+
+
+def identities_of_citizen(session: Session, citizen_id: int) -> list[ChannelIdentity]:
+    """Every chat a citizen wrote from."""
+    return list(session.exec(select(ChannelIdentity).where(ChannelIdentity.citizen_id == citizen_id)
+                             .order_by(col(ChannelIdentity.id))))
+
+
+def followers_of_ticket(session: Session, ticket_id: int) -> list[TicketFollower]:
+    """Chats that follow a ticket by code and PIN."""
+    return list(session.exec(select(TicketFollower).where(TicketFollower.ticket_id == ticket_id)
+                             .order_by(col(TicketFollower.id))))
+
+
+def add_follower(session: Session, *, ticket_id: int, channel: str, chat_id: str, user_id: str,
+                 now: datetime) -> None:
+    """Let a chat receive a ticket's updates (idempotent)."""
+    exists = session.exec(select(TicketFollower).where(TicketFollower.ticket_id == ticket_id,
+                                                       TicketFollower.channel == channel,
+                                                       TicketFollower.chat_id == chat_id)).first()
+    if exists is None:
+        session.add(TicketFollower(ticket_id=ticket_id, channel=channel, chat_id=chat_id, user_id=user_id,
+                                   created_at=now))
+        session.flush()
