@@ -159,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="audit log tools")
     audit.add_argument("action", choices=["verify"])
     audit.set_defaults(func=cmd_audit)
+    from bot.cli_documents import add_document_commands
+
+    add_document_commands(sub)
     return parser
 
 

@@ -221,3 +221,28 @@ class ProcessedInbound(SQLModel, table=True):
     channel: str = Field(primary_key=True, max_length=16)
     external_id: str = Field(primary_key=True, max_length=96)
     processed_at: datetime
+
+
+# --- web front and open interfaces (issue 6) --------------------------------------------------
+
+class ApiKey(SQLModel, table=True):
+    """A key another system uses to POST Open311 requests; only its hash is stored."""
+
+    __tablename__ = "api_keys"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80)
+    key_hash: str = Field(max_length=128, unique=True)
+    created_at: datetime
+    revoked_at: Optional[datetime] = None
+    last_used_at: Optional[datetime] = None
+
+
+class Open311Request(SQLModel, table=True):
+    """A ticket created through Open311: which key sent it and the token the client may poll."""
+
+    __tablename__ = "open311_requests"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token: str = Field(max_length=48, unique=True)
+    ticket_id: int = Field(foreign_key="tickets.id", unique=True)
+    api_key_id: int = Field(foreign_key="api_keys.id", index=True)
+    created_at: datetime

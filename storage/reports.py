@@ -1,0 +1,75 @@
+"""Read queries behind reports, the register, the public page and metrics (no writes)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+
+from sqlalchemy import func, inspect, text
+from sqlmodel import Session, col, select
+
+from storage.models import OutboxMessage, ProcessedInbound, Ticket, TicketEvent
+
+
+def tickets_received_until(session: Session, until: date) -> list[Ticket]:
+    """Every ticket received on or before `until` (local date), oldest first."""
+    stmt = select(Ticket).where(Ticket.received_date <= until).order_by(col(Ticket.received_date), col(Ticket.id))
+    return list(session.exec(stmt))
+
+
+def tickets_received_between(session: Session, start: date, end: date) -> list[Ticket]:
+    """Tickets received from `start` to `end` inclusive (local dates), oldest first."""
+    stmt = (select(Ticket).where(Ticket.received_date >= start, Ticket.received_date <= end)
+            .order_by(col(Ticket.received_date), col(Ticket.id)))
+    return list(session.exec(stmt))
+
+
+def status_events(session: Session, ticket_ids: list[int], *, until: datetime) -> dict[int, list[TicketEvent]]:
+    """Status-changing and answer events per ticket up to `until`, in order."""
+    events: dict[int, list[TicketEvent]] = defaultdict(list)
+    for chunk_start in range(0, len(ticket_ids), 500):
+        chunk = ticket_ids[chunk_start:chunk_start + 500]
+        stmt = (select(TicketEvent).where(col(TicketEvent.ticket_id).in_(chunk), TicketEvent.at <= until)
+                .order_by(col(TicketEvent.at), col(TicketEvent.id)))
+        for event in session.exec(stmt):
+            events[int(event.ticket_id or 0)].append(event)
+    return events
+
+
+def has_table(session: Session, name: str) -> bool:
+    """True when the table exists (tables of other features may not be migrated yet)."""
+    return inspect(session.connection()).has_table(name)
+
+
+def satisfaction_ratings(session: Session, start: datetime, end: datetime) -> tuple[int, list[int]]:
+    """(questions asked, ratings given) for satisfaction surveys asked in the period, if surveys exist."""
+    if not has_table(session, "satisfaction_surveys"):
+        return 0, []
+    rows = session.execute(text("SELECT rating FROM satisfaction_surveys WHERE asked_at >= :start AND asked_at < :end"),
+                           {"start": start, "end": end}).all()
+    return len(rows), [int(r[0]) for r in rows if r[0] is not None]
+
+
+def tickets_by_status(session: Session) -> dict[str, int]:
+    """How many tickets are in each state now."""
+    rows = session.execute(select(Ticket.status, func.count()).group_by(Ticket.status)).all()
+    return {str(status): int(count) for status, count in rows}
+
+
+def inbound_by_channel(session: Session) -> dict[str, int]:
+    """How many inbound events each channel delivered (the dedupe table counts each once)."""
+    rows = session.execute(select(ProcessedInbound.channel, func.count()).group_by(ProcessedInbound.channel)).all()
+    return {str(channel): int(count) for channel, count in rows}
+
+
+def outbox_counts(session: Session) -> dict[tuple[str, str], int]:
+    """Outbox rows by (channel, status)."""
+    rows = session.execute(select(OutboxMessage.channel, OutboxMessage.status, func.count())
+                           .group_by(OutboxMessage.channel, OutboxMessage.status)).all()
+    return {(str(channel), str(status)): int(count) for channel, status, count in rows}
+
+
+def oldest_pending_outbox(session: Session) -> datetime | None:
+    """When the oldest message still waiting to be sent was written."""
+    return session.execute(select(func.min(OutboxMessage.created_at))
+                           .where(OutboxMessage.status == "pending", OutboxMessage.channel != "web")).scalar()
