@@ -26,7 +26,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Start the Telegram bot when a token is configured; otherwise the console chat."""
     settings = _settings(args)
     if not settings.telegram.bot_token:
-        return cmd_chat(args, banner=CONNECT_HELP)
+        return cmd_local(args, banner=CONNECT_HELP)
     from bot.app import run_telegram
 
     asyncio.run(run_telegram(settings))
@@ -44,6 +44,20 @@ def cmd_chat(args: argparse.Namespace, *, banner: str = "") -> int:
     services = build_services(settings)
     try:
         asyncio.run(run_console(services, user_id=getattr(args, "user", None) or "console", banner=banner))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_local(args: argparse.Namespace, *, banner: str = "") -> int:
+    """No Telegram token: serve the web front in the background and chat in this terminal."""
+    from bot.app import run_local
+
+    settings = _settings(args)
+    if not args.verbose:
+        logging.getLogger().setLevel(logging.WARNING)
+    try:
+        asyncio.run(run_local(settings, banner=banner))
     except KeyboardInterrupt:
         pass
     return 0

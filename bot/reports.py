@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from storage.models import Ticket, TicketEvent
-from storage.reports import satisfaction_ratings, status_events, tickets_received_until
+from storage.reports import satisfaction_answers, status_events, tickets_received_until
 
 FINISHED = frozenset({"resolved", "closed", "refused", "transferred"})
 RESOLVED = frozenset({"resolved", "closed"})
@@ -221,7 +221,10 @@ def build_report(session: Session, settings: Settings, period: Period, *,
     report.by_hamlet = [r for r in hamlets.values() if r.total]
     report.by_office = list(offices.values())
     report.handling = dict(handling)
-    report.surveys_asked, report.ratings = satisfaction_ratings(session, start_moment, end_moment)
+    counted = {int(t.id or 0) for t in tickets}
+    answers = [rating for ticket_id, rating in satisfaction_answers(session, start_moment, end_moment)
+               if ticket_id in counted or ticket_filter is None]
+    report.surveys_asked, report.ratings = len(answers), [r for r in answers if r is not None]
     return report
 
 

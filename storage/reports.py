@@ -41,13 +41,13 @@ def has_table(session: Session, name: str) -> bool:
     return inspect(session.connection()).has_table(name)
 
 
-def satisfaction_ratings(session: Session, start: datetime, end: datetime) -> tuple[int, list[int]]:
-    """(questions asked, ratings given) for satisfaction surveys asked in the period, if surveys exist."""
+def satisfaction_answers(session: Session, start: datetime, end: datetime) -> list[tuple[int, int | None]]:
+    """(ticket id, rating or None) of satisfaction surveys asked in the period, if surveys exist yet."""
     if not has_table(session, "satisfaction_surveys"):
-        return 0, []
-    rows = session.execute(text("SELECT rating FROM satisfaction_surveys WHERE asked_at >= :start AND asked_at < :end"),
-                           {"start": start, "end": end}).all()
-    return len(rows), [int(r[0]) for r in rows if r[0] is not None]
+        return []
+    rows = session.execute(text("SELECT ticket_id, rating FROM satisfaction_surveys "
+                                "WHERE asked_at >= :start AND asked_at < :end"), {"start": start, "end": end}).all()
+    return [(int(r[0]), None if r[1] is None else int(r[1])) for r in rows]
 
 
 def tickets_by_status(session: Session) -> dict[str, int]:
