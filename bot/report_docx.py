@@ -25,7 +25,7 @@ from bot.texts import Texts
 FONT = "Times New Roman"
 BODY_PT = 14
 TABLE_PT = 12
-CONTENT_MM = 165.0     # A4 width minus 30 mm left and 15 mm right margins
+CONTENT_MM = 161.0     # A4 width minus 32 mm left and 17 mm right margins
 
 
 def place_date_parts(day: date) -> dict[str, str]:
@@ -158,13 +158,13 @@ def build_report_docx(report: PeriodReport, *, settings: Settings, texts: Texts,
     document = Document()
     section = document.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(20), Mm(20)
-    section.left_margin, section.right_margin = Mm(30), Mm(15)
+    section.top_margin, section.bottom_margin = Mm(22), Mm(22)
+    section.left_margin, section.right_margin = Mm(32), Mm(17)
     normal = document.styles["Normal"]
     normal.font.name, normal.font.size = FONT, Pt(BODY_PT)
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
 
-    left, right = _two_columns(document, (65, 100))
+    left, right = _two_columns(document, (63, 98))
     _para(left, frame["authority_top"], size=13, bold=True)
     _para(left, frame["authority"], size=13, bold=True)
     _para(left, "—————", size=8)
@@ -198,7 +198,7 @@ def build_report_docx(report: PeriodReport, *, settings: Settings, texts: Texts,
             _para(document, line, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent=True, after=6)
 
     _para(document, "", size=8)
-    left, right = _two_columns(document, (80, 85))
+    left, right = _two_columns(document, (78, 83))
     _para(left, frame["recipients_title"], size=12, bold=True, italic=True, align=WD_ALIGN_PARAGRAPH.LEFT)
     for recipient in settings.reports.recipients:
         _para(left, f"- {recipient};", size=11, align=WD_ALIGN_PARAGRAPH.LEFT)
