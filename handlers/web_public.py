@@ -41,8 +41,9 @@ def trend_chart(page: PublicPage, *, width: int = 640, height: int = 200) -> dic
 def bar_list(rows: list[Row], *, width: int = 460, left: int = 170) -> dict[str, Any]:
     """Horizontal bars for a table of totals."""
     top = max([1] + [r.total for r in rows])
-    out = [{"label": r.name[:28], "value": r.total, "y": 6 + i * 24, "w": round((width - left - 40) * r.total / top, 1)}
-           for i, r in enumerate(sorted(rows, key=lambda r: -r.total))]
+    ordered = sorted(rows, key=lambda r: -r.total)
+    out = [{"label": r.name if len(r.name) <= 28 else r.name[:27] + "…", "value": r.total, "y": 6 + i * 24,
+            "w": round((width - left - 40) * r.total / top, 1)} for i, r in enumerate(ordered)]
     return {"width": width, "height": 12 + 24 * len(out), "left": left, "rows": out}
 
 

@@ -109,14 +109,14 @@
 
   function soon() {
     quickPolls = 8;
-    schedule(250);
+    schedule(120);
   }
 
   function schedule(ms) {
     if (pollTimer) { clearTimeout(pollTimer); }
     pollTimer = setTimeout(function () {
       poll().then(function () {
-        if (quickPolls > 0) { quickPolls -= 1; schedule(400); } else { schedule(4000); }
+        if (quickPolls > 0) { quickPolls -= 1; schedule(250); } else { schedule(4000); }
       });
     }, ms);
   }
@@ -127,6 +127,7 @@
     if (!text) { return; }
     input.value = "";
     bubble("me", null, text);
+    choices.textContent = "";        // the old buttons belong to the question just answered
     post({ text: text });
   });
   photo.addEventListener("change", function () {
