@@ -224,6 +224,7 @@ class ReportSettings(_Frozen):
     annual_deadline: str = Field(default="11-30", pattern=r"^\d{2}-\d{2}$")
     draft_days_before: int = Field(default=10, ge=0, le=60)
     leader_chat_ids: tuple[str, ...] = ()
+    output_dir: str = "data/reports"
 
     @field_validator("leader_chat_ids", mode="before")
     @classmethod

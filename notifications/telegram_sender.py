@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from telegram import (Bot, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
                       ReplyKeyboardRemove)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.domain import ButtonKind, Reply
+from bot.domain import Attachment, ButtonKind, Reply
 from notifications.channel import PermanentFailure, TemporaryFailure
 
 TEXT_LIMIT = 4096
@@ -90,6 +92,9 @@ class TelegramSender:
                 last = index == len(parts) - 1
                 await self.bot.send_message(chat_id=int(chat_id), text=part, parse_mode=ParseMode.HTML,
                                             reply_markup=markup if last else None)
+            for attachment in reply.attachments:
+                if attachment.kind == "document" and attachment.path:
+                    await self._send_document(chat_id, attachment)
         except RetryAfter as exc:
             retry = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
             raise TemporaryFailure("429 retry after", retry_after=float(retry)) from exc
@@ -101,3 +106,9 @@ class TelegramSender:
             raise TemporaryFailure(f"network: {exc.message}") from exc
         except TelegramError as exc:
             raise PermanentFailure(f"telegram: {exc.message}") from exc
+
+    async def _send_document(self, chat_id: str, attachment: Attachment) -> None:
+        """A file written on this server (a report draft), sent as a Telegram document."""
+        with open(attachment.path, "rb") as handle:
+            await self.bot.send_document(chat_id=int(chat_id), document=handle,
+                                         filename=attachment.name or Path(attachment.path).name)

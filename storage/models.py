@@ -246,3 +246,15 @@ class Open311Request(SQLModel, table=True):
     ticket_id: int = Field(foreign_key="tickets.id", unique=True)
     api_key_id: int = Field(foreign_key="api_keys.id", index=True)
     created_at: datetime
+
+
+class ReportDraft(SQLModel, table=True):
+    """A periodic report draft sent to the leaders: one per kind and year, so a rerun sends nothing twice."""
+
+    __tablename__ = "report_drafts"
+    __table_args__ = (UniqueConstraint("kind", "year", name="uq_report_draft_kind_year"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=8)
+    year: int
+    path: str = ""
+    created_at: datetime

@@ -1,4 +1,4 @@
-"""web front and open interfaces: API keys, Open311 request tokens
+"""web front and open interfaces: API keys, Open311 request tokens, report drafts sent
 
 Revision ID: 0401_web
 Revises: 0001
@@ -38,9 +38,19 @@ def upgrade() -> None:
     sa.UniqueConstraint('token')
     )
     op.create_index('ix_open311_requests_api_key_id', 'open311_requests', ['api_key_id'])
+    op.create_table('report_drafts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('path', sa.String(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('kind', 'year', name='uq_report_draft_kind_year')
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('report_drafts')
     op.drop_index('ix_open311_requests_api_key_id', table_name='open311_requests')
     op.drop_table('open311_requests')
     op.drop_table('api_keys')
