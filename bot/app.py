@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from contextlib import suppress
 from functools import lru_cache
 
@@ -194,11 +196,18 @@ async def run_local(settings: Settings, *, banner: str = "", user_id: str = "con
     for sig in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    console = asyncio.create_task(run_console(services, user_id=user_id, banner=banner))
+    stopper = asyncio.create_task(stop.wait())
     try:
-        await run_console(services, user_id=user_id, banner=banner)
-        # Console closed (end of input): keep serving the web until interrupted.
-        if not stop.is_set():
+        await asyncio.wait({console, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if console.done() and not stop.is_set():
+            # Console closed (end of input): keep serving the web until interrupted.
             print(f"Console closed; the web is still served at {url} (Ctrl+C to stop).", flush=True)
             await stop.wait()
     finally:
         await runner.cleanup()
+    if not console.done():
+        # The console thread is blocked reading the terminal and cannot be cancelled; every
+        # transaction is committed, so leave at once instead of waiting for a line of input.
+        sys.stdout.flush()
+        os._exit(0)
