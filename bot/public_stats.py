@@ -73,12 +73,13 @@ def month_window(today: date, count: int) -> list[MonthCount]:
 def build_public_page(session: Session, settings: Settings, *, today: date, answers: int = 10) -> PublicPage:
     """Year-to-date figures, monthly trends and published answers for public tickets."""
     period = report_period("year", today.year, today=today)
-    report = build_report(session, settings, period, ticket_filter=lambda t: is_public(settings, t))
-    page = PublicPage(today=today, report=report, months=month_window(today, settings.portal.trend_months))
-    by_month = {(m.year, m.month): m for m in page.months}
     until = local_day_end(settings, today)
     tickets = [t for t in tickets_received_until(session, today) if is_public(settings, t)]
     events = status_events(session, [int(t.id or 0) for t in tickets], until=until)
+    report = build_report(session, settings, period, loaded=(tickets, events),
+                          ticket_filter=lambda t: is_public(settings, t))
+    page = PublicPage(today=today, report=report, months=month_window(today, settings.portal.trend_months))
+    by_month = {(m.year, m.month): m for m in page.months}
     resolved: list[tuple[date, Ticket]] = []
     for ticket in tickets:
         if (slot := by_month.get((ticket.received_date.year, ticket.received_date.month))) is not None:

@@ -10,7 +10,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from sqlmodel import Session, select
 
@@ -108,39 +109,46 @@ def _note(settings: Settings, ticket: Ticket, w: dict[str, str]) -> str:
 
 
 def build_register(session: Session, settings: Settings, texts: Texts, start: date, end: date) -> Workbook:
-    """The register workbook: a title line, a bold frozen header with filters, one row per ticket."""
+    """The register workbook: a title line, a bold frozen header with filters, one row per ticket.
+
+    Written in openpyxl's streaming mode with named styles: a year of petitions takes seconds, not minutes."""
     w = key_values(texts, "report/register", commune=settings.commune, start=start, end=end)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = w["sheet"][:31]
-    sheet.append([w["title"]])
-    sheet["A1"].font = Font(name="Times New Roman", size=13, bold=True)
-    sheet.append([w[key] for key, _ in COLUMNS])
+    rows = register_rows(session, settings, texts, start, end)
+    book = Workbook(write_only=True)
     thin = Side(style="thin")
+    box = Border(top=thin, bottom=thin, left=thin, right=thin)
+    styles = {
+        "dv_title": NamedStyle(name="dv_title", font=Font(name="Times New Roman", size=13, bold=True)),
+        "dv_head": NamedStyle(name="dv_head", font=Font(name="Times New Roman", size=11, bold=True), border=box,
+                              alignment=Alignment(horizontal="center", vertical="center", wrap_text=True),
+                              fill=PatternFill("solid", fgColor="DDEBF7")),
+        "dv_body": NamedStyle(name="dv_body", font=Font(name="Times New Roman", size=11), border=box,
+                              alignment=Alignment(vertical="top", wrap_text=True)),
+        "dv_date": NamedStyle(name="dv_date", font=Font(name="Times New Roman", size=11), border=box,
+                              alignment=Alignment(vertical="top"), number_format="DD/MM/YYYY"),
+    }
+    for style in styles.values():
+        book.add_named_style(style)
+    sheet = book.create_sheet(w["sheet"][:31])
     for index, (_, width) in enumerate(COLUMNS, start=1):
-        cell = sheet.cell(row=2, column=index)
-        cell.font = Font(name="Times New Roman", size=11, bold=True)
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
-        cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
         sheet.column_dimensions[get_column_letter(index)].width = width
-    for values in register_rows(session, settings, texts, start, end):
-        sheet.append([safe_cell(v) for v in values])
-        row = sheet.max_row
-        for index in range(1, len(COLUMNS) + 1):
-            cell = sheet.cell(row=row, column=index)
-            cell.font = Font(name="Times New Roman", size=11)
-            cell.alignment = Alignment(vertical="top", wrap_text=True)
-            cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
-            if isinstance(cell.value, (date, datetime)):
-                cell.number_format = "DD/MM/YYYY"
-            elif isinstance(cell.value, str):
-                cell.data_type = "s"
     sheet.freeze_panes = "A3"
-    sheet.auto_filter.ref = f"A2:{get_column_letter(len(COLUMNS))}{max(sheet.max_row, 2)}"
+    sheet.auto_filter.ref = f"A2:{get_column_letter(len(COLUMNS))}{len(rows) + 2}"
     sheet.print_title_rows = "2:2"
     sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.paperSize = 9              # A4
+
+    def cell(value: object, style: str) -> WriteOnlyCell:
+        out = WriteOnlyCell(sheet, value=safe_cell(value))
+        if isinstance(value, str):
+            out.data_type = "s"          # never a formula, whatever the text
+        out.style = style
+        return out
+
+    sheet.append([cell(w["title"], "dv_title")])
+    sheet.append([cell(w[key], "dv_head") for key, _ in COLUMNS])
+    for values in rows:
+        sheet.append([cell(v, "dv_date" if isinstance(v, (date, datetime)) else "dv_body") for v in values])
     return book
 
 

@@ -18,6 +18,8 @@ FINISHED = frozenset({"resolved", "closed", "refused", "transferred"})
 RESOLVED = frozenset({"resolved", "closed"})
 COMPLAINT_TYPES = ("khieu_nai", "to_cao")
 PETITION_TYPES = ("phan_anh", "kien_nghi", "gop_y")
+MAX_HOT_SPOTS = 15
+MAX_CODES_LISTED = 10
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class PeriodReport:
     surveys_asked: int = 0
     ratings: list[int] = field(default_factory=list)
     hot_spots: list[HotSpot] = field(default_factory=list)
+    hot_spots_more: int = 0
     ticket_codes: list[str] = field(default_factory=list)
 
     @property
@@ -165,13 +168,20 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def build_report(session: Session, settings: Settings, period: Period, *,
-                 ticket_filter=None) -> PeriodReport:  # noqa: ANN001 - a predicate on Ticket
-    """Count everything for the period; tickets finished before it started are left out."""
+def build_report(session: Session, settings: Settings, period: Period, *, ticket_filter=None,  # noqa: ANN001
+                 loaded: tuple[list, dict] | None = None) -> PeriodReport:
+    """Count everything for the period; tickets finished before it started are left out.
+
+    `ticket_filter` keeps some tickets only; `loaded` passes (tickets, events) already read up to the period's end.
+    """
     start_moment = local_day_end(settings, period.start - timedelta(days=1))
     end_moment = local_day_end(settings, period.end)
-    tickets = [t for t in tickets_received_until(session, period.end) if ticket_filter is None or ticket_filter(t)]
-    events = status_events(session, [int(t.id or 0) for t in tickets], until=end_moment)
+    if loaded is None:
+        tickets = tickets_received_until(session, period.end)
+        events = status_events(session, [int(t.id or 0) for t in tickets], until=end_moment)
+    else:
+        tickets, events = loaded
+    tickets = [t for t in tickets if ticket_filter is None or ticket_filter(t)]
     report = PeriodReport(period=period, commune_name=settings.commune.name)
     types = {t.code: Row(t.code, t.name) for t in settings.ticket_types}
     cats = {c.code: Row(c.code, c.name) for c in settings.categories}
@@ -216,6 +226,11 @@ def build_report(session: Session, settings: Settings, period: Period, *,
     for (category, hamlet), codes in sorted(clusters.items(), key=lambda item: -len(item[1])):
         if len(codes) >= settings.portal.hot_spot_same_place:
             report.hot_spots.append(HotSpot("cluster", f"{cats[category].name} – {hamlet}", len(codes), tuple(codes)))
+    # The largest first; a report lists a readable number of them and says how many more there are.
+    report.hot_spots.sort(key=lambda h: (h.kind != "mass", -h.count))
+    report.hot_spots_more = max(0, len(report.hot_spots) - MAX_HOT_SPOTS)
+    report.hot_spots = [HotSpot(h.kind, h.label, h.count, h.codes[:MAX_CODES_LISTED])
+                        for h in report.hot_spots[:MAX_HOT_SPOTS]]
     report.by_type = list(types.values())
     report.by_category = [r for r in cats.values() if r.total]
     report.by_hamlet = [r for r in hamlets.values() if r.total]

@@ -16,11 +16,15 @@ import secrets
 from pathlib import Path
 
 from aiohttp import web
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from bot.domain import Attachment, Channel, Inbound, Location, Reply
 from bot.service import Service
 from notifications.web_outbox import conversation_started, fetch_replies
 from handlers.web_security import CSRF_HEADER, RateLimiter, Sessions
+from storage.engine import write_session
+from storage.models import TicketAttachment
 
 log = logging.getLogger(__name__)
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
@@ -60,6 +64,16 @@ def image_type(head: bytes) -> tuple[str, str] | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp", ".webp"
     return None
+
+
+def link_web_files(engine: Engine, folder: Path) -> int:
+    """Record where a web photo is stored on the ticket's attachment (after the ticket's commit)."""
+    with write_session(engine) as session:
+        rows = session.exec(select(TicketAttachment).where(col(TicketAttachment.ref).startswith("web:"),
+                                                           TicketAttachment.path == "")).all()
+        for row in rows:
+            row.path = str(folder / row.ref.removeprefix("web:"))
+    return len(rows)
 
 
 class WebChat:
@@ -156,10 +170,14 @@ class WebChat:
 
     async def _handle(self, inbound: Inbound) -> None:
         try:
-            await asyncio.to_thread(self.service.handle_inbound, inbound)
+            result = await asyncio.to_thread(self.service.handle_inbound, inbound)
         except Exception:  # noqa: BLE001 - apologise in the chat rather than leave the citizen waiting
             log.exception("web chat inbound failed")
             await asyncio.to_thread(self.service.handle_failure, inbound)
+            return
+        if result.ticket_codes:
+            folder = Path(self.services.settings.storage.attachments_dir) / "web"
+            await asyncio.to_thread(link_web_files, self.services.engine, folder)
 
     async def messages(self, request: web.Request) -> web.Response:
         """Replies for this browser's chat after a given id."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from typing import Any
 
 from aiohttp import web
@@ -56,6 +57,7 @@ class PublicPages:
         portal = services.settings.portal
         self.by_address = RateLimiter(portal.lookup_attempts_per_hour, 3600.0)
         self.by_code = RateLimiter(MAX_CODE_FAILURES, 3600.0)
+        self._cached: tuple[float, str] | None = None
 
     def _today(self):  # noqa: ANN202
         return self.services.clock.now().astimezone(self.services.settings.commune.tz).date()
@@ -66,12 +68,16 @@ class PublicPages:
             with read_session(self.services.engine) as session:
                 return build_public_page(session, self.services.settings, today=self._today())
 
-        page = await asyncio.to_thread(load)
-        body = self.services.texts.render("web/public", commune=self.services.settings.commune, page=page,
-                                          pct=percent, trend=trend_chart(page),
-                                          by_category=bar_list(page.report.by_category),
-                                          by_hamlet=bar_list(page.report.by_hamlet))
-        return web.Response(text=body, content_type="text/html")
+        ttl = self.services.settings.portal.public_cache_seconds
+        if self._cached is None or time.monotonic() - self._cached[0] > ttl:
+            page = await asyncio.to_thread(load)
+            body = self.services.texts.render("web/public", commune=self.services.settings.commune, page=page,
+                                              pct=percent, trend=trend_chart(page),
+                                              by_category=bar_list(page.report.by_category),
+                                              by_hamlet=bar_list(page.report.by_hamlet))
+            # Everyone sees the same page: compute it at most once per `ttl` seconds, however busy.
+            self._cached = (time.monotonic(), body)
+        return web.Response(text=self._cached[1], content_type="text/html")
 
     def _lookup_page(self, request: web.Request, sid: str, *, status: int = 200, **context: Any) -> web.Response:
         context.setdefault("t", None)

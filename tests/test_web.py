@@ -176,6 +176,7 @@ async def test_web_chat_intake_creates_a_web_ticket(services, server):
         rows = session.exec(select(OutboxMessage).where(OutboxMessage.channel == "web")).all()
     assert ticket.channel == "web" and ticket.code in done and ticket.hamlet.startswith("Thôn Mẫu 1")
     assert len(photos) == 1 and photos[0].mime == "image/png" and photos[0].ref.startswith("web:")
+    assert open(photos[0].path, "rb").read() == png_bytes()         # the stored copy is the uploaded file
     pin = done.split("Mã PIN:")[1].split()[0]
     assert check_pin(ticket.code, pin, ticket.pin_hash)
     assert rows and all(r.status == "sent" for r in rows)   # fetched by the browser = delivered
