@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.domain import Channel, Outgoing, Reply
+from bot.domain import Channel, Reply
 from bot.intake import match_name, shorten
 from bot.public_stats import is_public, mask_personal
 from bot.service import Services
