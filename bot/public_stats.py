@@ -19,6 +19,7 @@ NEVER_PUBLIC = frozenset({"khieu_nai", "to_cao"})
 PHONE_RE = re.compile(r"(?:\+?84|0)(?:[\s.\-]?\d){8,10}")
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 ID_RE = re.compile(r"\b\d{9,12}\b")
+TITLES = "ông|bà|anh|chị|cô|chú|bác|em|cụ"
 
 
 def is_public(settings: Settings, ticket: Ticket) -> bool:
@@ -27,10 +28,16 @@ def is_public(settings: Settings, ticket: Ticket) -> bool:
             and ticket.category in settings.portal.public_categories)
 
 
-def mask_personal(text: str) -> str:
-    """Phone numbers, e-mail addresses and ID-card-like numbers replaced by ***."""
+def mask_personal(text: str, *, names: tuple[str, ...] = ()) -> str:
+    """Phone numbers, e-mail addresses, ID-card-like numbers and the sender's name replaced by ***.
+
+    A name is masked whole and as "ông/bà/anh/chị … <given name>", the way answers address people."""
     for pattern in (EMAIL_RE, PHONE_RE, ID_RE):
         text = pattern.sub("***", text)
+    for name in (n.strip() for n in names if n and n.strip()):
+        text = re.sub(re.escape(name), "***", text, flags=re.IGNORECASE)
+        given = name.split()[-1]
+        text = re.sub(rf"\b({TITLES})\s+{re.escape(given)}\b", r"\1 ***", text, flags=re.IGNORECASE)
     return text
 
 
@@ -97,7 +104,8 @@ def build_public_page(session: Session, settings: Settings, *, today: date, answ
             text = answer_text(events.get(int(ticket.id or 0), []))
             if text:
                 page.answers.append(PublicAnswer(settings.category(ticket.category).name, ticket.hamlet,
-                                                 ticket.received_date, day, mask_personal(text)))
+                                                 ticket.received_date, day,
+                                                 mask_personal(text, names=(ticket.contact_name,))))
             if len(page.answers) >= answers:
                 break
     return page

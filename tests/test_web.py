@@ -78,7 +78,8 @@ async def test_published_answers_hide_phone_numbers(tmp_path, database_url, engi
     services = build_services(settings, clock=clock, engine=engine, migrate=False)
     create(services, Spec("phan_anh", "ha_tang", settings.hamlets[1], at(2, 11),
                           ((ticket_state("accepted"), at(3, 11)), (ticket_state("resolved"), at(4, 11))),
-                          answer="Đã thay bóng đèn; liên hệ 0912 345 678 nếu còn hỏng."))
+                          contact=("Nguyễn Văn An", "0987654321"),
+                          answer="Kính gửi ông An: đã thay bóng đèn; liên hệ 0912 345 678 nếu còn hỏng."))
     create(services, Spec("khieu_nai", "dat_dai", settings.hamlets[1], at(2, 11),
                           ((ticket_state("accepted"), at(3, 11)), (ticket_state("resolved"), at(4, 11))),
                           contact=("Lê Văn Cường", "0911000222"), answer="Giữ nguyên quyết định đối với ông Cường."))
@@ -92,7 +93,8 @@ async def test_published_answers_hide_phone_numbers(tmp_path, database_url, engi
             page = await response.text()
     finally:
         await runner.cleanup()
-    assert "Đã thay bóng đèn" in page and "0912 345 678" not in page and "***" in page
+    assert "đã thay bóng đèn" in page and "0912 345 678" not in page and "Kính gửi ông ***:" in page
+    assert "An:" not in page and "0987654321" not in page
     assert "Cường" not in page and "Giữ nguyên" not in page
 
 
