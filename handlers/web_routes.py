@@ -23,7 +23,7 @@ def add_web_routes(app: web.Application, services: Services, *, service: Service
     """Register pages, APIs and middlewares on `app` (before it starts)."""
     settings = services.settings
     service = service or Service(services)
-    sessions = Sessions(secret or web_secret())
+    sessions = Sessions(secret or web_secret(Path(settings.storage.attachments_dir).parent / "web_secret"))
     app[SERVICE_KEY] = service
     if settings.portal.metrics_enabled:
         metrics = Metrics(services.engine, services.clock)

@@ -11,6 +11,7 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from aiohttp import web
 
@@ -19,10 +20,24 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf"
 
 
-def web_secret() -> bytes:
-    """DANVAN_WEB_SECRET from the environment; a random one per process when unset."""
+def web_secret(keep_at: Path | None = None) -> bytes:
+    """DANVAN_WEB_SECRET from the environment; otherwise a random one kept in `keep_at` (mode 0600),
+    so chat sessions and open forms survive a restart."""
     value = os.environ.get("DANVAN_WEB_SECRET", "")
-    return value.encode() if value else secrets.token_bytes(32)
+    if value:
+        return value.encode()
+    if keep_at is None:
+        return secrets.token_bytes(32)
+    try:
+        return bytes.fromhex(keep_at.read_text().strip())
+    except (OSError, ValueError):
+        pass
+    secret = secrets.token_bytes(32)
+    keep_at.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(keep_at, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret.hex())
+    return secret
 
 
 def content_security_policy(frame_ancestors: tuple[str, ...]) -> str:

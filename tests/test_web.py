@@ -223,3 +223,27 @@ async def test_chat_may_be_framed_only_by_configured_sites(services, server):
     assert 'src="/static/chat.js"' in page and "site-header" not in page
     async with http.get(base + "/static/chat.js") as response:
         assert response.status == 200 and "fetch(" in await response.text()
+
+
+async def test_chat_sessions_survive_a_restart(services, tmp_path):
+    """Without DANVAN_WEB_SECRET the secret is kept on disk: the same browser is the same citizen."""
+    async def run_once(http) -> tuple[str, int]:
+        runner = web.AppRunner(build_web_app(services, telegram=None))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        try:
+            chat = WebChatClient(http, base)
+            await chat.open()
+            status = await chat.post(text="/start")
+            return chat.csrf, status
+        finally:
+            await runner.cleanup()
+
+    async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
+        first, status_one = await run_once(http)
+        second, status_two = await run_once(http)
+    assert status_one == status_two == 200 and first == second
+    secret_file = tmp_path / "web_secret"
+    assert secret_file.exists() and oct(secret_file.stat().st_mode & 0o777) == "0o600"
