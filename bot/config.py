@@ -191,6 +191,7 @@ class PortalSettings(_Frozen):
     hot_spot_same_place: int = Field(default=3, ge=2)
     trend_months: int = Field(default=6, ge=1, le=24)
     public_cache_seconds: float = Field(default=30.0, ge=0)
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     metrics_enabled: bool = True
 
     @field_validator("public_types")

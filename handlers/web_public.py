@@ -99,7 +99,7 @@ class PublicPages:
         sid = self.sessions.check_csrf(request, str(form.get(CSRF_FIELD, "")))
         code_raw, pin = str(form.get("code", ""))[:40], str(form.get("pin", ""))[:12]
         code = normalize_code(code_raw)
-        if not self.by_address.allow(client_address(request)):
+        if not self.by_address.allow(client_address(request, self.services.settings.portal.trusted_proxies)):
             return self._lookup_page(request, sid, status=429, error="limited", code=code or "")
         if code is None or not pin.strip().isdigit() or len(pin.strip()) != 6:
             return self._lookup_page(request, sid, status=400, error="format", code=code_raw)

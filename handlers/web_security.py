@@ -147,6 +147,14 @@ class RateLimiter:
             del self._hits[key]
 
 
-def client_address(request: web.Request) -> str:
-    """The peer address (behind a reverse proxy, configure it to set the real one)."""
-    return request.remote or "unknown"
+def client_address(request: web.Request, trusted_proxies: tuple[str, ...] = ()) -> str:
+    """The client's address: the peer, or behind a trusted reverse proxy the last untrusted
+    X-Forwarded-For hop (so rate limits apply per citizen, not to the proxy)."""
+    peer = request.remote or "unknown"
+    if peer not in trusted_proxies:
+        return peer
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted_proxies:
+            return hop
+    return peer

@@ -247,3 +247,17 @@ async def test_chat_sessions_survive_a_restart(services, tmp_path):
     assert status_one == status_two == 200 and first == second
     secret_file = tmp_path / "web_secret"
     assert secret_file.exists() and oct(secret_file.stat().st_mode & 0o777) == "0o600"
+
+
+async def test_rate_limit_follows_the_client_behind_the_proxy(services, server):
+    """Behind the (trusted, local) reverse proxy each citizen has their own lookup budget."""
+    http, base = server
+    csrf = await lookup_csrf(http, base)
+    limit = services.settings.portal.lookup_attempts_per_hour
+    async def attempt(client: str, number: int) -> int:
+        async with http.post(base + "/tra-cuu", data={"csrf": csrf, "code": f"XG-2026-{number:06d}", "pin": "123456"},
+                             headers={"X-Forwarded-For": f"{client}, 127.0.0.1"}) as r:
+            return r.status
+    first = [await attempt("203.0.113.5", n) for n in range(limit + 1)]
+    assert first[-1] == 429 and set(first[:-1]) == {404}
+    assert await attempt("203.0.113.77", 500) == 404
