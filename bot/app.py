@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from contextlib import suppress
 from functools import lru_cache
 
@@ -21,6 +23,7 @@ from bot.texts import Texts
 from bot.workdays import WorkingCalendar
 from handlers.telegram import TelegramAdapter, run_polling
 from handlers.telegram_files import store_attachments
+from handlers.web_routes import add_web_routes
 from handlers.telegram_request import AiohttpRequest
 from notifications.outbox_sender import OutboxSender
 from notifications.telegram_sender import TelegramSender
@@ -89,6 +92,7 @@ def build_web_app(services: Services, *, telegram: TelegramAdapter | None) -> we
     app.router.add_get("/healthz", healthz)
     if telegram is not None:
         app.router.add_post(services.settings.telegram.webhook_path, telegram.webhook)
+    add_web_routes(app, services, service=telegram.service if telegram is not None else None)
     return app
 
 
@@ -175,3 +179,35 @@ async def run_telegram(settings: Settings) -> None:
         await app.stop_event.wait()
     finally:
         await app.stop()
+
+
+async def run_local(settings: Settings, *, banner: str = "", user_id: str = "console") -> None:
+    """Without a Telegram token: the web front in the background and the console chat in the foreground."""
+    from handlers.console import run_console
+
+    services = build_services(settings)
+    runner = web.AppRunner(build_web_app(services, telegram=None), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.web.host, settings.web.port).start()
+    url = f"http://{settings.web.host}:{settings.web.port}"
+    banner = f"{banner}\nWeb: {url}  (chat: {url}/chat)" if banner else f"Web: {url}"
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    console = asyncio.create_task(run_console(services, user_id=user_id, banner=banner))
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({console, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if console.done() and not stop.is_set():
+            # Console closed (end of input): keep serving the web until interrupted.
+            print(f"Console closed; the web is still served at {url} (Ctrl+C to stop).", flush=True)
+            await stop.wait()
+    finally:
+        await runner.cleanup()
+    if not console.done():
+        # The console thread is blocked reading the terminal and cannot be cancelled; every
+        # transaction is committed, so leave at once instead of waiting for a line of input.
+        sys.stdout.flush()
+        os._exit(0)

@@ -26,7 +26,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Start the Telegram bot when a token is configured; otherwise the console chat."""
     settings = _settings(args)
     if not settings.telegram.bot_token:
-        return cmd_chat(args, banner=CONNECT_HELP)
+        return cmd_local(args, banner=CONNECT_HELP)
     from bot.app import run_telegram
 
     asyncio.run(run_telegram(settings))
@@ -52,6 +52,20 @@ def cmd_chat(args: argparse.Namespace, *, banner: str = "") -> int:
                                        offices={o.code for o in settings.offices})
     try:
         asyncio.run(run_console(services, user_id=user_id, banner=banner))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_local(args: argparse.Namespace, *, banner: str = "") -> int:
+    """No Telegram token: serve the web front in the background and chat in this terminal."""
+    from bot.app import run_local
+
+    settings = _settings(args)
+    if not args.verbose:
+        logging.getLogger().setLevel(logging.WARNING)
+    try:
+        asyncio.run(run_local(settings, banner=banner))
     except KeyboardInterrupt:
         pass
     return 0
@@ -172,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.officials_cli import add_subcommands
 
     add_subcommands(sub)
+    from bot.cli_documents import add_document_commands
+
+    add_document_commands(sub)
     return parser
 
 

@@ -186,6 +186,63 @@ class OfficialsSettings(_Frozen):
     invite_hours: int = Field(default=72, ge=1)
 
 
+class PortalSettings(_Frozen):
+    """The public web face, the web chat and Open311: what may be shown to everyone."""
+
+    public_types: tuple[str, ...] = ("phan_anh", "kien_nghi", "gop_y")
+    public_categories: tuple[str, ...] = tuple(c for c in CATEGORY_CODES if c != "can_bo")
+    publish_answers: bool = False
+    publish_descriptions: bool = False
+    embed_origins: tuple[str, ...] = ()
+    lookup_attempts_per_hour: int = Field(default=10, ge=1)
+    chat_messages_per_minute: int = Field(default=30, ge=1)
+    hot_spot_cosigners: int = Field(default=5, ge=2)
+    hot_spot_same_place: int = Field(default=3, ge=2)
+    trend_months: int = Field(default=6, ge=1, le=24)
+    public_cache_seconds: float = Field(default=30.0, ge=0)
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    metrics_enabled: bool = True
+
+    @field_validator("public_types")
+    @classmethod
+    def _never_complaints(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for code in value:
+            if code not in TICKET_TYPE_CODES:
+                raise ValueError(f"unknown ticket type {code!r}")
+            if code in ("khieu_nai", "to_cao"):
+                raise ValueError(f"{code} is never public (khiếu nại and tố cáo stay private)")
+        return value
+
+    @field_validator("public_categories")
+    @classmethod
+    def _known_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for code in value:
+            if code not in CATEGORY_CODES:
+                raise ValueError(f"unknown category code {code!r}")
+        return value
+
+
+class ReportSettings(_Frozen):
+    """The periodic petition report (NĐ 30/2020 layout): signer, recipients, when drafts go out."""
+
+    number_prefix: str = "…"
+    signer_title: str = "CHỦ TỊCH"
+    signer_name: str = ""
+    recipients: tuple[str, ...] = ("UBND tỉnh Tuyên Quang (b/c)", "Thường trực Đảng ủy xã (b/c)",
+                                   "Thường trực HĐND xã", "Chủ tịch, các Phó Chủ tịch UBND xã",
+                                   "Ủy ban MTTQ Việt Nam xã")
+    six_month_deadline: str = Field(default="05-31", pattern=r"^\d{2}-\d{2}$")
+    annual_deadline: str = Field(default="11-30", pattern=r"^\d{2}-\d{2}$")
+    draft_days_before: int = Field(default=10, ge=0, le=60)
+    leader_chat_ids: tuple[str, ...] = ()
+    output_dir: str = "data/reports"
+
+    @field_validator("leader_chat_ids", mode="before")
+    @classmethod
+    def _ids_as_text(cls, value: Any) -> Any:
+        return tuple(str(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
 class Settings(_Frozen):
     """The whole configuration, frozen after load."""
 
@@ -205,6 +262,8 @@ class Settings(_Frozen):
     privacy: PrivacySettings = PrivacySettings()
     surveys: SurveySettings = SurveySettings()
     officials: OfficialsSettings = OfficialsSettings()
+    portal: PortalSettings = PortalSettings()
+    reports: ReportSettings = ReportSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from telegram import (Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
                       ReplyKeyboardMarkup, ReplyKeyboardRemove)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.domain import ButtonKind, Reply
+from bot.domain import Attachment, ButtonKind, Reply
 from notifications.channel import PermanentFailure, TemporaryFailure
 
 TEXT_LIMIT = 4096
@@ -95,8 +97,11 @@ class TelegramSender:
                 sent = await self.bot.send_message(chat_id=int(chat_id), text=part, parse_mode=ParseMode.HTML,
                                                    reply_markup=markup if last else None)
                 message_id = str(sent.message_id)
-            for item in reply.attachments:          # photos and files relayed by their Telegram file id
-                if not item.ref:
+            for item in reply.attachments:
+                if item.kind == "document" and item.path:   # a file written here (a report draft)
+                    await self._send_document(chat_id, item)
+                    continue
+                if not item.ref:                            # photos and files relayed by Telegram file id
                     continue
                 if item.kind == "photo":
                     await self.bot.send_photo(chat_id=int(chat_id), photo=item.ref)
@@ -124,6 +129,13 @@ class TelegramSender:
         except TelegramError as exc:
             raise _failure(exc) from exc
         return True
+
+
+    async def _send_document(self, chat_id: str, attachment: Attachment) -> None:
+        """A file written on this server (a report draft), sent as a Telegram document."""
+        with open(attachment.path, "rb") as handle:
+            await self.bot.send_document(chat_id=int(chat_id), document=handle,
+                                         filename=attachment.name or Path(attachment.path).name)
 
 
 def _failure(exc: TelegramError) -> Exception:

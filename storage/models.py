@@ -308,3 +308,40 @@ class SatisfactionSurvey(SQLModel, table=True):
     answered_at: Optional[datetime] = None
     rating: Optional[int] = None
     comment: str = Field(default="", sa_column=Column(SealedText(), nullable=False, server_default=""))
+
+
+# --- web front and open interfaces (issue 6) --------------------------------------------------
+
+class ApiKey(SQLModel, table=True):
+    """A key another system uses to POST Open311 requests; only its hash is stored."""
+
+    __tablename__ = "api_keys"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80)
+    key_hash: str = Field(max_length=128, unique=True)
+    created_at: datetime
+    revoked_at: Optional[datetime] = None
+    last_used_at: Optional[datetime] = None
+
+
+class Open311Request(SQLModel, table=True):
+    """A ticket created through Open311: which key sent it and the token the client may poll."""
+
+    __tablename__ = "open311_requests"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token: str = Field(max_length=48, unique=True)
+    ticket_id: int = Field(foreign_key="tickets.id", unique=True)
+    api_key_id: int = Field(foreign_key="api_keys.id", index=True)
+    created_at: datetime
+
+
+class ReportDraft(SQLModel, table=True):
+    """A periodic report draft sent to the leaders: one per kind and year, so a rerun sends nothing twice."""
+
+    __tablename__ = "report_drafts"
+    __table_args__ = (UniqueConstraint("kind", "year", name="uq_report_draft_kind_year"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=8)
+    year: int
+    path: str = ""
+    created_at: datetime

@@ -1,0 +1,86 @@
+"""Read queries behind reports, the register, the public page and metrics (no writes)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+
+from sqlalchemy import Row, func, inspect, text
+from sqlmodel import Session, col, select
+
+from storage.models import OutboxMessage, ProcessedInbound, Ticket, TicketEvent
+
+
+TICKET_FACTS = (Ticket.id, Ticket.code, Ticket.type, Ticket.category, Ticket.hamlet, Ticket.office_code,
+                Ticket.status, Ticket.cosigners, Ticket.anonymous, Ticket.received_at, Ticket.received_date,
+                Ticket.resolve_due, Ticket.channel, Ticket.source, Ticket.contact_name, Ticket.description)
+EVENT_FACTS = (TicketEvent.ticket_id, TicketEvent.at, TicketEvent.from_status, TicketEvent.to_status, TicketEvent.note)
+
+
+def tickets_received_until(session: Session, until: date) -> list[Row]:
+    """Facts of every ticket received on or before `until` (local date), oldest first.
+
+    Plain rows, not ORM objects: a year of petitions loads ten times faster."""
+    stmt = select(*TICKET_FACTS).where(Ticket.received_date <= until).order_by(col(Ticket.received_date), col(Ticket.id))
+    return list(session.execute(stmt))
+
+
+def tickets_received_between(session: Session, start: date, end: date) -> list[Row]:
+    """Facts of tickets received from `start` to `end` inclusive (local dates), oldest first."""
+    stmt = (select(*TICKET_FACTS).where(Ticket.received_date >= start, Ticket.received_date <= end)
+            .order_by(col(Ticket.received_date), col(Ticket.id)))
+    return list(session.execute(stmt))
+
+
+def status_events(session: Session, ticket_ids: list[int], *, until: datetime) -> dict[int, list[Row]]:
+    """Audit events per ticket up to `until`, in order (status changes and their notes)."""
+    events: dict[int, list[Row]] = defaultdict(list)
+    if not ticket_ids:
+        return events
+    low, high = min(ticket_ids), max(ticket_ids)
+    wanted = set(ticket_ids)
+    stmt = (select(*EVENT_FACTS).where(col(TicketEvent.ticket_id).between(low, high), TicketEvent.at <= until)
+            .order_by(col(TicketEvent.at), col(TicketEvent.id)))
+    for event in session.execute(stmt):
+        if event.ticket_id in wanted:
+            events[int(event.ticket_id)].append(event)
+    return events
+
+
+def has_table(session: Session, name: str) -> bool:
+    """True when the table exists (tables of other features may not be migrated yet)."""
+    return inspect(session.connection()).has_table(name)
+
+
+def satisfaction_answers(session: Session, start: datetime, end: datetime) -> list[tuple[int, int | None]]:
+    """(ticket id, rating or None) of satisfaction surveys asked in the period, if surveys exist yet."""
+    if not has_table(session, "satisfaction_surveys"):
+        return []
+    rows = session.execute(text("SELECT ticket_id, rating FROM satisfaction_surveys "
+                                "WHERE asked_at >= :start AND asked_at < :end"), {"start": start, "end": end}).all()
+    return [(int(r[0]), None if r[1] is None else int(r[1])) for r in rows]
+
+
+def tickets_by_status(session: Session) -> dict[str, int]:
+    """How many tickets are in each state now."""
+    rows = session.execute(select(Ticket.status, func.count()).group_by(Ticket.status)).all()
+    return {str(status): int(count) for status, count in rows}
+
+
+def inbound_by_channel(session: Session) -> dict[str, int]:
+    """How many inbound events each channel delivered (the dedupe table counts each once)."""
+    rows = session.execute(select(ProcessedInbound.channel, func.count()).group_by(ProcessedInbound.channel)).all()
+    return {str(channel): int(count) for channel, count in rows}
+
+
+def outbox_counts(session: Session) -> dict[tuple[str, str], int]:
+    """Outbox rows by (channel, status)."""
+    rows = session.execute(select(OutboxMessage.channel, OutboxMessage.status, func.count())
+                           .group_by(OutboxMessage.channel, OutboxMessage.status)).all()
+    return {(str(channel), str(status)): int(count) for channel, status, count in rows}
+
+
+def oldest_pending_outbox(session: Session) -> datetime | None:
+    """When the oldest message still waiting to be sent was written."""
+    return session.execute(select(func.min(OutboxMessage.created_at))
+                           .where(OutboxMessage.status == "pending", OutboxMessage.channel != "web")).scalar()
