@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 30.0
 ALERT_INTERVAL = timedelta(hours=1)
 REFRESH_TOKEN_LIFETIME = timedelta(days=90)
+REFUSED = "refresh refused"
+REFUSED_RETRY = timedelta(minutes=10)
 
 
 class TokenUnavailable(TemporaryFailure):
@@ -101,17 +103,26 @@ class ZaloTokens:
                 if row.access_token != stale and self._usable(row.access_token, row.access_expires_at):
                     self._cached = (row.access_token, row.access_expires_at)  # type: ignore[assignment]
                     return row.access_token
+                if self._recently_refused(row):
+                    raise TokenUnavailable("zalo: the refresh token was refused; waiting for re-authorisation")
                 claimed = await asyncio.to_thread(self._claim)
                 if claimed is not None:
                     if claimed.access_token != stale and self._usable(claimed.access_token, claimed.access_expires_at):
                         await asyncio.to_thread(self._release, "")
                         self._cached = (claimed.access_token, claimed.access_expires_at)  # type: ignore[assignment]
                         return claimed.access_token
+                    if self._recently_refused(claimed):
+                        await asyncio.to_thread(self._release, claimed.last_error)
+                        raise TokenUnavailable("zalo: the refresh token was refused; waiting for re-authorisation")
                     break
                 if loop.time() > deadline:
                     raise TokenUnavailable("zalo: token refresh is held by another process")
                 await asyncio.sleep(0.05)
             return await self._refresh_with(claimed.refresh_token)
+
+    def _recently_refused(self, row: ZaloToken) -> bool:
+        """A refused refresh token is retried at most every REFUSED_RETRY, not by every waiting sender."""
+        return row.last_error.startswith(REFUSED) and row.updated_at + REFUSED_RETRY > self.clock.now()
 
     async def _refresh_with(self, refresh_token: str) -> str:
         form = {"refresh_token": refresh_token, "app_id": self.settings.app_id, "grant_type": "refresh_token"}
@@ -121,7 +132,7 @@ class ZaloTokens:
             access, refresh, expires, refresh_expires = pair_from_answer(body, self.clock.now())
         except ZaloApiError as exc:
             log.error("zalo: token refresh refused (%s); an admin must re-authorise", exc.code)
-            await asyncio.to_thread(self._fail, f"refresh refused: {exc}")
+            await asyncio.to_thread(self._fail, f"{REFUSED}: {exc}")
             raise TokenUnavailable(f"zalo token refresh refused ({exc.code})") from exc
         except TemporaryFailure as exc:
             log.warning("zalo: token refresh failed: %s", exc)
