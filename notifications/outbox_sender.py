@@ -179,3 +179,4 @@ class OutboxSender:
                             .values(status="held", attempts=row.attempts + 1, last_error=str(failure)[:500]))
             if self.on_held:
                 self.on_held(session, row, failure)
+        self.wake()          # on_held may have queued a message to the office

@@ -82,10 +82,11 @@ class ZaloSender:
         buttons: list[dict[str, str]] = []
         if len(choices) > self.settings.max_buttons:
             listing = self.texts.render("citizen/zalo_choices",
-                                        choices=[(n, html_to_plain(b.label)) for n, b in choices])
+                                        choices=[(n, b.label) for n, b in choices])
             text = f"{text}\n\n{html_to_plain(listing)}"
         else:
-            buttons = [{"title": html_to_plain(b.label)[:self.settings.button_title_limit],
+            # Labels are plain text already (like Telegram's button labels): sent as they are.
+            buttons = [{"title": b.label[:self.settings.button_title_limit],
                         "type": self.settings.button_type, "payload": b.payload} for _, b in choices]
         parts = split_plain(text, self.settings.text_limit)
         bodies: list[dict[str, Any]] = [{"recipient": recipient, "message": {"text": part}} for part in parts]

@@ -4,6 +4,7 @@ and reads what danvan's real aiohttp client sent to the fake Zalo OA API."""
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import aiohttp
@@ -117,3 +118,29 @@ class ZaloCitizen:
     @staticmethod
     def texts(messages: list[SentMessage]) -> str:
         return "\n".join(m.text for m in messages)
+
+
+async def file_petition(user: ZaloCitizen, *, type_label: str, description: str, name: str = "",
+                        phone: str = "") -> str:
+    """Go through the whole intake on Zalo and return the new ticket's code (from the citizen's reply)."""
+    await user.say("/start")
+    await user.tap("Đồng ý")
+    await user.tap("Gửi phản ánh")
+    await user.pick(type_label)
+    await user.say(description)
+    await user.tap(user.last_buttons()[0]["title"])
+    await user.pick("Mẫu 2")
+    await user.tap("Tiếp tục")
+    if type_label != "Góp ý":
+        await user.tap("Một mình")
+    if phone:
+        await user.submit_info(name=name, phone=phone)
+        await user.tap(name)
+    else:
+        await user.tap("Không để lại")
+        if type_label == "Tố cáo":
+            await user.tap("Vẫn gửi")
+    done = user.texts(await user.pick("Gửi đơn"))
+    found = re.search(r"Mã hồ sơ: (\S+)", done)
+    assert found, done
+    return found.group(1)

@@ -162,8 +162,8 @@ class FakeZalo:
             return "message needs text or attachment"
         if len(str(message.get("text", ""))) > 2000:
             return "text longer than 2000 characters"
-        if "<b>" in str(message.get("text", "")) or "&amp;" in str(message.get("text", "")):
-            return "HTML sent to Zalo"
+        if any(entity in str(message.get("text", "")) for entity in ("&amp;", "&lt;", "&gt;", "&#")):
+            return "escaped HTML sent to Zalo (it shows text as it is)"
         payload = (message.get("attachment") or {}).get("payload", {})
         buttons = payload.get("buttons", [])
         if len(buttons) > 5:
