@@ -27,6 +27,7 @@ from handlers.telegram_request import AiohttpRequest
 from handlers.zalo_webhook import ZaloWebhook
 from notifications.channel import ChannelSender, HeldFailure
 from notifications.outbox_sender import OutboxSender, Pending
+from notifications.rate_limits import ChatLimits
 from notifications.telegram_sender import TelegramSender
 from notifications.zalo_api import ZaloClient
 from notifications.zalo_sender import ZaloSender
@@ -110,8 +111,9 @@ class TelegramBotApp:
             self.bot, per_chat_interval=settings.telegram.per_chat_interval)}
         if self.zalo is not None:
             senders["zalo"] = self.zalo.sender
+        limits = {"zalo": ChatLimits(global_per_second=settings.zalo.messages_per_second)} if self.zalo else {}
         self.sender = OutboxSender(self.services.engine, self.services.clock, senders,
-                                   on_held=held_alert(self.services))
+                                   on_held=held_alert(self.services), limits=limits)
         self.service = Service(self.services, on_outbox=self.sender.wake)
         if self.zalo is not None:
             self.zalo.attach(self.service)
@@ -216,5 +218,7 @@ class ZaloChannel:
         return [asyncio.create_task(self.webhook.run(stop)), asyncio.create_task(self.tokens.keep_fresh(stop))]
 
     async def close(self) -> None:
-        """Close the HTTP session."""
+        """Close the HTTP session and the webhook's threads."""
         await self.client.close()
+        if self.webhook is not None:
+            await asyncio.to_thread(self.webhook.close)

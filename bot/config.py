@@ -205,6 +205,7 @@ class ZaloSettings(_Frozen):
     token_refresh_early_seconds: int = Field(default=3600, ge=0)
     rate_limit_retry_seconds: float = Field(default=60, gt=0)
     per_chat_interval: float = Field(default=0.2, ge=0)
+    messages_per_second: int = Field(default=40, ge=1)   # app limit reported at 4,000 requests/minute
     http_timeout: float = Field(default=10, gt=0)
     admin_chat_id: str = ""                 # Telegram chat for token alerts; default: the VP office group
     template: ZaloTemplateSettings = ZaloTemplateSettings()

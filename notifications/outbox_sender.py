@@ -46,11 +46,12 @@ class OutboxSender:
                  max_attempts: int = 8, base_delay: float = 2.0, max_delay: float = 900.0, batch: int = 500,
                  concurrency: int = 16, poll_interval: float = 5.0,
                  on_dead: Callable[[int, str, str], None] | None = None,
-                 on_held: "Callable[[Session, Pending, HeldFailure], None] | None" = None) -> None:
+                 on_held: "Callable[[Session, Pending, HeldFailure], None] | None" = None,
+                 limits: dict[str, ChatLimits] | None = None) -> None:
         self.engine, self.clock, self.senders = engine, clock, senders
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
         self.batch, self.poll_interval = batch, poll_interval
-        self.limits: dict[str, ChatLimits] = {name: ChatLimits() for name in senders}
+        self.limits: dict[str, ChatLimits] = {name: (limits or {}).get(name) or ChatLimits() for name in senders}
         self._semaphore = asyncio.Semaphore(concurrency)
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
