@@ -24,9 +24,13 @@ def load_token(session: Session) -> ZaloToken | None:
 
 def seed_token(session: Session, *, refresh_token: str, now: datetime) -> bool:
     """Store an initial refresh token (from the environment) only when none is stored yet."""
-    if session.get(ZaloToken, TOKEN_KEY) is not None or not refresh_token:
+    row = session.get(ZaloToken, TOKEN_KEY)
+    if not refresh_token or (row is not None and row.refresh_token):
         return False
-    session.add(ZaloToken(key=TOKEN_KEY, refresh_token=refresh_token, updated_at=now))
+    if row is None:
+        session.add(ZaloToken(key=TOKEN_KEY, refresh_token=refresh_token, updated_at=now))
+    else:
+        row.refresh_token, row.updated_at = refresh_token, now
     session.flush()
     return True
 

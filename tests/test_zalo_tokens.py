@@ -158,3 +158,20 @@ async def test_token_is_not_logged(channel, zalo, caplog):
     with Session(channel.services.engine) as session:
         row = session.exec(select(ZaloToken)).one()
     assert row.access_token and row.access_token not in caplog.text and row.refresh_token not in caplog.text
+
+
+async def test_environment_token_seeds_once_and_never_overwrites(tmp_path, database_url, engine, clock, zalo):
+    first = zalo.issue_refresh_token()
+    settings = settings_for(tmp_path, database_url, zalo, first)
+    parts = ZaloChannel(settings, build_services(settings, clock=clock, engine=engine, migrate=False))
+    try:
+        parts.tokens.authorization_url()          # an admin started PKCE: the row exists, still no token
+        parts.tokens.seed()
+        await parts.tokens.access_token()
+        parts.tokens.seed()                       # a restart with the same (now used) env token
+        with Session(engine) as session:
+            row = session.exec(select(ZaloToken)).one()
+        assert row.refresh_token != first and row.refresh_token in zalo.state.refresh_tokens
+        assert zalo.state.refresh_calls == 1 and zalo.state.invalid_refresh == 0
+    finally:
+        await parts.client.close()
