@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.app import ZaloChannel, build_services, held_alert
 from bot.config import load_settings
