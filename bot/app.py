@@ -7,15 +7,19 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from contextlib import suppress
 from functools import lru_cache
+from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from telegram import Bot
 
 from bot.classifier import CategorySpec, Classifier
+from bot.channel_alerts import alert_citizen_unreachable, alert_zalo_token_failure
 from bot.clock import Clock, SystemClock
 from bot.config import Category, Settings
 from bot.service import Service, Services
@@ -25,8 +29,15 @@ from handlers.telegram import TelegramAdapter, run_polling
 from handlers.telegram_files import store_attachments
 from handlers.web_routes import add_web_routes
 from handlers.telegram_request import AiohttpRequest
-from notifications.outbox_sender import OutboxSender
+from handlers.zalo_webhook import ZaloWebhook
+from notifications.channel import ChannelSender, HeldFailure
+from notifications.outbox_sender import OutboxSender, Pending
+from notifications.rate_limits import ChatLimits
 from notifications.telegram_sender import TelegramSender
+from notifications.zalo_api import ZaloClient
+from notifications.zalo_sender import ZaloSender
+from notifications.zalo_tokens import ZaloTokens
+from notifications.zalo_window import ConsultationWindow
 from storage.engine import make_engine, read_session, write_session
 from storage.migrate import upgrade_database
 from storage.tickets import sync_offices
@@ -85,14 +96,17 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def build_web_app(services: Services, *, telegram: TelegramAdapter | None) -> web.Application:
-    """The aiohttp application: health check and, when configured, the Telegram webhook."""
+def build_web_app(services: Services, *, telegram: TelegramAdapter | None,
+                  zalo: "ZaloWebhook | None" = None) -> web.Application:
+    """The aiohttp application: health check and, when configured, the Telegram and Zalo webhooks."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[ENGINE_KEY] = services.engine
     app.router.add_get("/healthz", healthz)
     if telegram is not None:
         app.router.add_post(services.settings.telegram.webhook_path, telegram.webhook)
     add_web_routes(app, services, service=telegram.service if telegram is not None else None)
+    if zalo is not None:
+        app.router.add_post(services.settings.zalo.webhook_path, zalo.webhook)
     return app
 
 
@@ -104,9 +118,17 @@ class TelegramBotApp:
         self.settings = settings
         self.services = services or build_services(settings)
         self.bot = bot or build_bot(settings)
-        self.sender = OutboxSender(self.services.engine, self.services.clock, {"telegram": TelegramSender(
-            self.bot, per_chat_interval=settings.telegram.per_chat_interval)})
+        self.zalo = ZaloChannel(settings, self.services) if settings.zalo.enabled else None
+        senders: dict[str, ChannelSender] = {"telegram": TelegramSender(
+            self.bot, per_chat_interval=settings.telegram.per_chat_interval)}
+        if self.zalo is not None:
+            senders["zalo"] = self.zalo.sender
+        limits = {"zalo": ChatLimits(global_per_second=settings.zalo.messages_per_second)} if self.zalo else {}
+        self.sender = OutboxSender(self.services.engine, self.services.clock, senders,
+                                   on_held=held_alert(self.services), limits=limits)
         self.service = Service(self.services, on_outbox=self.sender.wake)
+        if self.zalo is not None:
+            self.zalo.attach(self.service)
         self._files_wanted = asyncio.Event()
         self.adapter = TelegramAdapter(self.service, self.bot, webhook_secret=settings.telegram.webhook_secret,
                                        on_ticket=self._files_wanted.set)
@@ -122,7 +144,8 @@ class TelegramBotApp:
     async def start(self) -> None:
         """Initialise the bot, start the web server, the sender and (without a webhook URL) polling."""
         await self.bot.initialize()
-        self._runner = web.AppRunner(build_web_app(self.services, telegram=self.adapter))
+        self._runner = web.AppRunner(build_web_app(self.services, telegram=self.adapter,
+                                                   zalo=self.zalo.webhook if self.zalo else None))
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.web.host, self.port)
         await site.start()
@@ -131,6 +154,8 @@ class TelegramBotApp:
             self.port = sockets[0].getsockname()[1]
         self._tasks.append(asyncio.create_task(self.sender.run(self.stop_event)))
         self._tasks.append(asyncio.create_task(self._store_files_loop()))
+        if self.zalo is not None:
+            self._tasks.extend(await self.zalo.start(self.stop_event))
         if self.webhook_mode:
             if not self.settings.telegram.webhook_secret:
                 raise RuntimeError("TELEGRAM_WEBHOOK_SECRET is required with a webhook URL")
@@ -163,6 +188,8 @@ class TelegramBotApp:
                 await task
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.zalo is not None:
+            await self.zalo.close()
         with suppress(Exception):
             await self.bot.shutdown()
 
@@ -211,3 +238,47 @@ async def run_local(settings: Settings, *, banner: str = "", user_id: str = "con
         # transaction is committed, so leave at once instead of waiting for a line of input.
         sys.stdout.flush()
         os._exit(0)
+
+
+def held_alert(services: Services) -> Callable[[Session, Pending, HeldFailure], None]:
+    """The outbox's hook for a held message: ask the ticket's office to phone the citizen."""
+    def on_held(session: Session, row: Pending, failure: HeldFailure) -> None:
+        alert_citizen_unreachable(session, settings=services.settings, texts=services.texts,
+                                  now=services.clock.now(), channel=row.channel, chat_id=row.chat_id,
+                                  ticket_code=row.ticket_code, outbox_id=row.id, notified=failure.notified)
+    return on_held
+
+
+class ZaloChannel:
+    """The Zalo OA channel's parts (API client, tokens, sender, webhook + worker), wired together."""
+
+    def __init__(self, settings: Settings, services: Services) -> None:
+        zalo = settings.zalo
+        self.client = ZaloClient(zalo)
+
+        def on_token_failure(session: Session, reason: str) -> None:
+            alert_zalo_token_failure(session, settings=settings, texts=services.texts, now=services.clock.now(),
+                                     reason=reason)
+
+        self.tokens = ZaloTokens(services.engine, services.clock, self.client, zalo, on_failure=on_token_failure)
+        self.sender = ZaloSender(self.client, self.tokens, services.texts, zalo,
+                                 window_open=ConsultationWindow(services.engine, services.clock, zalo),
+                                 files_root=Path(settings.storage.attachments_dir))
+        self.services = services
+        self.webhook: ZaloWebhook | None = None
+
+    def attach(self, service: Service) -> None:
+        """Create the webhook once the core service exists."""
+        self.webhook = ZaloWebhook(service, self.services.engine, self.services.clock, self.services.settings.zalo)
+
+    async def start(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+        """Seed the token from the environment, then run the event worker and the token keeper."""
+        assert self.webhook is not None
+        await asyncio.to_thread(self.tokens.seed)
+        return [asyncio.create_task(self.webhook.run(stop)), asyncio.create_task(self.tokens.keep_fresh(stop))]
+
+    async def close(self) -> None:
+        """Close the HTTP session and the webhook's threads."""
+        await self.client.close()
+        if self.webhook is not None:
+            await asyncio.to_thread(self.webhook.close)

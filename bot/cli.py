@@ -148,6 +148,49 @@ def cmd_audit(args: argparse.Namespace) -> int:
     print(f"audit log BROKEN at event {report.broken_at}: {report.reason} ({report.events} events verified before it)")
     return 1
 
+def cmd_zalo(args: argparse.Namespace) -> int:
+    """First authorisation of the Zalo OA (OAuth v4 with PKCE): print the URL, then trade the code."""
+    from bot.clock import SystemClock
+    from notifications.zalo_api import ZaloApiError, ZaloClient
+    from notifications.zalo_tokens import TokenUnavailable, ZaloTokens
+    from storage.engine import make_engine
+    from storage.migrate import upgrade_database
+
+    settings = _settings(args)
+    zalo = settings.zalo
+    if not zalo.app_id or not zalo.app_secret:
+        print("danvan: set ZALO_APP_ID and ZALO_APP_SECRET first", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    upgrade_database(engine)
+    client = ZaloClient(zalo)
+    tokens = ZaloTokens(engine, SystemClock(), client, zalo)
+    if args.action == "auth-url":
+        if not zalo.redirect_uri:
+            print("danvan: warning: zalo.redirect_uri is empty; Zalo needs the callback URL registered for the app",
+                  file=sys.stderr)
+        print(tokens.authorization_url())
+        print("Open this link while logged in as the OA's admin, approve, then run: danvan zalo exchange CODE",
+              file=sys.stderr)
+        return 0
+    if not args.code:
+        print("danvan: give the code from the redirect: danvan zalo exchange CODE", file=sys.stderr)
+        return 2
+
+    async def exchange() -> object:
+        try:
+            return await tokens.exchange_code(args.code)
+        finally:
+            await client.close()
+
+    try:
+        expires = asyncio.run(exchange())
+    except (ZaloApiError, TokenUnavailable) as exc:
+        print(f"danvan: Zalo refused the code: {exc}", file=sys.stderr)
+        return 1
+    print(f"Zalo OA authorised; access token valid until {expires:%Y-%m-%d %H:%M} UTC, refreshed automatically.")
+    return 0
+
 
 def _iso_date(value: str) -> date:
     try:
@@ -189,6 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli_documents import add_document_commands
 
     add_document_commands(sub)
+
+    zalo = sub.add_parser("zalo", help="Zalo OA authorisation (PKCE)")
+    zalo.add_argument("action", choices=["auth-url", "exchange"])
+    zalo.add_argument("code", nargs="?", help="the authorisation code from the redirect (exchange)")
+    zalo.set_defaults(func=cmd_zalo)
     return parser
 
 

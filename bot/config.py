@@ -243,6 +243,58 @@ class ReportSettings(_Frozen):
         return tuple(str(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
+class ZaloTemplateSettings(_Frozen):
+    """An approved OA template message used when the 7-day consultation window is closed (verify)."""
+
+    template_id: str = ""
+    path: str = "/v3.0/oa/message/template"
+    text_param: str = "noi_dung"
+    max_chars: int = Field(default=250, ge=20)
+
+
+class ZaloSettings(_Frozen):
+    """The Zalo Official Account channel; every uncertain wire detail is a setting (channels.md)."""
+
+    api_base_url: str = "https://openapi.zalo.me"
+    oauth_base_url: str = "https://oauth.zaloapp.com"
+    webhook_path: str = "/zalo/webhook"
+    message_path: str = "/v3.0/oa/message/cs"
+    upload_image_path: str = "/v2.0/oa/upload/image"
+    token_path: str = "/v4/oa/access_token"
+    permission_path: str = "/v4/oa/permission"
+    redirect_uri: str = ""
+    text_limit: int = Field(default=2000, ge=100)
+    max_buttons: int = Field(default=5, ge=1)
+    button_title_limit: int = Field(default=100, ge=10)
+    button_type: str = "oa.query.show"
+    button_template_type: str = ""          # "" omits template_type (the shape most users send)
+    request_info_image_url: str = ""
+    consultation_window_hours: float = Field(default=168, gt=0)
+    window_margin_minutes: float = Field(default=30, ge=0)
+    signature_max_age_hours: float = Field(default=72, ge=0)   # 0: accept any body timestamp
+    token_refresh_early_seconds: int = Field(default=3600, ge=0)
+    rate_limit_retry_seconds: float = Field(default=60, gt=0)
+    per_chat_interval: float = Field(default=0.2, ge=0)
+    messages_per_second: int = Field(default=40, ge=1)   # app limit reported at 4,000 requests/minute
+    http_timeout: float = Field(default=10, gt=0)
+    admin_chat_id: str = ""                 # Telegram chat for token alerts; default: the VP office group
+    template: ZaloTemplateSettings = ZaloTemplateSettings()
+    app_id: str = ""
+    app_secret: str = ""
+    oa_secret_key: str = ""
+    refresh_token: str = ""
+
+    @field_validator("admin_chat_id", mode="before")
+    @classmethod
+    def _chat_id_as_text(cls, value: Any) -> str:
+        return "" if value is None else str(value)
+
+    @property
+    def enabled(self) -> bool:
+        """The channel runs when the app id and both secrets are configured."""
+        return bool(self.app_id and self.app_secret and self.oa_secret_key)
+
+
 class Settings(_Frozen):
     """The whole configuration, frozen after load."""
 
@@ -264,6 +316,9 @@ class Settings(_Frozen):
     officials: OfficialsSettings = OfficialsSettings()
     portal: PortalSettings = PortalSettings()
     reports: ReportSettings = ReportSettings()
+
+
+    zalo: ZaloSettings = ZaloSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":
@@ -336,6 +391,10 @@ def _apply_secrets(raw: dict[str, Any], environ: dict[str, str]) -> None:
         "TELEGRAM_BOT_TOKEN": ("telegram", "bot_token"),
         "TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
         "DATABASE_URL": ("storage", "database_url"),
+        "ZALO_APP_ID": ("zalo", "app_id"),
+        "ZALO_APP_SECRET": ("zalo", "app_secret"),
+        "ZALO_OA_SECRET_KEY": ("zalo", "oa_secret_key"),
+        "ZALO_REFRESH_TOKEN": ("zalo", "refresh_token"),
     }
     for env_name, (section, key) in secrets.items():
         if environ.get(env_name):

@@ -356,13 +356,16 @@ def prompt_contact(turn: Turn) -> None:
                Choice("anonymous", turn.texts.label("contact_anonymous"))]
     if turn.inbound.channel == Channel.TELEGRAM and turn.inbound.is_private:
         choices.insert(0, Choice("share", turn.texts.label("contact_share"), ButtonKind.REQUEST_CONTACT))
+    elif turn.inbound.channel == Channel.ZALO:
+        # Last, so the numbers of the other choices stay the same; Zalo shows it as its info-request card.
+        choices.append(Choice("share", turn.texts.label("contact_share_zalo"), ButtonKind.REQUEST_CONTACT))
     turn.say("citizen/ask_contact", type_code=turn.draft.type, choices=choices)
 
 
 def choose_contact(turn: Turn, value: str) -> None:
     draft = turn.draft
     if value == "share":
-        turn.say("citizen/contact_how")
+        turn.say("citizen/contact_how_zalo" if turn.inbound.channel == Channel.ZALO else "citizen/contact_how")
         turn.goto("contact")
     elif value == "manual":
         turn.goto("contact_manual")

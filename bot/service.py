@@ -26,7 +26,7 @@ from bot.workdays import WorkingCalendar
 from storage.conversations import load_conversation
 from storage.engine import write_session
 from storage.models import ProcessedInbound
-from storage.outbox import enqueue_message
+from storage.outbox import enqueue_message, release_held
 from storage.tickets import ensure_citizen
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,9 @@ class Service:
                                          chat_id=inbound.chat_id, now=now)
         person = ensure_citizen(session, channel=str(inbound.channel), user_id=inbound.user_id,
                                 chat_id=inbound.chat_id, now=now)
+        # Messages held while the channel refused them (Zalo's 7-day window) go out first.
+        if release_held(session, channel=str(inbound.channel), chat_id=inbound.chat_id, now=now):
+            result.chats.add((str(inbound.channel), inbound.chat_id))
         turn = Turn(session=session, settings=settings, texts=self.services.texts, now=now, inbound=inbound,
                     conversation=conversation, citizen=person, services=self.services,
                     data=load_data(conversation))

@@ -27,3 +27,15 @@ class ChannelSender(Protocol):
 
     def min_interval(self, chat_id: str) -> float:
         """Seconds to keep between two messages to this chat (the channel's per-chat limit)."""
+
+
+class HeldFailure(Exception):
+    """The channel refuses this recipient for now (Zalo: 7 days without a message from them).
+
+    The outbox keeps the row as "held" until the person writes again; `notified` says the person
+    was already told another way (an approved template message), so the office need not phone.
+    """
+
+    def __init__(self, reason: str, *, notified: bool = False) -> None:
+        super().__init__(reason)
+        self.notified = notified

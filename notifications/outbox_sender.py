@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.domain import Reply
-from notifications.channel import ChannelSender, PermanentFailure, TemporaryFailure
+from notifications.channel import ChannelSender, HeldFailure, PermanentFailure, TemporaryFailure
 from notifications.rate_limits import ChatLimits
 from storage.engine import read_session, write_session
 from storage.models import OutboxMessage, TicketCard
@@ -46,16 +46,19 @@ class OutboxSender:
                  max_attempts: int = 8, base_delay: float = 2.0, max_delay: float = 900.0, batch: int = 500,
                  concurrency: int = 16, poll_interval: float = 5.0,
                  on_dead: Callable[[int, str, str], None] | None = None,
-                 only_chats: set[str] | None = None) -> None:
+                 only_chats: set[str] | None = None,
+                 on_held: "Callable[[Session, Pending, HeldFailure], None] | None" = None,
+                 limits: dict[str, ChatLimits] | None = None) -> None:
         self.engine, self.clock, self.senders = engine, clock, senders
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
         self.batch, self.poll_interval = batch, poll_interval
-        self.limits: dict[str, ChatLimits] = {name: ChatLimits() for name in senders}
+        self.limits: dict[str, ChatLimits] = {name: (limits or {}).get(name) or ChatLimits() for name in senders}
         self._semaphore = asyncio.Semaphore(concurrency)
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.on_dead = on_dead
         self.only_chats = only_chats      # a console terminal delivers only its own chat's rows
+        self.on_held = on_held
 
     def wake(self) -> None:
         """Ask the loop to look at the outbox now; safe from any thread."""
@@ -130,6 +133,9 @@ class OutboxSender:
                 except PermanentFailure as exc:
                     await asyncio.to_thread(self._mark_dead, row, str(exc))
                     continue
+                except HeldFailure as exc:
+                    await asyncio.to_thread(self._mark_held, row, exc)
+                    continue
                 except Exception as exc:  # noqa: BLE001 - an unknown error is retried, not lost
                     log.exception("outbox %s: unexpected send error", row.id)
                     await asyncio.to_thread(self._mark_retry, row, repr(exc), None)
@@ -192,3 +198,13 @@ class OutboxSender:
                             .values(status="dead", attempts=row.attempts + 1, last_error=error[:500]))
         if self.on_dead:
             self.on_dead(row.id, row.channel, row.ticket_code)
+
+    def _mark_held(self, row: Pending, failure: HeldFailure) -> None:
+        """Keep the row until the person writes again; `on_held` acts in the same transaction."""
+        log.warning("outbox %s (%s) held: %s", row.id, row.ticket_code or "-", str(failure)[:200])
+        with write_session(self.engine) as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
+                            .values(status="held", attempts=row.attempts + 1, last_error=str(failure)[:500]))
+            if self.on_held:
+                self.on_held(session, row, failure)
+        self.wake()          # on_held may have queued a message to the office

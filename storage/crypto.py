@@ -124,8 +124,11 @@ class SealedText(TypeDecorator[str]):
 class SealedId(TypeDecorator[str]):
     """An id stored encrypted deterministically, so equality lookups keep working."""
 
-    impl = String(96)
+    impl = String
     cache_ok = True
+
+    def __init__(self, length: int = 96) -> None:
+        super().__init__(length=length)
 
     def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
         return value if not value else seal_id(str(value))

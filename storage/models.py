@@ -345,3 +345,40 @@ class ReportDraft(SQLModel, table=True):
     year: int
     path: str = ""
     created_at: datetime
+
+
+class InboundEvent(SQLModel, table=True):
+    """A raw webhook event stored before it is answered, then processed from here (Zalo)."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (UniqueConstraint("channel", "dedupe_key", name="uq_inbound_event_key"),
+                      Index("ix_inbound_events_status", "status", "id"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    dedupe_key: str = Field(sa_column=Column(SealedId(256), nullable=False))   # may hold a sender id
+    event_name: str = Field(default="", max_length=48)
+    payload: str = Field(sa_column=Column(SealedText(), nullable=False))
+    status: str = Field(default="pending", max_length=16)    # pending | done | ignored | failed
+    attempts: int = 0
+    received_at: datetime
+    processed_at: Optional[datetime] = None
+    last_error: str = ""
+
+
+class ZaloToken(SQLModel, table=True):
+    """The OA's OAuth v4 token pair; the refresh token works once, so this row is the only copy."""
+
+    __tablename__ = "zalo_tokens"
+    key: str = Field(primary_key=True, max_length=16)
+    access_token: str = Field(default="", sa_column=Column(SealedText(), nullable=False, server_default=""))
+    refresh_token: str = Field(default="", sa_column=Column(SealedText(), nullable=False, server_default=""))
+    access_expires_at: Optional[datetime] = None
+    refresh_expires_at: Optional[datetime] = None
+    generation: int = 0
+    lease_owner: str = Field(default="", max_length=64)
+    lease_until: Optional[datetime] = None
+    pkce_verifier: str = Field(default="", max_length=128)
+    pkce_state: str = Field(default="", max_length=64)
+    alerted_at: Optional[datetime] = None
+    last_error: str = ""
+    updated_at: datetime

@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session
 
 from storage.models import OutboxMessage
@@ -18,3 +19,12 @@ def enqueue_message(session: Session, *, channel: str, chat_id: str, payload: di
                         ticket_code=ticket_code, next_attempt_at=now, created_at=now)
     session.add(row)
     return row
+
+
+def release_held(session: Session, *, channel: str, chat_id: str, now: datetime) -> int:
+    """Make a chat's held messages due again (the person wrote, so the channel accepts them now)."""
+    result = session.execute(update(OutboxMessage)
+                             .where(OutboxMessage.channel == channel, OutboxMessage.chat_id == chat_id,
+                                    OutboxMessage.status == "held")
+                             .values(status="pending", next_attempt_at=now, last_error=""))
+    return int(result.rowcount or 0)
