@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -24,6 +24,7 @@ from notifications.channel import ChannelSender, PermanentFailure, TemporaryFail
 from notifications.rate_limits import ChatLimits
 from storage.engine import read_session, write_session
 from storage.models import OutboxMessage
+from storage.outbox import enqueue_message
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,9 @@ class OutboxSender:
     def __init__(self, engine: Engine, clock: Clock, senders: dict[str, ChannelSender], *,
                  max_attempts: int = 8, base_delay: float = 2.0, max_delay: float = 900.0, batch: int = 500,
                  concurrency: int = 16, poll_interval: float = 5.0,
-                 on_dead: Callable[[int, str, str], None] | None = None) -> None:
+                 on_dead: Callable[[int, str, str], None] | None = None, per_chat_batch: int = 20,
+                 admin_chats: tuple[tuple[str, str], ...] = (), dead_text: Callable[[int, str, str], str] | None = None
+                 ) -> None:
         self.engine, self.clock, self.senders = engine, clock, senders
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
         self.batch, self.poll_interval = batch, poll_interval
@@ -54,6 +57,11 @@ class OutboxSender:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.on_dead = on_dead
+        self.per_chat_batch = per_chat_batch
+        # Admins hear of every message given up, through the outbox itself (in the same transaction).
+        self.admin_chats = admin_chats
+        self.dead_text = dead_text or (lambda row_id, channel, code: f"Outbox message {row_id} ({channel}, {code or '-'}) "
+                                                                    "could not be delivered.")
 
     def wake(self) -> None:
         """Ask the loop to look at the outbox now; safe from any thread."""
@@ -72,7 +80,12 @@ class OutboxSender:
                 log.exception("outbox drain failed; retrying")
             waiter = asyncio.ensure_future(self._wake.wait())
             stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+            timeout = self.poll_interval
+            try:
+                timeout = await asyncio.to_thread(self._seconds_to_next_due)
+            except Exception:  # noqa: BLE001 - keep polling through a database outage
+                pass
+            await asyncio.wait({waiter, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
             stopper.cancel()
 
@@ -90,13 +103,25 @@ class OutboxSender:
                 return delivered
 
     def _due_by_chat(self) -> "OrderedDict[tuple[str, str], list[Pending]]":
-        """The leading due rows of each chat; a chat waits behind its own earliest pending row."""
+        """The leading due rows of each chat; a chat waits behind its own earliest pending row.
+
+        Chats are chosen by their head row first, so one chat with a long backlog waiting on
+        retry_after cannot starve the others out of the batch.
+        """
         now = self.clock.now()
         with read_session(self.engine) as session:
-            rows = session.exec(
-                select(OutboxMessage).where(OutboxMessage.status == "pending",
-                                            col(OutboxMessage.channel).in_(list(self.senders)))
-                .order_by(col(OutboxMessage.id)).limit(self.batch)).all()
+            heads = session.execute(
+                select(func.min(OutboxMessage.id)).where(OutboxMessage.status == "pending",
+                                                         col(OutboxMessage.channel).in_(list(self.senders)))
+                .group_by(OutboxMessage.channel, OutboxMessage.chat_id)).scalars().all()
+            due_heads = session.exec(select(OutboxMessage.channel, OutboxMessage.chat_id).where(
+                col(OutboxMessage.id).in_(heads), OutboxMessage.next_attempt_at <= now)
+                .order_by(col(OutboxMessage.id)).limit(self.batch)).all() if heads else []
+            rows = []
+            for channel, chat_id in due_heads:
+                rows.extend(session.exec(select(OutboxMessage).where(
+                    OutboxMessage.status == "pending", OutboxMessage.channel == channel,
+                    OutboxMessage.chat_id == chat_id).order_by(col(OutboxMessage.id)).limit(self.per_chat_batch)).all())
         chats: OrderedDict[tuple[str, str], list[Pending]] = OrderedDict()
         blocked: set[tuple[str, str]] = set()
         for row in rows:
@@ -121,7 +146,7 @@ class OutboxSender:
                 try:
                     await sender.send(row.chat_id, Reply.from_json(json.loads(row.payload)))
                 except TemporaryFailure as exc:
-                    await asyncio.to_thread(self._mark_retry, row, str(exc), exc.retry_after)
+                    await asyncio.to_thread(self._mark_retry, row, str(exc), exc.retry_after, exc.remaining)
                     return sent
                 except PermanentFailure as exc:
                     await asyncio.to_thread(self._mark_dead, row, str(exc))
@@ -134,6 +159,17 @@ class OutboxSender:
                 sent += 1
         return sent
 
+    def _seconds_to_next_due(self) -> float:
+        """Sleep until the earliest retry is due (a retry_after of 1 s should not wait a whole poll)."""
+        with read_session(self.engine) as session:
+            first = session.exec(select(func.min(OutboxMessage.next_attempt_at)).where(
+                OutboxMessage.status == "pending", col(OutboxMessage.channel).in_(list(self.senders)))).first()
+        if first is None:
+            return self.poll_interval
+        if first.tzinfo is None:
+            first = first.replace(tzinfo=self.clock.now().tzinfo)
+        return min(self.poll_interval, max(0.01, (first - self.clock.now()).total_seconds()))
+
     def backoff(self, attempts: int) -> float:
         """Exponential backoff with full jitter, capped."""
         return random.uniform(self.base_delay / 2, min(self.max_delay, self.base_delay * 2 ** attempts))
@@ -144,8 +180,13 @@ class OutboxSender:
             session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
                             .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1))
 
-    def _mark_retry(self, row: Pending, error: str, retry_after: float | None) -> None:
+    def _mark_retry(self, row: Pending, error: str, retry_after: float | None, remaining: Reply | None = None) -> None:
         attempts = row.attempts + 1
+        if remaining is not None:
+            # Part of a split message went out: keep only the rest, so no part is ever sent twice.
+            with write_session(self.engine) as session:
+                session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
+                                .values(payload=json.dumps(remaining.to_json(), ensure_ascii=False)))
         if attempts >= self.max_attempts:
             self._mark_dead(row, error)
             return
@@ -160,8 +201,13 @@ class OutboxSender:
     def _mark_dead(self, row: Pending, error: str) -> None:
         log.error("outbox %s (%s) dead after %d attempts: %s", row.id, row.ticket_code or "-", row.attempts + 1,
                   error[:200])
+        now = self.clock.now()
         with write_session(self.engine) as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
                             .values(status="dead", attempts=row.attempts + 1, last_error=error[:500]))
+            if (row.channel, row.chat_id) not in self.admin_chats:      # never alert about an alert
+                for channel, chat_id in self.admin_chats:
+                    enqueue_message(session, channel=channel, chat_id=chat_id, now=now, ticket_code=row.ticket_code,
+                                    payload=Reply(text=self.dead_text(row.id, row.channel, row.ticket_code)).to_json())
         if self.on_dead:
             self.on_dead(row.id, row.channel, row.ticket_code)

@@ -83,21 +83,40 @@ class TelegramSender:
         return self.per_chat_interval
 
     async def send(self, chat_id: str, reply: Reply) -> None:
-        parts = split_text(reply.text or "…")
+        photos = [a for a in reply.attachments if a.kind == "photo" and a.path]
+        parts = split_text(reply.text or "…") if reply.text or not photos else []
         markup = render_markup(reply)
+        done = 0
         try:
             for index, part in enumerate(parts):
-                last = index == len(parts) - 1
+                last = index == len(parts) - 1 and not photos
                 await self.bot.send_message(chat_id=int(chat_id), text=part, parse_mode=ParseMode.HTML,
                                             reply_markup=markup if last else None)
+                done += 1
+            for photo in photos:
+                with open(photo.path, "rb") as handle:
+                    await self.bot.send_photo(chat_id=int(chat_id), photo=handle, caption=photo.name[:1024] or None)
+                done += 1
         except RetryAfter as exc:
             retry = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
-            raise TemporaryFailure("429 retry after", retry_after=float(retry)) from exc
+            raise TemporaryFailure("429 retry after", retry_after=float(retry),
+                                   remaining=_remaining(reply, parts, photos, done)) from exc
         except BadRequest as exc:
             raise PermanentFailure(f"bad request: {exc.message}") from exc
         except Forbidden as exc:
             raise PermanentFailure(f"forbidden: {exc.message}") from exc
         except (TimedOut, NetworkError) as exc:
-            raise TemporaryFailure(f"network: {exc.message}") from exc
+            raise TemporaryFailure(f"network: {exc.message}", remaining=_remaining(reply, parts, photos, done)) from exc
+        except FileNotFoundError as exc:
+            raise PermanentFailure(f"attachment missing: {exc.filename}") from exc
         except TelegramError as exc:
             raise PermanentFailure(f"telegram: {exc.message}") from exc
+
+
+def _remaining(reply: Reply, parts: list[str], photos: list, done: int) -> Reply | None:
+    """The unsent rest of a split message, or None when nothing went out yet."""
+    if done == 0:
+        return None
+    text_left = "\n".join(parts[done:])
+    photos_left = tuple(photos[max(0, done - len(parts)):])
+    return Reply(text=text_left, buttons=reply.buttons, attachments=photos_left, remove_keyboard=reply.remove_keyboard)
