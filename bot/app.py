@@ -21,6 +21,7 @@ from bot.workdays import WorkingCalendar
 from handlers.telegram import TelegramAdapter, run_polling
 from handlers.telegram_request import AiohttpRequest
 from notifications.outbox_sender import OutboxSender
+from notifications.scheduler import DueScanner
 from notifications.telegram_sender import TelegramSender
 from storage.engine import make_engine, read_session, write_session
 from storage.migrate import upgrade_database
@@ -92,8 +93,14 @@ class TelegramBotApp:
         self.settings = settings
         self.services = services or build_services(settings)
         self.bot = bot or build_bot(settings)
+        delivery = settings.delivery
         self.sender = OutboxSender(self.services.engine, self.services.clock, {"telegram": TelegramSender(
-            self.bot, per_chat_interval=settings.telegram.per_chat_interval)})
+            self.bot, per_chat_interval=settings.telegram.per_chat_interval)},
+            max_attempts=delivery.max_attempts, base_delay=delivery.base_delay, max_delay=delivery.max_delay,
+            admin_chats=tuple(("telegram", c) for c in delivery.admin_chat_ids),
+            dead_text=lambda row_id, channel, code: self.services.texts.render(
+                "office/delivery_failed", row_id=row_id, channel=channel, code=code))
+        self.scanner = DueScanner(self.services, on_outbox=self.sender.wake)
         self.service = Service(self.services, on_outbox=self.sender.wake)
         self.adapter = TelegramAdapter(self.service, self.bot, webhook_secret=settings.telegram.webhook_secret)
         self.port = settings.web.port if port is None else port
@@ -116,6 +123,7 @@ class TelegramBotApp:
         if sockets:
             self.port = sockets[0].getsockname()[1]
         self._tasks.append(asyncio.create_task(self.sender.run(self.stop_event)))
+        self.scanner.start()
         if self.webhook_mode:
             if not self.settings.telegram.webhook_secret:
                 raise RuntimeError("TELEGRAM_WEBHOOK_SECRET is required with a webhook URL")
@@ -129,6 +137,7 @@ class TelegramBotApp:
     async def stop(self) -> None:
         """Stop accepting work, let the sender finish its current message, close everything."""
         self.stop_event.set()
+        self.scanner.stop()
         for task in self._tasks:
             task.cancel()
             with suppress(asyncio.CancelledError, Exception):

@@ -23,7 +23,7 @@ from bot.recipients import leaders
 from bot.schedule import JobContext
 from bot.texts import Texts
 from storage.models import Office, Ticket
-from storage.reminders import claim_reminder
+from storage.reminders import claim_reminder, claimed_refs
 
 MAX_OVERDUE_LISTED = 20
 
@@ -166,7 +166,7 @@ def write_chart(settings: Settings, digest: Digest, path: Path) -> Path:
     cats = {c.code: c.name for c in settings.categories}
     w = digest.week
     plt.rcParams["font.family"] = "DejaVu Sans"
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 6), dpi=100)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 6), dpi=90)
     try:
         items = w.by_category.most_common()
         left.barh([cats.get(k, k) for k, _ in items][::-1], [v for _, v in items][::-1], color="#2b6cb0")
@@ -179,7 +179,7 @@ def write_chart(settings: Settings, digest: Digest, path: Path) -> Path:
         week = w.monday.isocalendar()
         fig.suptitle(f"Tuần {week[1]:02d}/{week[0]}: nhận {w.received} đơn, giải quyết {w.resolved}, "
                      f"đúng hạn {_pct(w.on_time_rate)}, hài lòng {_pct(w.satisfaction_rate)}")
-        fig.tight_layout()
+        fig.subplots_adjust(left=0.2, right=0.98, wspace=0.55, top=0.88, bottom=0.1)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, format="png")
     finally:
@@ -201,6 +201,11 @@ def run_due(ctx: JobContext) -> None:
     if day is None or ctx.now < at_local(ctx.settings, day, slot.at):
         return
     last_monday = monday - timedelta(days=7)
+    if ctx.memory.get("digest") == week_label(last_monday):
+        return
+    ctx.remember["digest"] = week_label(last_monday)
+    if claimed_refs(ctx.session, kind="digest", period=week_label(last_monday)):
+        return
     if not claim_reminder(ctx.session, kind="digest", ref="leaders", period=week_label(last_monday), now=ctx.now):
         return
     recipients = leaders(ctx.session, ctx.settings)

@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
@@ -102,9 +103,20 @@ def _cluster_ref(hamlet: str, category: str) -> str:
 def run_due(ctx: JobContext) -> None:
     """Look at tickets not yet checked; alert leaders at once (quiet hours do not apply)."""
     cfg = ctx.settings.hotspots
-    recent = open_recent(ctx.session, ctx.now, cfg.window_days)
-    if not recent:
+    since = _window_start(ctx.now, cfg.window_days)
+    # A cheap fingerprint of the window's tickets: unchanged since the last full check = nothing new.
+    fingerprint = tuple(ctx.session.execute(select(func.count(), func.max(Ticket.id)).where(
+        Ticket.received_at >= since)).one())
+    if ctx.memory.get("hotspots") == fingerprint:
         return
+    ctx.remember["hotspots"] = fingerprint
+    seen = select(SentReminder.id).where(SentReminder.kind == "hotspot_seen", SentReminder.ticket_id == Ticket.id)
+    unchecked = ctx.session.exec(select(Ticket.id).where(
+        col(Ticket.status).in_(OPEN), Ticket.received_at >= _window_start(ctx.now, cfg.window_days),
+        ~seen.exists()).limit(1)).first()
+    if unchecked is None:
+        return
+    recent = open_recent(ctx.session, ctx.now, cfg.window_days)
     checked = set(ctx.session.exec(select(SentReminder.ref).where(
         SentReminder.kind == "hotspot_seen", col(SentReminder.ticket_id).in_([t.id for t in recent]))).all())
     fresh = [t for t in recent if str(t.id) not in checked]

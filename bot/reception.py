@@ -15,7 +15,7 @@ from bot.recipients import leaders
 from bot.schedule import OPEN, JobContext, overdue_steps
 from bot.workdays import WorkingCalendar
 from storage.models import Ticket, TicketLink
-from storage.reminders import claim_reminder
+from storage.reminders import claim_reminder, claimed_refs
 
 REPEAT_LOOKBACK_DAYS = 180
 
@@ -65,6 +65,11 @@ def run_due(ctx: JobContext) -> None:
     if day is None or previous_working_day(ctx.calendar, day) != ctx.today:
         return
     if ctx.now < at_local(ctx.settings, ctx.today, ctx.settings.schedule.reception.brief_at):
+        return
+    if ctx.memory.get("reception") == day.isoformat():
+        return
+    ctx.remember["reception"] = day.isoformat()
+    if claimed_refs(ctx.session, kind="reception", period=day.isoformat()):
         return
     if not claim_reminder(ctx.session, kind="reception", ref="leaders", period=day.isoformat(), now=ctx.now):
         return

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import col, or_, select
 
-from bot.office_hours import at_local, working_days_before
+from bot.office_hours import at_local, local_time, working_days_before
 from bot.recipients import Recipient, ticket_handler
 from bot.schedule import OPEN, DueStep, JobContext, due_steps
 from storage.models import Official, SentReminder, Ticket
@@ -37,15 +37,31 @@ def latest_due_stage(ctx: JobContext, ticket: Ticket, step: DueStep) -> tuple[st
         return None          # overdue: the daily escalation takes over
     current = None
     for key, moment, left in stages(ctx, step.due):
-        if moment <= ctx.now and moment >= ticket.received_at - timedelta(days=1):
+        if ticket.received_at <= moment <= ctx.now:
             current = (key, left)
     return current
+
+
+def stage_moment_between(ctx: JobContext, last: datetime, now: datetime) -> bool:
+    """True when a due_day_time moment lies in (last, now]: only then can a new stage be due."""
+    if now - last > timedelta(days=3):
+        return True
+    day = local_time(ctx.settings, last).date()
+    while day <= ctx.today:
+        if last < at_local(ctx.settings, day, ctx.settings.reminders.due_day_time) <= now:
+            return True
+        day += timedelta(days=1)
+    return False
 
 
 def run_due(ctx: JobContext) -> None:
     """Write the reminders that are due now, one message per recipient listing its tickets."""
     if not ctx.may_send:
         return
+    last = ctx.memory.get("reminders_last")
+    if last is not None and not stage_moment_between(ctx, last, ctx.now):
+        return          # stages only happen at due_day_time: nothing new since the last full check
+    ctx.remember["reminders_last"] = ctx.now
     horizon = ctx.today + timedelta(days=31)
     today = ctx.today
     tickets = ctx.session.exec(select(Ticket).where(col(Ticket.status).in_(OPEN), or_(

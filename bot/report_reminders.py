@@ -11,7 +11,7 @@ from bot.office_hours import at_local
 from bot.recipients import office_group, office_heads
 from bot.schedule import JobContext
 from storage.models import Office
-from storage.reminders import claim_reminder
+from storage.reminders import claim_reminder, claimed_refs
 
 
 def reminder_days(ctx: JobContext, deadline: date) -> list[tuple[int, date]]:
@@ -28,6 +28,10 @@ def run_due(ctx: JobContext) -> None:
     """Remind every office once per offset; after downtime only the latest offset goes out."""
     if not ctx.may_send:
         return
+    moment = at_local(ctx.settings, ctx.today, ctx.settings.schedule.report_at)
+    if ctx.now < moment or ctx.memory.get("report_reminders") == ctx.today.isoformat():
+        return
+    ctx.remember["report_reminders"] = ctx.today.isoformat()
     for spec in ctx.settings.schedule.report_deadlines:
         for year in (ctx.today.year, ctx.today.year + 1):
             try:
@@ -42,8 +46,9 @@ def run_due(ctx: JobContext) -> None:
                     current = offset
             if current is None:
                 continue
+            done = claimed_refs(ctx.session, kind="report_reminder", period=deadline.isoformat())
             for office in ctx.session.exec(select(Office).order_by(col(Office.code))).all():
-                if claim_reminder(ctx.session, kind="report_reminder", ref=f"{office.code}:{current}",
+                if f"{office.code}:{current}" not in done and claim_reminder(ctx.session, kind="report_reminder", ref=f"{office.code}:{current}",
                                   period=deadline.isoformat(), now=ctx.now):
                     text = ctx.texts.render("office/report_reminder", name=spec.name, deadline=deadline,
                                             days_left=(deadline - ctx.today).days)

@@ -43,6 +43,8 @@ class JobContext:
     calendar: WorkingCalendar
     now: datetime
     sent: int = 0
+    memory: dict[str, Any] = field(default_factory=dict)      # what this process saw; set after commit
+    remember: dict[str, Any] = field(default_factory=dict)
 
     @property
     def today(self) -> date:
@@ -105,6 +107,7 @@ class JobResult:
 
 
 Job = Callable[[JobContext], Any]
+URGENT_JOBS = frozenset({"hotspots"})      # leaders' hot-spot alerts ignore quiet hours and days off
 
 
 def default_jobs() -> list[tuple[str, Job]]:
@@ -117,16 +120,31 @@ def default_jobs() -> list[tuple[str, Job]]:
 
 
 def run_due_jobs(engine: Engine, now: datetime, *, settings: Settings, texts: Texts, calendar: WorkingCalendar,
-                 jobs: list[tuple[str, Job]] | None = None) -> JobResult:
-    """Run each job in its own transaction; one failing job does not stop the others."""
+                 jobs: list[tuple[str, Job]] | None = None, memory: dict[str, Any] | None = None) -> JobResult:
+    """Run every due job in one transaction (a savepoint each); one failing job does not stop the others.
+
+    `memory` is the scanning process's own notes (e.g. when reminders last ran), a shortcut only:
+    a fresh process passes an empty dict and simply does the full check.
+    """
+    memory = {} if memory is None else memory
     result = JobResult()
-    for name, job in jobs or default_jobs():
-        try:
-            with write_session(engine) as session:
-                ctx = JobContext(session=session, settings=settings, texts=texts, calendar=calendar, now=now)
-                job(ctx)
-                result.counts[name] = ctx.sent
-        except Exception:  # noqa: BLE001 - the next scan retries; nothing was committed
-            log.exception("scheduled job %s failed; will retry at the next scan", name)
+    routine_allowed = may_send(settings, calendar, now)
+    remember: dict[str, Any] = {}
+    with write_session(engine) as session:
+        for name, job in jobs or default_jobs():
             result.counts[name] = 0
+            if not routine_allowed and name not in URGENT_JOBS:
+                continue
+            ctx = JobContext(session=session, settings=settings, texts=texts, calendar=calendar, now=now,
+                             memory=memory)
+            try:
+                # A savepoint per job: a failing job is rolled back alone and retried at the next scan.
+                with session.begin_nested():
+                    job(ctx)
+            except Exception:  # noqa: BLE001 - the next scan retries; this job wrote nothing
+                log.exception("scheduled job %s failed; will retry at the next scan", name)
+                continue
+            result.counts[name] = ctx.sent
+            remember.update(ctx.remember)
+    memory.update(remember)          # only once the scan's transaction has committed
     return result

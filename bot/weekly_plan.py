@@ -16,7 +16,7 @@ from bot.recipients import leaders, office_group, office_heads
 from bot.schedule import OPEN, JobContext, due_steps
 from bot.texts import Texts
 from storage.models import Office, Official, Ticket
-from storage.reminders import claim_reminder
+from storage.reminders import claim_reminder, claimed_refs
 
 STEP_NAMES = {"answer": "trả lời", "accept": "thụ lý", "resolve": "giải quyết"}
 
@@ -109,6 +109,11 @@ def run_due(ctx: JobContext) -> None:
     if day is None or ctx.now < at_local(ctx.settings, day, slot.at):
         return
     period = week_label(monday)
+    if ctx.memory.get("weekly_plan") == period:
+        return
+    ctx.remember["weekly_plan"] = period
+    if "leaders" in claimed_refs(ctx.session, kind="weekly_plan", period=period):
+        return
     plans = None
     for office in ctx.session.exec(select(Office).order_by(col(Office.code))).all():
         if not claim_reminder(ctx.session, kind="weekly_plan", ref=office.code, period=period, now=ctx.now):

@@ -22,6 +22,12 @@ def claim_reminder(session: Session, *, kind: str, ref: str, period: str, now: d
     return bool(result.rowcount)
 
 
+def claimed_refs(session: Session, *, kind: str, period: str) -> set[str]:
+    """The refs already recorded for one kind and period (one cheap query before any work)."""
+    return set(session.exec(select(SentReminder.ref).where(SentReminder.kind == kind,
+                                                           SentReminder.period == period)).all())
+
+
 def reminder_sent(session: Session, *, kind: str, ref: str, period: str) -> bool:
     """True when this scheduled message was already written."""
     return session.exec(select(SentReminder.id).where(SentReminder.kind == kind, SentReminder.ref == ref,

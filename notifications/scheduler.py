@@ -1,0 +1,58 @@
+"""APScheduler wiring: every scan_minutes, ask the database what is due (bot.schedule.run_due_jobs).
+
+The scheduler holds no state worth keeping: what was sent is in sent_reminders and what is to
+send is in the outbox, so a restart simply scans again. The time zone is explicit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.schedule import run_due_jobs
+
+log = logging.getLogger(__name__)
+COMMUNE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class DueScanner:
+    """Runs the due-jobs scan on an AsyncIOScheduler, in a worker thread (the core is synchronous)."""
+
+    def __init__(self, services, *, on_outbox: Callable[[], None] | None = None) -> None:  # noqa: ANN001
+        self.services = services
+        self.on_outbox = on_outbox
+        tz = ZoneInfo(services.settings.commune.timezone) if services.settings.commune.timezone else COMMUNE_TZ
+        self.scheduler = AsyncIOScheduler(timezone=tz)
+        self._lock = asyncio.Lock()
+        self.memory: dict = {}
+
+    async def scan(self) -> int:
+        """One scan; overlapping scans are skipped rather than queued."""
+        if self._lock.locked():
+            return 0
+        async with self._lock:
+            s = self.services
+            result = await asyncio.to_thread(run_due_jobs, s.engine, s.clock.now(), settings=s.settings,
+                                             texts=s.texts, calendar=s.calendar, memory=self.memory)
+        if result.total:
+            log.info("scheduled messages written: %s", {k: v for k, v in result.counts.items() if v})
+            if self.on_outbox:
+                self.on_outbox()
+        return result.total
+
+    def start(self) -> None:
+        """Scan at once (whatever fell due during downtime), then every scan_minutes."""
+        minutes = self.services.settings.schedule.scan_minutes
+        self.scheduler.add_job(self.scan, IntervalTrigger(minutes=minutes, timezone=self.scheduler.timezone),
+                               id="due-scan", max_instances=1, coalesce=True, misfire_grace_time=None)
+        self.scheduler.start()
+        asyncio.get_running_loop().create_task(self.scan())
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
