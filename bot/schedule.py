@@ -121,30 +121,37 @@ def default_jobs() -> list[tuple[str, Job]]:
 
 def run_due_jobs(engine: Engine, now: datetime, *, settings: Settings, texts: Texts, calendar: WorkingCalendar,
                  jobs: list[tuple[str, Job]] | None = None, memory: dict[str, Any] | None = None) -> JobResult:
-    """Run every due job in one transaction (a savepoint each); one failing job does not stop the others.
+    """Run every due job in one transaction; if that fails, each in its own, so one failing job does
+    not stop the others.
 
     `memory` is the scanning process's own notes (e.g. when reminders last ran), a shortcut only:
     a fresh process passes an empty dict and simply does the full check.
     """
     memory = {} if memory is None else memory
-    result = JobResult()
     routine_allowed = may_send(settings, calendar, now)
-    remember: dict[str, Any] = {}
-    with write_session(engine) as session:
-        for name, job in jobs or default_jobs():
+    selected = [(n, j) for n, j in (jobs or default_jobs()) if routine_allowed or n in URGENT_JOBS]
+
+    def run(group: list[tuple[str, Job]]) -> JobResult:
+        result, remember = JobResult(), {}
+        with write_session(engine) as session:
+            for name, job in group:
+                ctx = JobContext(session=session, settings=settings, texts=texts, calendar=calendar, now=now,
+                                 memory=memory)
+                job(ctx)
+                result.counts[name] = ctx.sent
+                remember.update(ctx.remember)
+        memory.update(remember)      # only once the transaction has committed
+        return result
+
+    try:
+        return run(selected)         # the usual case: one short transaction for the whole scan
+    except Exception:  # noqa: BLE001 - find the failing job, keep the others going
+        log.warning("scheduled scan failed; running its jobs one by one", exc_info=True)
+    result = JobResult()
+    for name, job in selected:
+        try:
+            result.counts.update(run([(name, job)]).counts)
+        except Exception:  # noqa: BLE001 - the next scan retries; this job wrote nothing
+            log.exception("scheduled job %s failed; will retry at the next scan", name)
             result.counts[name] = 0
-            if not routine_allowed and name not in URGENT_JOBS:
-                continue
-            ctx = JobContext(session=session, settings=settings, texts=texts, calendar=calendar, now=now,
-                             memory=memory)
-            try:
-                # A savepoint per job: a failing job is rolled back alone and retried at the next scan.
-                with session.begin_nested():
-                    job(ctx)
-            except Exception:  # noqa: BLE001 - the next scan retries; this job wrote nothing
-                log.exception("scheduled job %s failed; will retry at the next scan", name)
-                continue
-            result.counts[name] = ctx.sent
-            remember.update(ctx.remember)
-    memory.update(remember)          # only once the scan's transaction has committed
     return result

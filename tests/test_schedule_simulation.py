@@ -115,7 +115,7 @@ def test_eight_weeks_fire_on_time_exactly_once(sim):
             # Restart between a scan and a send: a new process, a new sender, memory gone.
             memory = {}
             restarts += 1
-        if step % 20 == 0:
+        if step % 40 == 0:
             sender_proc = OutboxSender(engine, clock, {"telegram": sender})
             delivered_total += asyncio.run(sender_proc.drain_once())
     delivered_total += asyncio.run(OutboxSender(engine, clock, {"telegram": sender}).drain_once())
