@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -110,6 +109,7 @@ def generate_tickets(engine: Engine, settings: Settings, calendar: WorkingCalend
             accepted_at=accepted_at, resolved_at=resolved_at, closed_at=closed_at, assignee_id=None,
             created_at=received_at, updated_at=received_at))
     with write_session(engine) as session:
-        for chunk in range(0, len(rows), 2000):
-            session.execute(insert(Ticket), rows[chunk:chunk + 2000])
+        connection = session.connection()
+        for chunk in range(0, len(rows), 5000):
+            connection.execute(Ticket.__table__.insert(), rows[chunk:chunk + 5000])  # Core executemany: fast
     return len(rows)
