@@ -169,22 +169,27 @@ def write_chart(settings: Settings, digest: Digest, path: Path) -> Path:
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 6), dpi=90)
     try:
         items = w.by_category.most_common()
-        left.barh([cats.get(k, k) for k, _ in items][::-1], [v for _, v in items][::-1], color="#2b6cb0")
+        left.barh([_short(cats.get(k, k)) for k, _ in items][::-1], [v for _, v in items][::-1], color="#2b6cb0")
         left.set_title("Đơn nhận theo lĩnh vực")
         left.set_xlabel("Số đơn")
         hamlets = w.by_hamlet.most_common(10)
-        right.barh([k or "Không rõ thôn" for k, _ in hamlets][::-1], [v for _, v in hamlets][::-1], color="#c05621")
+        right.barh([_short(k or "Không rõ thôn") for k, _ in hamlets][::-1], [v for _, v in hamlets][::-1], color="#c05621")
         right.set_title("Đơn nhận theo thôn")
         right.set_xlabel("Số đơn")
         week = w.monday.isocalendar()
         fig.suptitle(f"Tuần {week[1]:02d}/{week[0]}: nhận {w.received} đơn, giải quyết {w.resolved}, "
                      f"đúng hạn {_pct(w.on_time_rate)}, hài lòng {_pct(w.satisfaction_rate)}")
-        fig.subplots_adjust(left=0.2, right=0.98, wspace=0.55, top=0.88, bottom=0.1)
+        fig.subplots_adjust(left=0.19, right=0.98, wspace=0.5, top=0.88, bottom=0.1)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, format="png")
     finally:
         plt.close(fig)
     return path
+
+
+def _short(label: str, limit: int = 24) -> str:
+    """Chart labels stay inside the figure."""
+    return label if len(label) <= limit else label[:limit - 1].rstrip(" ,") + "…"
 
 
 def office_names(session: Session) -> dict[str, str]:
