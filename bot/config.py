@@ -193,6 +193,7 @@ class ScheduleSettings(_Frozen):
     """When the scheduler's jobs fire (local time, Asia/Ho_Chi_Minh unless commune.timezone says else)."""
 
     scan_minutes: int = Field(default=2, ge=1, le=60)
+    first_scan_delay_seconds: int = Field(default=60, ge=0)
     escalation_at: time = time(8, 30)
     weekly_plan: WeeklySlot = WeeklySlot(weekday=0, at=time(7, 0))
     digest: WeeklySlot = WeeklySlot(weekday=0, at=time(7, 30))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -46,12 +47,17 @@ class DueScanner:
         return result.total
 
     def start(self) -> None:
-        """Scan at once (whatever fell due during downtime), then every scan_minutes."""
-        minutes = self.services.settings.schedule.scan_minutes
-        self.scheduler.add_job(self.scan, IntervalTrigger(minutes=minutes, timezone=self.scheduler.timezone),
-                               id="due-scan", max_instances=1, coalesce=True, misfire_grace_time=None)
+        """First scan shortly after start (whatever fell due during downtime), then every scan_minutes.
+
+        The short delay lets a restarted bot answer the citizens' backlog before the scheduled burst.
+        """
+        schedule = self.services.settings.schedule
+        first = datetime.now(self.scheduler.timezone) + timedelta(seconds=schedule.first_scan_delay_seconds)
+        self.scheduler.add_job(self.scan, IntervalTrigger(minutes=schedule.scan_minutes,
+                                                          timezone=self.scheduler.timezone),
+                               id="due-scan", max_instances=1, coalesce=True, misfire_grace_time=None,
+                               next_run_time=first)
         self.scheduler.start()
-        asyncio.get_running_loop().create_task(self.scan())
 
     def stop(self) -> None:
         if self.scheduler.running:

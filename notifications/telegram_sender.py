@@ -83,7 +83,7 @@ class TelegramSender:
         return self.per_chat_interval
 
     async def send(self, chat_id: str, reply: Reply) -> None:
-        photos = [a for a in reply.attachments if a.kind == "photo" and a.path]
+        photos = [a for a in reply.attachments if a.kind == "photo" and (a.path or a.ref)]
         parts = split_text(reply.text or "…") if reply.text or not photos else []
         markup = render_markup(reply)
         done = 0
@@ -94,8 +94,12 @@ class TelegramSender:
                                             reply_markup=markup if last else None)
                 done += 1
             for photo in photos:
-                with open(photo.path, "rb") as handle:
-                    await self.bot.send_photo(chat_id=int(chat_id), photo=handle, caption=photo.name[:1024] or None)
+                if photo.path:
+                    with open(photo.path, "rb") as handle:
+                        await self.bot.send_photo(chat_id=int(chat_id), photo=handle,
+                                                  caption=photo.name[:1024] or None)
+                else:   # a Telegram file_id (e.g. the photo a leader sent with /thongbao)
+                    await self.bot.send_photo(chat_id=int(chat_id), photo=photo.ref, caption=photo.name[:1024] or None)
                 done += 1
         except RetryAfter as exc:
             retry = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
