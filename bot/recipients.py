@@ -36,12 +36,13 @@ def office_group(session: Session, office_code: str) -> list[Recipient]:
 
 
 def ticket_handler(session: Session, ticket: Ticket) -> list[Recipient]:
-    """The assignee in private chat, or the office group while nobody has taken the ticket."""
+    """The assignee in private chat, or the office group while nobody has taken the ticket (its
+    heads when the office has no group yet)."""
     if ticket.assignee_id is not None:
         official = session.get(Official, ticket.assignee_id)
         if official is not None and official.active:
             return [official_chat(official)]
-    return office_group(session, ticket.office_code)
+    return office_group(session, ticket.office_code) or office_heads(session, ticket.office_code)
 
 
 def office_heads(session: Session, office_code: str) -> list[Recipient]:
