@@ -101,12 +101,17 @@ class TelegramBotApp:
             dead_text=lambda row_id, channel, code: self.services.texts.render(
                 "office/delivery_failed", row_id=row_id, channel=channel, code=code))
         self.scanner = DueScanner(self.services, on_outbox=self.sender.wake)
-        self.service = Service(self.services, on_outbox=self.sender.wake)
+        self.service = Service(self.services, on_outbox=self._after_inbound)
         self.adapter = TelegramAdapter(self.service, self.bot, webhook_secret=settings.telegram.webhook_secret)
         self.port = settings.web.port if port is None else port
         self.stop_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
+
+    def _after_inbound(self) -> None:
+        """New outbox rows: wake the sender; a new ticket may be a hot spot: check now."""
+        self.sender.wake()
+        self.scanner.nudge()
 
     @property
     def webhook_mode(self) -> bool:

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from bot.cli import main
-from bot.digest import build_digest, count_week, render_digest, write_chart, office_names
+from bot.digest import build_digest, office_names, render_digest, write_chart
 from bot.texts import html_to_plain
 from bot.weekly_plan import build_plan, render_plan
 from tests.data_factory import generate_tickets
