@@ -141,10 +141,14 @@ class OutboxSender:
         async with self._semaphore:
             for row in rows:
                 sender = self.senders[row.channel]
-                await self.limits[row.channel].wait_turn(row.chat_id, min_interval=sender.min_interval(row.chat_id),
-                                                         is_group=row.chat_id.startswith("-"))
+                limits = self.limits[row.channel]
+                turn = await limits.wait_turn(row.chat_id, min_interval=sender.min_interval(row.chat_id),
+                                              is_group=row.chat_id.startswith("-"))
                 try:
-                    await sender.send(row.chat_id, Reply.from_json(json.loads(row.payload)))
+                    try:
+                        await sender.send(row.chat_id, Reply.from_json(json.loads(row.payload)))
+                    finally:
+                        limits.done(turn)       # dated at the answer: Telegram counted it before that
                 except TemporaryFailure as exc:
                     await asyncio.to_thread(self._mark_retry, row, str(exc), exc.retry_after, exc.remaining)
                     return sent
