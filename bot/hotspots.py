@@ -38,6 +38,9 @@ class Hotspot:
         return len(self.codes)
 
 
+MAX_PER_SCAN = 100
+
+
 def _window_start(now: datetime, days: int) -> datetime:
     return now - timedelta(days=days)
 
@@ -122,6 +125,10 @@ def run_due(ctx: JobContext) -> None:
     fresh = [t for t in recent if str(t.id) not in checked]
     if not fresh:
         return
+    if len(fresh) > MAX_PER_SCAN:
+        # A backlog (first start on an old database): a slice per scan keeps the write lock short.
+        fresh = fresh[:MAX_PER_SCAN]
+        ctx.remember.pop("hotspots", None)
     ignore = hamlet_words(ctx.settings.hamlets)
     words = {t.id: content_words(t.description, ignore=ignore) for t in recent}
     index: dict[str, list[Ticket]] = defaultdict(list)
