@@ -196,3 +196,23 @@ async def test_unsent_rows_go_out_after_a_restart(engine):
         await bot.shutdown()
     texts = delivered_texts(fake, "5301")
     assert list(dict.fromkeys(texts)) == [f"Tin {i}" for i in range(5)]
+
+
+async def test_digest_chart_goes_out_as_a_photo_after_the_text(engine, tmp_path):
+    from bot.domain import Attachment
+
+    png = tmp_path / "chart.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    clock = SystemClock()
+    with write_session(engine) as session:
+        enqueue_message(session, channel="telegram", chat_id="9401", now=clock.now(), payload=Reply(
+            text="📊 <b>Tổng hợp đơn thư tuần 24/2026</b>",
+            attachments=(Attachment(kind="photo", path=str(png), name="Biểu đồ đơn thư tuần 24/2026"),)).to_json())
+    async with FakeTelegramAPI() as fake:
+        bot = make_bot(fake)
+        await bot.initialize()
+        await run_until_drained(make_sender(engine, bot, interval=0.0), engine, timeout=10)
+        await bot.shutdown()
+        sent = fake.sent_messages(9401)
+    assert [("text" in m, "photo" in m) for m in sent] == [(True, False), (False, True)]
+    assert sent[1]["caption"] == "Biểu đồ đơn thư tuần 24/2026"
