@@ -130,7 +130,15 @@ def run_due(ctx: JobContext) -> None:
         fresh = fresh[:MAX_PER_SCAN]
         ctx.remember.pop("hotspots", None)
     ignore = hamlet_words(ctx.settings.hamlets)
-    words = {t.id: content_words(t.description, ignore=ignore) for t in recent}
+    # Descriptions never change: the process keeps each ticket's words between scans.
+    cache = ctx.memory.setdefault("hotspot_words", {})
+    words = {}
+    for t in recent:
+        if t.id not in cache:
+            cache[t.id] = content_words(t.description, ignore=ignore)
+        words[t.id] = cache[t.id]
+    if len(cache) > 20 * max(1, len(recent)):
+        cache.clear()
     index: dict[str, list[Ticket]] = defaultdict(list)
     for t in recent:
         for word in words[t.id]:
