@@ -33,6 +33,7 @@ from handlers.zalo_webhook import ZaloWebhook
 from notifications.channel import ChannelSender, HeldFailure
 from notifications.outbox_sender import OutboxSender, Pending
 from notifications.rate_limits import ChatLimits
+from notifications.scheduler import DueScanner
 from notifications.telegram_sender import TelegramSender
 from notifications.zalo_api import ZaloClient
 from notifications.zalo_sender import ZaloSender
@@ -124,9 +125,15 @@ class TelegramBotApp:
         if self.zalo is not None:
             senders["zalo"] = self.zalo.sender
         limits = {"zalo": ChatLimits(global_per_second=settings.zalo.messages_per_second)} if self.zalo else {}
-        self.sender = OutboxSender(self.services.engine, self.services.clock, senders,
-                                   on_held=held_alert(self.services), limits=limits)
-        self.service = Service(self.services, on_outbox=self.sender.wake)
+        delivery = settings.delivery
+        self.sender = OutboxSender(
+            self.services.engine, self.services.clock, senders, on_held=held_alert(self.services), limits=limits,
+            max_attempts=delivery.max_attempts, base_delay=delivery.base_delay, max_delay=delivery.max_delay,
+            admin_chats=tuple(("telegram", c) for c in delivery.admin_chat_ids),
+            dead_text=lambda row_id, channel, code: self.services.texts.render(
+                "office/delivery_failed", row_id=row_id, channel=channel, code=code))
+        self.scanner = DueScanner(self.services, on_outbox=self.sender.wake)
+        self.service = Service(self.services, on_outbox=self._after_inbound)
         if self.zalo is not None:
             self.zalo.attach(self.service)
         self._files_wanted = asyncio.Event()
@@ -136,6 +143,11 @@ class TelegramBotApp:
         self.stop_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
+
+    def _after_inbound(self) -> None:
+        """New outbox rows: wake the sender; a new ticket may be a hot spot: check now."""
+        self.sender.wake()
+        self.scanner.nudge()
 
     @property
     def webhook_mode(self) -> bool:
@@ -156,6 +168,7 @@ class TelegramBotApp:
         self._tasks.append(asyncio.create_task(self._store_files_loop()))
         if self.zalo is not None:
             self._tasks.extend(await self.zalo.start(self.stop_event))
+        self.scanner.start()
         if self.webhook_mode:
             if not self.settings.telegram.webhook_secret:
                 raise RuntimeError("TELEGRAM_WEBHOOK_SECRET is required with a webhook URL")
@@ -182,6 +195,7 @@ class TelegramBotApp:
     async def stop(self) -> None:
         """Stop accepting work, let the sender finish its current message, close everything."""
         self.stop_event.set()
+        self.scanner.stop()
         for task in self._tasks:
             task.cancel()
             with suppress(asyncio.CancelledError, Exception):

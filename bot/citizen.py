@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from bot import data_rights, intake, relay, surveys
+from bot import data_rights, intake, notices, relay, surveys
 from bot.conversation import Choice, Flow, Step, Turn, resolve_choice
 from bot.text import fold, is_meaningful, normalize_text
 from bot.pins import check_pin
@@ -171,6 +171,12 @@ def choose_lookup(turn: Turn, value: str) -> None:
 flow.step("lookup", Step(prompt=prompt_lookup, on_choice=choose_lookup, on_text=lookup_text))
 
 
+# --- announcements opt-in (bot/notices.py) -----------------------------------------------------
+
+flow.step("notices_offer", Step(prompt=notices.prompt_notices_offer, on_choice=notices.choose_notices_offer,
+                                on_text=menu_text))
+
+
 # --- dispatch ---------------------------------------------------------------------------------
 
 STEPS = {**flow.steps, **intake.flow.steps, **data_rights.flow.steps}
@@ -199,6 +205,9 @@ def handle_command(turn: Turn, command: str, argument: str) -> bool:
             turn.goto("lookup")
     elif command in data_rights.COMMANDS:
         data_rights.handle_command(turn, command)
+    elif command in ("dangkytin", "huytin"):
+        notices.notices_command(turn, subscribe=command == "dangkytin")
+        turn.goto(turn.step if turn.step in STEPS else "menu")
     elif command in ("huongdan", "help"):
         turn.say("citizen/help", commune=turn.settings.commune)
         turn.goto(turn.step if turn.step in STEPS else "menu")
@@ -290,6 +299,8 @@ def handle_turn(turn: Turn) -> None:
 def finish(turn: Turn) -> None:
     """Enter the next step and show its prompt (a step may chain to another one)."""
     seen = 0
+    if turn.next_step == "menu" and notices.should_offer(turn):
+        turn.next_step = "notices_offer"
     while turn.next_step is not None and seen < 5:
         step_name, turn.next_step = turn.next_step, None
         turn.conversation.step = step_name

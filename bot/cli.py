@@ -189,6 +189,81 @@ def cmd_zalo(args: argparse.Namespace) -> int:
         print(f"danvan: Zalo refused the code: {exc}", file=sys.stderr)
         return 1
     print(f"Zalo OA authorised; access token valid until {expires:%Y-%m-%d %H:%M} UTC, refreshed automatically.")
+
+def _week(value: str) -> date:
+    from bot.office_hours import parse_week
+
+    try:
+        return parse_week(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _services(args: argparse.Namespace):  # noqa: ANN202 - Services, imported lazily
+    from bot.app import build_services
+
+    return build_services(_settings(args))
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Print the weekly petition-handling plan (all offices, or one)."""
+    from bot.weekly_plan import build_plan, render_plan
+    from bot.texts import html_to_plain
+    from storage.engine import read_session
+
+    services = _services(args)
+    monday = args.week
+    with read_session(services.engine) as session:
+        plans = build_plan(session, services.settings, monday=monday, office=args.office)
+    if args.office and not plans:
+        print(f"danvan: unknown office {args.office!r}", file=sys.stderr)
+        return 2
+    print(html_to_plain(render_plan(services.texts, plans, monday=monday, consolidated=False)))
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    """Write the leaders' weekly digest (text and chart PNG) for a week into a folder."""
+    from pathlib import Path
+
+    from bot.digest import build_digest, office_names, render_digest, write_chart
+    from bot.office_hours import week_label
+    from bot.texts import html_to_plain
+    from storage.engine import read_session
+
+    services = _services(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    label = week_label(args.week)
+    with read_session(services.engine) as session:
+        digest = build_digest(session, services.settings, monday=args.week, now=services.clock.now())
+        text = html_to_plain(render_digest(services.texts, services.settings, digest,
+                                           office_names=office_names(session)))
+    (out / f"digest-{label}.txt").write_text(text + "\n", encoding="utf-8")
+    png = write_chart(services.settings, digest, out / f"digest-{label}.png")
+    print(text)
+    print(f"\n-> {out / f'digest-{label}.txt'}\n-> {png}")
+    return 0
+
+
+def cmd_hotspots(args: argparse.Namespace) -> int:
+    """Print the current hot spots: mass petitions, hamlet clusters, near-duplicate groups."""
+    from bot.hotspots import find_hotspots
+    from storage.engine import read_session
+
+    services = _services(args)
+    settings = services.settings
+    kinds = {"mass": "Đơn đông người", "cluster": "Cụm đơn cùng thôn, cùng lĩnh vực", "duplicates": "Đơn trùng nội dung"}
+    with read_session(services.engine) as session:
+        spots = find_hotspots(session, settings, services.clock.now(), days=args.days)
+    if not spots:
+        print(f"Không có điểm nóng trong {args.days} ngày gần đây.")
+        return 0
+    print(f"Điểm nóng trong {args.days} ngày gần đây: {len(spots)}")
+    for spot in spots:
+        where = f" – {spot.hamlet}" if spot.hamlet else ""
+        extra = f" ({spot.cosigners} người ký)" if spot.kind == "mass" else ""
+        print(f"• {kinds[spot.kind]}{extra}: {settings.category(spot.category).name}{where}: {', '.join(spot.codes)}")
     return 0
 
 
@@ -237,6 +312,18 @@ def build_parser() -> argparse.ArgumentParser:
     zalo.add_argument("action", choices=["auth-url", "exchange"])
     zalo.add_argument("code", nargs="?", help="the authorisation code from the redirect (exchange)")
     zalo.set_defaults(func=cmd_zalo)
+
+    plan = sub.add_parser("plan", help="print the weekly petition-handling plan")
+    plan.add_argument("--week", required=True, type=_week, help="ISO week, e.g. 2026-W24")
+    plan.add_argument("--office", help="one office code (default: all)")
+    plan.set_defaults(func=cmd_plan)
+    digest = sub.add_parser("digest", help="write the leaders' weekly digest (text + PNG chart)")
+    digest.add_argument("--week", required=True, type=_week, help="ISO week, e.g. 2026-W24")
+    digest.add_argument("--out", required=True, help="folder for the text and the PNG")
+    digest.set_defaults(func=cmd_digest)
+    hot = sub.add_parser("hotspots", help="print current hot spots and mass petitions")
+    hot.add_argument("--days", type=int, default=14)
+    hot.set_defaults(func=cmd_hotspots)
     return parser
 
 

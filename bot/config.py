@@ -295,6 +295,67 @@ class ZaloSettings(_Frozen):
         return bool(self.app_id and self.app_secret and self.oa_secret_key)
 
 
+class WeeklySlot(_Frozen):
+    weekday: int = Field(default=0, ge=0, le=6)   # 0 = Monday; moves to the week's first working day
+    at: time = time(7, 0)
+
+
+class ReceptionSettings(_Frozen):
+    weekday: int = Field(default=3, ge=0, le=6)   # the chairman's citizen reception day (0 = Monday)
+    brief_at: time = time(14, 0)                  # leaders get the brief on the working day before
+
+
+class ReportDeadline(_Frozen):
+    month: int = Field(ge=1, le=12)
+    day: int = Field(ge=1, le=31)
+    name: str
+
+
+class ScheduleSettings(_Frozen):
+    """When the scheduler's jobs fire (local time, Asia/Ho_Chi_Minh unless commune.timezone says else)."""
+
+    scan_minutes: int = Field(default=2, ge=1, le=60)
+    first_scan_delay_seconds: int = Field(default=60, ge=0)
+    escalation_at: time = time(8, 30)
+    weekly_plan: WeeklySlot = WeeklySlot(weekday=0, at=time(7, 0))
+    digest: WeeklySlot = WeeklySlot(weekday=0, at=time(7, 30))
+    reception: ReceptionSettings = ReceptionSettings()
+    report_deadlines: tuple[ReportDeadline, ...] = (
+        ReportDeadline(month=5, day=31, name="Báo cáo kết quả 6 tháng"),
+        ReportDeadline(month=11, day=30, name="Báo cáo tổng kết năm"))
+    report_offsets_days: tuple[int, ...] = (10, 3)
+    report_at: time = time(8, 0)
+    leaders_chat_id: str = ""                     # a leaders' group; used when no leader is registered
+    satisfaction_target: float = Field(default=0.95, gt=0, le=1)
+    digest_dir: str = "data/digests"
+
+    @field_validator("leaders_chat_id", mode="before")
+    @classmethod
+    def _chat_id_as_text(cls, value: Any) -> str:
+        return "" if value is None else str(value)
+
+
+class HotspotSettings(_Frozen):
+    cosigners: int = Field(default=5, ge=2)             # đơn đông người from this many co-signers
+    cluster_size: int = Field(default=3, ge=2)          # open tickets, same hamlet and category...
+    window_days: int = Field(default=14, ge=1)          # ...received within this many days
+    similarity: int = Field(default=45, ge=1, le=100)   # near-duplicate word overlap score (0-100)
+    alert_max_age_hours: int = Field(default=48, ge=1)  # older tickets are linked but not alerted
+
+
+class DeliverySettings(_Frozen):
+    max_attempts: int = Field(default=8, ge=1)
+    base_delay: float = Field(default=2.0, gt=0)
+    max_delay: float = Field(default=900.0, gt=0)
+    admin_chat_ids: tuple[str, ...] = ()                # told when a message is given up (dead letter)
+    zalo_window_days: int = Field(default=7, ge=1)
+
+    @field_validator("admin_chat_ids", mode="before")
+    @classmethod
+    def _ids_as_text(cls, value: Any) -> tuple[str, ...]:
+        return tuple(str(v) for v in (value or ()))
+
+
 class Settings(_Frozen):
     """The whole configuration, frozen after load."""
 
@@ -316,9 +377,10 @@ class Settings(_Frozen):
     officials: OfficialsSettings = OfficialsSettings()
     portal: PortalSettings = PortalSettings()
     reports: ReportSettings = ReportSettings()
-
-
     zalo: ZaloSettings = ZaloSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    hotspots: HotspotSettings = HotspotSettings()
+    delivery: DeliverySettings = DeliverySettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":

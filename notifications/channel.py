@@ -10,9 +10,11 @@ from bot.domain import Reply
 class TemporaryFailure(Exception):
     """Try again later (network error, 5xx, 429); `retry_after` seconds when the server said so."""
 
-    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, *, retry_after: float | None = None, remaining: Reply | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        # What is still to send when part of a split message already went out (never resend a part).
+        self.remaining = remaining
 
 
 class PermanentFailure(Exception):

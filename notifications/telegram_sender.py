@@ -87,29 +87,42 @@ class TelegramSender:
         return self.per_chat_interval
 
     async def send(self, chat_id: str, reply: Reply) -> str:
-        """Send (split when long); returns the id of the last part, the one that carries the buttons."""
-        parts = split_text(reply.text or "…")
+        """Send (split when long), then attachments; returns the id of the message carrying the buttons."""
+        files = [a for a in reply.attachments if a.path or a.ref]
+        parts = split_text(reply.text or "…") if reply.text or not files else []
         markup = render_markup(reply)
         message_id = ""
+        done = 0
         try:
             for index, part in enumerate(parts):
                 last = index == len(parts) - 1
                 sent = await self.bot.send_message(chat_id=int(chat_id), text=part, parse_mode=ParseMode.HTML,
                                                    reply_markup=markup if last else None)
                 message_id = str(sent.message_id)
-            for item in reply.attachments:
-                if item.kind == "document" and item.path:   # a file written here (a report draft)
-                    await self._send_document(chat_id, item)
-                    continue
-                if not item.ref:                            # photos and files relayed by Telegram file id
-                    continue
-                if item.kind == "photo":
-                    await self.bot.send_photo(chat_id=int(chat_id), photo=item.ref)
-                else:
-                    await self.bot.send_document(chat_id=int(chat_id), document=item.ref)
+                done += 1
+            for item in files:
+                await self._send_attachment(chat_id, item)
+                done += 1
         except TelegramError as exc:
-            raise _failure(exc) from exc
+            raise _failure(exc, remaining=_remaining(reply, parts, files, done)) from exc
+        except FileNotFoundError as exc:
+            raise PermanentFailure(f"attachment missing: {exc.filename}") from exc
         return message_id
+
+    async def _send_attachment(self, chat_id: str, item: Attachment) -> None:
+        """A photo or file: from this server's disk (a chart, a report draft) or by Telegram file id."""
+        caption = item.name[:1024] or None if item.kind == "photo" else None
+        if item.path:
+            with open(item.path, "rb") as handle:
+                if item.kind == "photo":
+                    await self.bot.send_photo(chat_id=int(chat_id), photo=handle, caption=caption)
+                else:
+                    await self.bot.send_document(chat_id=int(chat_id), document=handle,
+                                                 filename=item.name or Path(item.path).name)
+        elif item.kind == "photo":
+            await self.bot.send_photo(chat_id=int(chat_id), photo=item.ref, caption=caption)
+        else:
+            await self.bot.send_document(chat_id=int(chat_id), document=item.ref)
 
     async def edit(self, chat_id: str, message_ref: str, reply: Reply) -> bool:
         """Edit a card in place; False when the message is gone (the caller then sends a new one)."""
@@ -131,22 +144,25 @@ class TelegramSender:
         return True
 
 
-    async def _send_document(self, chat_id: str, attachment: Attachment) -> None:
-        """A file written on this server (a report draft), sent as a Telegram document."""
-        with open(attachment.path, "rb") as handle:
-            await self.bot.send_document(chat_id=int(chat_id), document=handle,
-                                         filename=attachment.name or Path(attachment.path).name)
+def _remaining(reply: Reply, parts: list[str], files: list[Attachment], done: int) -> Reply | None:
+    """The unsent rest of a split message, or None when nothing went out yet."""
+    if done == 0:
+        return None
+    text_left = "\n".join(parts[done:])
+    files_left = tuple(files[max(0, done - len(parts)):])
+    return Reply(text=text_left, buttons=reply.buttons if text_left else (), attachments=files_left,
+                 remove_keyboard=reply.remove_keyboard)
 
 
-def _failure(exc: TelegramError) -> Exception:
+def _failure(exc: TelegramError, *, remaining: Reply | None = None) -> Exception:
     """Map a Bot API error to the outbox's temporary / permanent failures."""
     if isinstance(exc, RetryAfter):
         retry = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
-        return TemporaryFailure("429 retry after", retry_after=float(retry))
+        return TemporaryFailure("429 retry after", retry_after=float(retry), remaining=remaining)
     if isinstance(exc, BadRequest):
         return PermanentFailure(f"bad request: {exc.message}")
     if isinstance(exc, Forbidden):
         return PermanentFailure(f"forbidden: {exc.message}")
     if isinstance(exc, (TimedOut, NetworkError)):
-        return TemporaryFailure(f"network: {exc.message}")
+        return TemporaryFailure(f"network: {exc.message}", remaining=remaining)
     return PermanentFailure(f"telegram: {exc.message}")

@@ -382,3 +382,59 @@ class ZaloToken(SQLModel, table=True):
     alerted_at: Optional[datetime] = None
     last_error: str = ""
     updated_at: datetime
+
+
+# --- deadlines at work (issue 4) --------------------------------------------------------------
+
+class SentReminder(SQLModel, table=True):
+    """One scheduled message already written to the outbox (unique per kind, subject and period),
+    so a restart neither skips nor repeats it."""
+
+    __tablename__ = "sent_reminders"
+    __table_args__ = (UniqueConstraint("kind", "ref", "period", name="uq_sent_reminder"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    ref: str = Field(max_length=64)              # a ticket id, an office code, "leaders"...
+    period: str = Field(max_length=32)           # a due date, a local date or an ISO week
+    ticket_id: Optional[int] = Field(default=None, foreign_key="tickets.id", index=True)
+    recipients: int = 0
+    created_at: datetime
+
+
+class TicketLink(SQLModel, table=True):
+    """A later ticket found to be a near-duplicate of an earlier open one: handled as one case."""
+
+    __tablename__ = "ticket_links"
+    __table_args__ = (UniqueConstraint("ticket_id", "linked_to_id", name="uq_ticket_link"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    linked_to_id: int = Field(foreign_key="tickets.id", index=True)
+    kind: str = Field(default="near_duplicate", max_length=16)
+    score: float = 0.0
+    created_at: datetime
+
+
+class NoticeSubscription(SQLModel, table=True):
+    """A citizen's choice about the commune's announcements (asked once, changeable any time)."""
+
+    __tablename__ = "notice_subscriptions"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizens.id", unique=True)
+    subscribed: bool = False
+    asked_at: Optional[datetime] = None
+    changed_at: datetime
+
+
+class Announcement(SQLModel, table=True):
+    """A leader's notice to opted-in citizens: drafted, previewed, then confirmed and fanned out."""
+
+    __tablename__ = "announcements"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    author: str = Field(max_length=64)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    photo_ref: str = ""
+    status: str = Field(default="draft", max_length=16)      # draft | sent | cancelled
+    sent_count: int = 0
+    unreachable_count: int = 0
+    created_at: datetime
+    sent_at: Optional[datetime] = None

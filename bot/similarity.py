@@ -1,0 +1,56 @@
+"""Accent-insensitive text similarity for near-duplicate petitions ("Đường ngập" = "duong ngap").
+
+Word overlap (soft Dice: a word matches a close spelling, so typos count) over content words:
+function words, politeness formulas and hamlet names are dropped, because two unrelated
+petitions from the same hamlet share exactly those.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from rapidfuzz import fuzz, process
+
+from bot.text import expand_abbreviations, fold
+
+_WORD = re.compile(r"\w+")
+STOPWORDS = frozenset("""
+a ah ba bac bi boi cac cai can cho chi chu chung co con cua cung da dang day de den di do duoc em gi giup
+hay hien hoi hom ho khi khong kinh la lai lam len luc ma minh moi mot nay nen nghi ngay nguoi nhan nhieu nhu
+nhung no o ong qua ra rang rat roi sau se sua ta tai thi the thon toi tren truoc tu va vao ve voi vi viec xa
+xin xu ly dan uy ban nhan dan don kiem tra giai quyet phan anh kien nghi chinh quyen dia phuong hien nay tinh trang gay kho khan di lai
+""".split())
+
+
+def content_words(text: str, *, ignore: Iterable[str] = ()) -> frozenset[str]:
+    """Folded, expanded words that carry the petition's subject."""
+    words = _WORD.findall(expand_abbreviations(fold(text)))
+    skip = STOPWORDS | set(ignore)
+    return frozenset(w for w in words if len(w) > 1 and w not in skip and not w.isdigit())
+
+
+def _matches(a: str, others: frozenset[str]) -> bool:
+    """Same word, or a close spelling of a longer word (a typo, a missing letter)."""
+    if a in others:
+        return True
+    return len(a) > 3 and process.extractOne(a, others, scorer=fuzz.ratio, score_cutoff=85) is not None
+
+
+def similarity(a: frozenset[str], b: frozenset[str]) -> int:
+    """0–100: soft Dice overlap of two word sets; 0 when they share fewer than three words."""
+    if not a or not b:
+        return 0
+    left = sum(1 for w in a if _matches(w, b))
+    right = sum(1 for w in b if _matches(w, a))
+    if min(left, right) < 3:
+        return 0
+    return round(100 * (left + right) / (len(a) + len(b)))
+
+
+def hamlet_words(hamlets: Iterable[str]) -> frozenset[str]:
+    """Words of the configured hamlet names (without the "(mẫu)" marker)."""
+    words: set[str] = set()
+    for name in hamlets:
+        words.update(_WORD.findall(fold(name)))
+    return frozenset(words)

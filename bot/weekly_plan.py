@@ -1,0 +1,127 @@
+"""The weekly plan ("Kế hoạch giải quyết đơn thư tuần NN"): each office group gets, at the start of
+the week, what is overdue, what falls due this week and what was received but not yet accepted,
+with assignees; the leaders get the consolidated plan. `danvan plan` prints the same text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.config import Settings
+from bot.domain import TicketStatus
+from bot.office_hours import at_local, week_label, week_monday, weekly_fire_day
+from bot.recipients import leaders, office_group, office_heads
+from bot.schedule import OPEN, JobContext, due_steps
+from bot.texts import Texts
+from storage.models import Office, Official, Ticket
+from storage.reminders import claim_reminder, claimed_refs
+
+STEP_NAMES = {"answer": "trả lời", "accept": "thụ lý", "resolve": "giải quyết"}
+
+
+@dataclass
+class PlanLine:
+    code: str
+    office_code: str
+    step: str
+    due: date
+    days_late: int
+    category: str
+    hamlet: str
+    assignee: str
+
+
+@dataclass
+class OfficePlan:
+    """One office's plan for one week."""
+
+    office_code: str
+    office_name: str
+    overdue: list[PlanLine] = field(default_factory=list)
+    due_this_week: list[PlanLine] = field(default_factory=list)
+    not_accepted: list[PlanLine] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.overdue or self.due_this_week or self.not_accepted)
+
+
+def build_plan(session: Session, settings: Settings, *, monday: date, today: date | None = None,
+               office: str | None = None) -> list[OfficePlan]:
+    """Every office's plan for the week starting `monday`, as of `today` (default: that Monday).
+
+    A ticket is overdue when a running deadline ended before `today`; due this week when its
+    earliest running deadline falls within the week; not accepted while its status is 'received'.
+    """
+    today = today or monday
+    sunday = monday + timedelta(days=6)
+    offices = session.exec(select(Office).order_by(col(Office.code))).all()
+    plans = {o.code: OfficePlan(o.code, o.name) for o in offices if office in (None, o.code)}
+    names = {o.id: o.display_name for o in session.exec(select(Official)).all()}
+    stmt = select(Ticket).where(col(Ticket.status).in_(OPEN)).order_by(col(Ticket.id))
+    if office:
+        stmt = stmt.where(Ticket.office_code == office)
+    for ticket in session.exec(stmt).all():
+        plan = plans.get(ticket.office_code)
+        if plan is None:
+            continue
+        steps = due_steps(ticket)
+        late = [s for s in steps if s.due < today]
+        upcoming = [s for s in steps if today <= s.due <= sunday]
+
+        def line(step):  # noqa: ANN001, ANN202 - a local shorthand
+            return PlanLine(code=ticket.code, office_code=ticket.office_code, step=STEP_NAMES[step.step],
+                            due=step.due, days_late=max(0, (today - step.due).days),
+                            category=settings.category(ticket.category).name, hamlet=ticket.hamlet,
+                            assignee=names.get(ticket.assignee_id, "") if ticket.assignee_id else "")
+
+        if late:
+            plan.overdue.append(line(min(late, key=lambda s: s.due)))
+        elif upcoming:
+            plan.due_this_week.append(line(min(upcoming, key=lambda s: s.due)))
+        if ticket.status == TicketStatus.RECEIVED:
+            plan.not_accepted.append(line(min(steps, key=lambda s: s.due)))
+    for plan in plans.values():
+        plan.overdue.sort(key=lambda x: (-x.days_late, x.code))
+        plan.due_this_week.sort(key=lambda x: (x.due, x.code))
+    return list(plans.values())
+
+
+def render_plan(texts: Texts, plans: list[OfficePlan], *, monday: date, consolidated: bool) -> str:
+    """The plan text (one office, or every office for the leaders)."""
+    week = monday.isocalendar()[1]
+    return texts.render("office/weekly_plan", plans=plans, week=week, year=monday.isocalendar()[0],
+                        monday=monday, sunday=monday + timedelta(days=6), consolidated=consolidated,
+                        totals={"overdue": sum(len(p.overdue) for p in plans),
+                                "due": sum(len(p.due_this_week) for p in plans),
+                                "not_accepted": sum(len(p.not_accepted) for p in plans)})
+
+
+def run_due(ctx: JobContext) -> None:
+    """Send this week's plans once, at the configured slot (moved to the first working day)."""
+    if not ctx.may_send:
+        return
+    monday = week_monday(ctx.today)
+    slot = ctx.settings.schedule.weekly_plan
+    day = weekly_fire_day(ctx.calendar, monday, slot.weekday)
+    if day is None or ctx.now < at_local(ctx.settings, day, slot.at):
+        return
+    period = week_label(monday)
+    if ctx.memory.get("weekly_plan") == period:
+        return
+    ctx.remember["weekly_plan"] = period
+    if "leaders" in claimed_refs(ctx.session, kind="weekly_plan", period=period):
+        return
+    plans = None
+    for office in ctx.session.exec(select(Office).order_by(col(Office.code))).all():
+        if not claim_reminder(ctx.session, kind="weekly_plan", ref=office.code, period=period, now=ctx.now):
+            continue
+        plans = plans or build_plan(ctx.session, ctx.settings, monday=monday, today=ctx.today)
+        own = [p for p in plans if p.office_code == office.code]
+        recipients = office_group(ctx.session, office.code) or office_heads(ctx.session, office.code)
+        ctx.send(recipients, render_plan(ctx.texts, own, monday=monday, consolidated=False))
+    if claim_reminder(ctx.session, kind="weekly_plan", ref="leaders", period=period, now=ctx.now):
+        plans = plans or build_plan(ctx.session, ctx.settings, monday=monday, today=ctx.today)
+        ctx.send(leaders(ctx.session, ctx.settings), render_plan(ctx.texts, plans, monday=monday, consolidated=True))

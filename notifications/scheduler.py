@@ -1,0 +1,73 @@
+"""APScheduler wiring: every scan_minutes, ask the database what is due (bot.schedule.run_due_jobs).
+
+The scheduler holds no state worth keeping: what was sent is in sent_reminders and what is to
+send is in the outbox, so a restart simply scans again. The time zone is explicit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.schedule import URGENT_JOBS, default_jobs, run_due_jobs
+
+log = logging.getLogger(__name__)
+COMMUNE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class DueScanner:
+    """Runs the due-jobs scan on an AsyncIOScheduler, in a worker thread (the core is synchronous)."""
+
+    def __init__(self, services, *, on_outbox: Callable[[], None] | None = None) -> None:  # noqa: ANN001
+        self.services = services
+        self.on_outbox = on_outbox
+        tz = ZoneInfo(services.settings.commune.timezone) if services.settings.commune.timezone else COMMUNE_TZ
+        self.scheduler = AsyncIOScheduler(timezone=tz)
+        self._lock = asyncio.Lock()
+        self.memory: dict = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def scan(self, *, urgent_only: bool = False) -> int:
+        """One scan; overlapping scans are skipped rather than queued."""
+        if self._lock.locked():
+            return 0
+        async with self._lock:
+            s = self.services
+            jobs = [(n, j) for n, j in default_jobs() if n in URGENT_JOBS] if urgent_only else None
+            result = await asyncio.to_thread(run_due_jobs, s.engine, s.clock.now(), settings=s.settings,
+                                             texts=s.texts, calendar=s.calendar, memory=self.memory, jobs=jobs)
+        if result.total:
+            log.info("scheduled messages written: %s", {k: v for k, v in result.counts.items() if v})
+            if self.on_outbox:
+                self.on_outbox()
+        return result.total
+
+    def nudge(self) -> None:
+        """After an inbound event: check hot spots now rather than at the next scan (any thread)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(lambda: loop.create_task(self.scan(urgent_only=True)))
+
+    def start(self) -> None:
+        """First scan shortly after start (whatever fell due during downtime), then every scan_minutes.
+
+        The short delay lets a restarted bot answer the citizens' backlog before the scheduled burst.
+        """
+        schedule = self.services.settings.schedule
+        first = datetime.now(self.scheduler.timezone) + timedelta(seconds=schedule.first_scan_delay_seconds)
+        self.scheduler.add_job(self.scan, IntervalTrigger(minutes=schedule.scan_minutes,
+                                                          timezone=self.scheduler.timezone),
+                               id="due-scan", max_instances=1, coalesce=True, misfire_grace_time=None,
+                               next_run_time=first)
+        self.scheduler.start()
+        self._loop = asyncio.get_running_loop()
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)

@@ -1,0 +1,41 @@
+"""The record of scheduled messages already written to the outbox (add/flush only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
+
+from storage.models import SentReminder
+
+
+def claim_reminder(session: Session, *, kind: str, ref: str, period: str, now: datetime,
+                   ticket_id: int | None = None) -> bool:
+    """Record that (kind, ref, period) goes out in this transaction; False when it already has."""
+    values = dict(kind=kind, ref=ref, period=period, ticket_id=ticket_id, recipients=0, created_at=now)
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    result = session.execute(insert(SentReminder).values(**values)
+                             .on_conflict_do_nothing(index_elements=["kind", "ref", "period"]))
+    return bool(result.rowcount)
+
+
+def claimed_refs(session: Session, *, kind: str, period: str) -> set[str]:
+    """The refs already recorded for one kind and period (one cheap query before any work)."""
+    return set(session.exec(select(SentReminder.ref).where(SentReminder.kind == kind,
+                                                           SentReminder.period == period)).all())
+
+
+def reminder_sent(session: Session, *, kind: str, ref: str, period: str) -> bool:
+    """True when this scheduled message was already written."""
+    return session.exec(select(SentReminder.id).where(SentReminder.kind == kind, SentReminder.ref == ref,
+                                                      SentReminder.period == period)).first() is not None
+
+
+def claimed_keys(session: Session, *, kind_prefix: str) -> set[tuple[str, str, str]]:
+    """Every (kind, ref, period) already recorded for kinds starting with `kind_prefix`."""
+    rows = session.exec(select(SentReminder.kind, SentReminder.ref, SentReminder.period)
+                        .where(SentReminder.kind.startswith(kind_prefix))).all()  # type: ignore[attr-defined]
+    return {(k, r, p) for k, r, p in rows}

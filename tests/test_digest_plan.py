@@ -1,0 +1,152 @@
+"""The weekly digest and plan on 10,000 generated tickets: every number equals a recount straight
+from the database; the chart is a real PNG with Vietnamese labels; the CLI writes both."""
+
+from __future__ import annotations
+
+import struct
+from collections import Counter
+from datetime import date, datetime, time, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session
+
+from bot.cli import main
+from bot.digest import build_digest, office_names, render_digest, write_chart
+from bot.texts import html_to_plain
+from bot.weekly_plan import build_plan, render_plan
+from tests.data_factory import generate_tickets
+
+WEEK = date(2026, 6, 8)          # ISO 2026-W24, a Monday
+NOW = datetime(2026, 6, 15, 0, 30, tzinfo=timezone.utc)   # Monday 07:30 local, the week after
+
+
+@pytest.fixture
+def dataset(services):
+    count = generate_tickets(services.engine, services.settings, services.calendar, count=10_000,
+                             start=date(2026, 3, 1), days=120, now=NOW)
+    assert count == 10_000
+    return services
+
+
+def as_utc(value) -> datetime:  # noqa: ANN001 - SQLite answers text, PostgreSQL datetimes
+    value = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def recount(engine, settings, monday: date) -> dict:
+    """The same numbers with plain SQL and Python, written independently of bot/digest.py."""
+    tz = settings.commune.tz
+    start = datetime.combine(monday, time(0), tzinfo=tz).astimezone(timezone.utc)
+    end = start + timedelta(days=7)
+    with engine.connect() as conn:
+        received = conn.execute(text(
+            "SELECT type, category, hamlet, office_code, channel FROM tickets "
+            "WHERE received_date BETWEEN :a AND :b"), {"a": monday, "b": monday + timedelta(days=6)}).all()
+        resolved = conn.execute(text("SELECT received_at, resolved_at, resolve_due FROM tickets "
+                                     "WHERE resolved_at IS NOT NULL")).all()
+    done = []
+    for rec, res, due in resolved:
+        res, rec = as_utc(res), as_utc(rec)
+        due = due if isinstance(due, date) else date.fromisoformat(due)
+        if start <= res < end:
+            done.append((rec, res, due))
+    on_time = sum(1 for _, res, due in done if res.astimezone(tz).date() <= due)
+    return {"received": len(received), "by_type": Counter(r[0] for r in received),
+            "by_category": Counter(r[1] for r in received), "by_hamlet": Counter(r[2] for r in received),
+            "by_office": Counter(r[3] for r in received), "by_channel": Counter(r[4] for r in received),
+            "resolved": len(done), "on_time": on_time,
+            "avg_days": sum((res - rec).total_seconds() for rec, res, _ in done) / 86400 / len(done)}
+
+
+def test_digest_and_plan_numbers_equal_a_recount(dataset, tmp_path):
+    services = dataset
+    settings = services.settings
+    with Session(services.engine) as session:
+        digest = build_digest(session, settings, monday=WEEK, now=NOW)
+        names = office_names(session)
+        body = html_to_plain(render_digest(services.texts, settings, digest, office_names=names))
+    expected = recount(services.engine, settings, WEEK)
+    w = digest.week
+    assert w.received == expected["received"] > 400
+    assert w.by_type == expected["by_type"] and w.by_category == expected["by_category"]
+    assert w.by_hamlet == expected["by_hamlet"] and w.by_office == expected["by_office"]
+    assert w.by_channel == expected["by_channel"]
+    assert w.resolved == expected["resolved"] > 100 and w.resolved_on_time == expected["on_time"]
+    assert 0 < w.resolved_on_time < w.resolved                   # both branches occur in the data
+    assert w.avg_handling_days == pytest.approx(expected["avg_days"])
+    previous = recount(services.engine, settings, WEEK - timedelta(days=7))
+    assert digest.previous.received == previous["received"]
+    # The text shows the same numbers, the change from last week and the target.
+    assert f"Tiếp nhận: {expected['received']} đơn" in body
+    assert f"Giải quyết: {expected['resolved']} đơn" in body
+    diff = expected["received"] - previous["received"]
+    assert ("(không đổi)" if diff == 0 else f"{'+' if diff > 0 else '−'}{abs(diff)} so với tuần trước") in body
+    assert "chỉ tiêu 95,0%" in body
+    rate = f"{expected['on_time'] / expected['resolved'] * 100:.1f}".replace(".", ",")
+    assert f"Đúng hạn: {rate}%" in body
+    check_plan_numbers(services)          # same data set: generated once
+    png = write_chart(settings, digest, tmp_path / "chart.png")
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width >= 800 and height >= 400
+
+
+def check_plan_numbers(services) -> None:  # noqa: ANN001
+    settings = services.settings
+    monday = WEEK + timedelta(days=7)
+    with Session(services.engine) as session:
+        plans = build_plan(session, settings, monday=monday)
+    open_statuses = ("received", "accepted", "in_progress", "waiting_citizen", "reopened")
+    with services.engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT office_code, status, answer_due, accept_due, resolve_due, accepted_at FROM tickets "
+            "WHERE status IN ('received','accepted','in_progress','waiting_citizen','reopened')")).all()
+    overdue, due, not_accepted = Counter(), Counter(), Counter()
+    sunday = monday + timedelta(days=6)
+    for office, status, answer, accept, resolve, accepted_at in rows:
+        assert status in open_statuses
+        conv = lambda d: d if d is None or isinstance(d, date) else date.fromisoformat(d)  # noqa: E731
+        answer, accept, resolve = conv(answer), conv(accept), conv(resolve)
+        running = [resolve]
+        if status == "received":
+            running.append(answer)
+            if accept is not None and accepted_at is None:
+                running.append(accept)
+        if any(d < monday for d in running):
+            overdue[office] += 1
+        elif any(monday <= d <= sunday for d in running):
+            due[office] += 1
+        if status == "received":
+            not_accepted[office] += 1
+    for plan in plans:
+        assert len(plan.overdue) == overdue[plan.office_code], plan.office_code
+        assert len(plan.due_this_week) == due[plan.office_code], plan.office_code
+        assert len(plan.not_accepted) == not_accepted[plan.office_code], plan.office_code
+    assert sum(overdue.values()) > 0 and sum(due.values()) > 0
+    text_ = html_to_plain(render_plan(services.texts, [p for p in plans if p.office_code == "KT"], monday=monday,
+                                      consolidated=False))
+    assert "Kế hoạch giải quyết đơn thư tuần 25/2026" in text_
+    assert f"Quá hạn ({overdue['KT']})" in text_
+
+
+def test_cli_plan_and_digest(tmp_path, settings, services, capsys, monkeypatch):
+    from tests.conftest import write_config
+    from tests.data_factory import add_ticket
+    from storage.engine import write_session
+
+    with write_session(services.engine) as session:
+        add_ticket(session, settings, services.calendar, now=datetime(2026, 6, 9, 3, 0, tzinfo=timezone.utc),
+                   hamlet=settings.hamlets[1])
+    config = write_config(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    assert main(["--config", str(config), "plan", "--week", "2026-W24", "--office", "KT"]) == 0
+    out = capsys.readouterr().out
+    assert "Kế hoạch giải quyết đơn thư tuần 24/2026" in out and "XG-2026-000001" in out
+    assert main(["--config", str(config), "digest", "--week", "2026-W24", "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "Tiếp nhận: 1 đơn" in out
+    assert (tmp_path / "out" / "digest-2026-W24.png").read_bytes()[:4] == b"\x89PNG"
+    assert "Hạ tầng" in (tmp_path / "out" / "digest-2026-W24.txt").read_text(encoding="utf-8")
+    assert main(["--config", str(config), "hotspots", "--days", "14"]) == 0
