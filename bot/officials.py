@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from bot import cards, paper_intake, ticket_actions
+from bot import announcements, cards, paper_intake, ticket_actions
 from bot.action_tokens import PREFIX, parse_payload
 from bot.domain import TicketType
 from bot.invites import redeem_invite
@@ -91,6 +91,8 @@ def handle_turn(turn: OfficeTurn) -> None:
     """Route one event of an official (or of anyone pressing a card button in an office group)."""
     inbound = turn.inbound
     text = inbound.text or ""
+    if leader_announcement(turn):
+        return
     if inbound.payload is not None and inbound.payload.startswith(paper_intake.PAYLOAD) and turn.data.get("paper"):
         paper_intake.handle(turn)
     elif inbound.payload is not None:
@@ -104,7 +106,7 @@ def handle_turn(turn: OfficeTurn) -> None:
         paper_intake.handle(turn)
     elif (pending := ticket_actions.pending_of(turn)) is not None:
         ticket_actions.complete(turn, pending)
-    elif turn.chat.is_private and text.strip().isdigit() and turn.data.get("buttons"):
+    elif turn.chat.is_private and text.strip().isdecimal() and turn.data.get("buttons"):
         index = int(text.strip()) - 1
         payloads = turn.data["buttons"]
         if 0 <= index < len(payloads):
@@ -119,6 +121,22 @@ def handle_turn(turn: OfficeTurn) -> None:
             turn.say("office/not_understood")
     # Ordinary talk in an office group is the officials' own conversation: the bot stays silent.
     remember_buttons(turn)
+
+
+def leader_announcement(turn: OfficeTurn) -> bool:
+    """A leader's /thongbao (text, optional photo) and its preview buttons, in private chat only."""
+    official = turn.official
+    if official is None or official.role != "leader" or not turn.chat.is_private or not official.active:
+        return False
+    inbound = turn.inbound
+    photo = next((a.ref for a in inbound.attachments if a.kind == "photo"), "")
+    replies = announcements.handle_leader_input(turn.session, turn.settings, turn.texts, author=turn.actor,
+                                                now=turn.now, text=inbound.text or "", payload=inbound.payload,
+                                                photo_ref=photo)
+    if replies is None:
+        return False
+    turn.replies.extend(replies)
+    return True
 
 
 def remember_buttons(turn: OfficeTurn) -> None:

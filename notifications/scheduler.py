@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.housekeeping import run_housekeeping
 from bot.schedule import URGENT_JOBS, default_jobs, run_due_jobs
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,11 @@ class DueScanner:
             jobs = [(n, j) for n, j in default_jobs() if n in URGENT_JOBS] if urgent_only else None
             result = await asyncio.to_thread(run_due_jobs, s.engine, s.clock.now(), settings=s.settings,
                                              texts=s.texts, calendar=s.calendar, memory=self.memory, jobs=jobs)
+            if not urgent_only:
+                try:
+                    result.counts["housekeeping"] = await asyncio.to_thread(run_housekeeping, s, self.memory)
+                except Exception:  # noqa: BLE001 - retried at the next scan
+                    log.exception("housekeeping failed; will retry at the next scan")
         if result.total:
             log.info("scheduled messages written: %s", {k: v for k, v in result.counts.items() if v})
             if self.on_outbox:

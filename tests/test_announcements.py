@@ -117,3 +117,22 @@ def test_cancel_and_foreign_input(service, clock):
         assert "Đã hủy" in handle_leader_input(session, services.settings, services.texts, author=LEADER,
                                                now=clock.now(), payload=cancel)[0].text
         assert session.exec(select(Announcement)).one().status == "cancelled"
+
+
+def test_leader_announces_from_private_chat_through_the_officials_dispatcher(service, services):
+    from tests.office_driver import OfficeChat, add_official, plain, rows_for
+
+    citizen = CoreChat(service, user_id="4401", channel=Channel.TELEGRAM)
+    file_ticket(citizen)
+    citizen.press("Có, nhận")                        # yes to the commune's notices
+    add_official(services.engine, user_id="9001", role="leader", office=None)
+    leader = OfficeChat(service, user_id="9001")
+    leader.send("/thongbao Lịch tiếp công dân tuần này: sáng thứ Năm tại trụ sở UBND xã.")
+    assert "Lịch tiếp công dân" in plain(rows_for(services.engine, "9001"))
+    leader.press("Gửi")
+    received = [p["text"] for p in outbox_for(services.engine, "4401")]
+    assert any("Lịch tiếp công dân" in t for t in received)
+    # An ordinary official cannot announce.
+    add_official(services.engine, user_id="9002", role="official", office="KT")
+    OfficeChat(service, user_id="9002").send("/thongbao Lịch họp")
+    assert "Lịch họp" not in plain(rows_for(services.engine, "9002"))
