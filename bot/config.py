@@ -85,6 +85,8 @@ class IntakeSettings(_Frozen):
     min_description_words: int = Field(default=4, ge=1)
     max_text_chars: int = Field(default=6000, ge=100)
     max_attachments: int = Field(default=10, ge=0)
+    messages_per_minute: int = Field(default=30, ge=1)     # beyond this a person is slowed down (flood)
+    max_tickets_per_day: int = Field(default=5, ge=1)      # petitions one chat may file in 24 hours
 
 
 class Office(_Frozen):

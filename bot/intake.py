@@ -8,6 +8,7 @@ conversation row. Editing from the summary returns to the summary after the edit
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from rapidfuzz import fuzz, process
 
@@ -524,6 +525,13 @@ def submit(turn: Turn) -> None:
         turn.say("citizen/anonymous_complaint_refused")
         turn.goto("contact")
         return
+    day_ago = (turn.now - timedelta(days=1)).timestamp()
+    recent = [t for t in turn.data.get("submitted_at", []) if t > day_ago]
+    if len(recent) >= turn.settings.intake.max_tickets_per_day:
+        turn.say("citizen/too_many_tickets", limit=turn.settings.intake.max_tickets_per_day)
+        turn.goto("menu")                      # the draft is kept: it can be sent tomorrow
+        return
+    turn.data["submitted_at"] = recent + [turn.now.timestamp()]
     created = create_ticket(turn.session, settings=turn.settings, calendar=turn.services.calendar, draft=draft,
                             channel=str(turn.inbound.channel),
                             citizen_id=turn.citizen.id if consented(turn) else None, now=turn.now)

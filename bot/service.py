@@ -7,11 +7,13 @@ It is synchronous on purpose (SQLModel sessions are), and adapters call it from 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
 from bot import citizen as citizen_flow
 from bot import office_service as office_flow
@@ -20,12 +22,14 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.conversation import Turn, load_data, store_data
 from bot.domain import Inbound, Reply
+from bot.flood import FloodGuard, Verdict
 from bot.text import normalize_text
 from bot.texts import Texts
 from bot.workdays import WorkingCalendar
+
 from storage.conversations import load_conversation
-from storage.engine import write_session
-from storage.models import ProcessedInbound
+from storage.engine import read_session, write_session
+from storage.models import Official, ProcessedInbound
 from storage.outbox import enqueue_message, release_held
 from storage.tickets import ensure_citizen
 
@@ -61,10 +65,19 @@ class Service:
     def __init__(self, services: Services, *, on_outbox: Callable[[], None] | None = None) -> None:
         self.services = services
         self.on_outbox = on_outbox
+        self.flood = FloodGuard(per_minute=services.settings.intake.messages_per_minute)
+        self._officials: set[tuple[str, str]] = set()
+        self._officials_loaded = float("-inf")
 
     def handle_inbound(self, inbound: Inbound) -> HandleResult:
         """Handle one event exactly once; safe to call again with the same external id."""
         inbound = replace(inbound, text=normalize_text(inbound.text)[0] if inbound.text else "")
+        if inbound.is_private and not self._is_official(inbound):
+            verdict = self.flood.check(str(inbound.channel), inbound.user_id)
+            if verdict is Verdict.DROP:
+                return HandleResult()
+            if verdict is Verdict.WARN:
+                return self._warn_flood(inbound)
         now = self.services.clock.now()
         result = HandleResult()
         try:
@@ -120,10 +133,30 @@ class Service:
         return result
 
     def _already_processed(self, inbound: Inbound) -> bool:
-        from storage.engine import read_session
-
         with read_session(self.services.engine) as session:
             return session.get(ProcessedInbound, (str(inbound.channel), inbound.external_id)) is not None
+
+    def _is_official(self, inbound: Inbound) -> bool:
+        """Staff are never throttled; their ids are cached for a minute (the table is small)."""
+        now = time.monotonic()
+        if now - self._officials_loaded > 60:
+            with read_session(self.services.engine) as session:
+                rows = session.exec(select(Official.channel, Official.user_id).where(Official.active)).all()
+            self._officials = {(channel, user_id) for channel, user_id in rows}
+            self._officials_loaded = now
+        return (str(inbound.channel), inbound.user_id) in self._officials
+
+    def _warn_flood(self, inbound: Inbound) -> HandleResult:
+        """One polite warning per window to a person sending too fast; their message is set aside."""
+        now = self.services.clock.now()
+        log.warning("flood: %s user sends too fast; messages set aside for a minute", inbound.channel)
+        reply = Reply(text=self.services.texts.render("citizen/flood_warning"))
+        with write_session(self.services.engine) as session:
+            enqueue_message(session, channel=str(inbound.channel), chat_id=inbound.chat_id, payload=reply.to_json(),
+                            now=now)
+        if self.on_outbox:
+            self.on_outbox()
+        return HandleResult(chats={(str(inbound.channel), inbound.chat_id)})
 
     def handle_failure(self, inbound: Inbound) -> None:
         """After an unexpected error: mark the event handled and apologise, so it is not retried forever."""

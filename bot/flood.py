@@ -1,0 +1,52 @@
+"""Flood control: a person sending far more than a human types is slowed down before any
+database work, so a flood cannot slow everybody else; they get one polite warning per window.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from enum import Enum
+
+
+class Verdict(Enum):
+    OK = "ok"
+    WARN = "warn"      # the first message over the limit in this window: answer with a warning
+    DROP = "drop"      # further messages in the same window: ignored
+
+
+class FloodGuard:
+    """Sliding-window message counts per (channel, user), kept in memory (lost on restart, harmlessly)."""
+
+    def __init__(self, *, per_minute: int, window: float = 60.0, max_people: int = 100_000) -> None:
+        self.per_minute = per_minute
+        self.window = window
+        self.max_people = max_people
+        self._seen: dict[tuple[str, str], deque[float]] = {}
+        self._warned: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def check(self, channel: str, user_id: str, now: float | None = None) -> Verdict:
+        """Count one message and say whether to handle it."""
+        now = time.monotonic() if now is None else now
+        key = (channel, user_id)
+        with self._lock:
+            times = self._seen.setdefault(key, deque())
+            while times and times[0] <= now - self.window:
+                times.popleft()
+            if len(times) < self.per_minute:
+                times.append(now)
+                if len(self._seen) > self.max_people:
+                    self._forget_idle(now)
+                return Verdict.OK
+            warned = self._warned.get(key)
+            if warned is not None and warned > now - self.window:
+                return Verdict.DROP
+            self._warned[key] = now
+            return Verdict.WARN
+
+    def _forget_idle(self, now: float) -> None:
+        for key in [k for k, t in self._seen.items() if not t or t[-1] <= now - self.window]:
+            self._seen.pop(key, None)
+            self._warned.pop(key, None)
