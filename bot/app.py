@@ -19,6 +19,7 @@ from sqlmodel import Session
 from telegram import Bot
 
 from bot.classifier import CategorySpec, Classifier
+from bot.attachment_notices import notify_attachment_refused
 from bot.channel_alerts import alert_citizen_unreachable, alert_zalo_token_failure
 from bot.clock import Clock, SystemClock
 from bot.config import Category, Settings
@@ -179,13 +180,19 @@ class TelegramBotApp:
             self._tasks.append(asyncio.create_task(run_polling(self.adapter, self.stop_event)))
         log.info("danvan bot started (%s), web on port %s", "webhook" if self.webhook_mode else "polling", self.port)
 
+    def _attachment_refused(self, ticket_code: str, reason: str) -> None:
+        """Tell the citizen a file was not kept (their petition stands); runs in a worker thread."""
+        if notify_attachment_refused(self.services.engine, self.services.texts, ticket_code=ticket_code,
+                                     reason=reason, now=self.services.clock.now()):
+            self.sender.wake()
+
     async def _store_files_loop(self) -> None:
         """Keep local copies of citizens' attachments: after each new ticket, and every few minutes."""
         storage = self.settings.storage
         while not self.stop_event.is_set():
             try:
                 await store_attachments(self.bot, self.services.engine, directory=storage.attachments_dir,
-                                        max_bytes=storage.max_attachment_bytes)
+                                        max_bytes=storage.max_attachment_bytes, on_refused=self._attachment_refused)
             except Exception:  # noqa: BLE001 - a failed download is retried on the next round
                 log.exception("storing attachments failed")
             self._files_wanted.clear()

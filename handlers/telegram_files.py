@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -47,7 +48,7 @@ def _record(engine: Engine, attachment_id: int, path: str, size: int | None = No
 
 
 async def store_attachments(bot: Bot, engine: Engine, *, directory: str | Path, max_bytes: int,
-                            limit: int = 50) -> int:
+                            limit: int = 50, on_refused: Callable[[str, str], None] | None = None) -> int:
     """Download attachments that have no local copy yet; returns how many were stored."""
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
@@ -70,6 +71,8 @@ async def store_attachments(bot: Bot, engine: Engine, *, directory: str | Path, 
         if not checked.ok:
             log.info("attachment %s of %s refused: %s", attachment_id, code, checked.reason)
             await asyncio.to_thread(_record, engine, attachment_id, f"refused:{checked.reason}")
+            if on_refused is not None:
+                await asyncio.to_thread(on_refused, code, checked.reason)
             continue
         # A generated name: nothing the sender chose (a path, a name) reaches the file system.
         path = folder / f"{code}-{uuid.uuid4().hex[:12]}{checked.extension}"

@@ -273,5 +273,11 @@ async def test_disguised_file_is_refused_but_the_ticket_is_kept(app, fake, http)
             break
         await asyncio.sleep(0.05)
     assert attachment.path == "refused:wrong_type" and ticket.code
+    for _ in range(100):
+        told = [m for m in fake.sent_messages(user.user_id) if "không được lưu" in (m.get("text") or "")]
+        if told:
+            break
+        await asyncio.sleep(0.05)
+    assert told and ticket.code in told[0]["text"] and "vẫn được tiếp nhận" in told[0]["text"]
     folder = Path(app.settings.storage.attachments_dir)
     assert not folder.exists() or list(folder.iterdir()) == []
