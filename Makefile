@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.zalo_webhook
 	$(BIN)/python -m bench.scheduled_jobs
 	$(BIN)/python -m bench.web_and_documents
+	$(BIN)/python -m bench.idle_memory
 
 # Debian packages for the headless-browser and LibreOffice tests (they skip, saying so, without them).
 system-deps:

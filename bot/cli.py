@@ -332,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "aiohttp.access", "alembic.runtime.migration"):
+    for noisy in ("httpx", "aiohttp.access", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if getattr(args, "func", None) is None:
         args.func = cmd_run
