@@ -40,6 +40,8 @@ def intake_script(citizen: int, rounds: int) -> list[str]:
     script = ["/start", "1"]
     for r in range(rounds):
         script += ["1", "1", DESCRIPTIONS[(citizen + r) % len(DESCRIPTIONS)], "1", "1", "2", "1", "3", "1"]
+        if r == 0:
+            script.append("2")          # "no, thanks" to the commune's notices (asked once)
     return script
 
 

@@ -134,7 +134,7 @@ class TelegramBotApp:
             dead_text=lambda row_id, channel, code: self.services.texts.render(
                 "office/delivery_failed", row_id=row_id, channel=channel, code=code))
         self.scanner = DueScanner(self.services, on_outbox=self.sender.wake)
-        self.service = Service(self.services, on_outbox=self._after_inbound)
+        self.service = Service(self.services, on_outbox=self.sender.wake, on_ticket=self.scanner.nudge)
         if self.zalo is not None:
             self.zalo.attach(self.service)
         self._files_wanted = asyncio.Event()
@@ -144,11 +144,6 @@ class TelegramBotApp:
         self.stop_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
-
-    def _after_inbound(self) -> None:
-        """New outbox rows: wake the sender; a new ticket may be a hot spot: check now."""
-        self.sender.wake()
-        self.scanner.nudge()
 
     @property
     def webhook_mode(self) -> bool:

@@ -62,9 +62,11 @@ class HandleResult:
 class Service:
     """Entry point of the core for every channel."""
 
-    def __init__(self, services: Services, *, on_outbox: Callable[[], None] | None = None) -> None:
+    def __init__(self, services: Services, *, on_outbox: Callable[[], None] | None = None,
+                 on_ticket: Callable[[], None] | None = None) -> None:
         self.services = services
         self.on_outbox = on_outbox
+        self.on_ticket = on_ticket          # after a commit that created tickets (any thread)
         self.flood = FloodGuard(per_minute=services.settings.intake.messages_per_minute)
         self._officials: set[tuple[str, str]] = set()
         self._officials_loaded = float("-inf")
@@ -130,6 +132,8 @@ class Service:
             log.info("ticket %s created via %s", code, inbound.channel if inbound else "office")
         if result.chats and self.on_outbox:
             self.on_outbox()
+        if result.ticket_codes and self.on_ticket:
+            self.on_ticket()
         return result
 
     def _already_processed(self, inbound: Inbound) -> bool:

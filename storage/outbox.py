@@ -26,5 +26,6 @@ def release_held(session: Session, *, channel: str, chat_id: str, now: datetime)
     result = session.execute(update(OutboxMessage)
                              .where(OutboxMessage.channel == channel, OutboxMessage.chat_id == chat_id,
                                     OutboxMessage.status == "held")
-                             .values(status="pending", next_attempt_at=now, last_error=""))
+                             .values(status="pending", next_attempt_at=now, last_error="")
+                             .execution_options(synchronize_session=False))
     return int(result.rowcount or 0)
