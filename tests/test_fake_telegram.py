@@ -537,3 +537,17 @@ async def test_aiohttp_request_shuts_down_twice_and_reopens(fake):
     await request.shutdown()
     async with bot:
         assert (await bot.get_me()).id == 123
+
+
+async def test_network_errors_never_carry_the_bot_token():
+    """A canary token must not reach an error message (and so a log line) through a request URL."""
+    from telegram.error import TelegramError
+
+    from handlers.telegram_request import AiohttpRequest
+
+    canary = "987654:CANARYtokenSECRETvalue"
+    # A misconfigured base URL: aiohttp quotes the whole URL, token included, in its error.
+    bot = Bot(canary, base_url="http://127.0.0.1:9:9/bot", request=AiohttpRequest(connect_timeout=0.5))
+    with pytest.raises(TelegramError) as caught:
+        await bot.get_me()
+    assert "CANARY" not in str(caught.value) and "SECRET" not in repr(caught.value)
