@@ -11,11 +11,11 @@ from datetime import date
 
 from bot.config import ConfigError, Settings, load_settings
 
-CONNECT_HELP = """\
-Chưa cấu hình Telegram: đang chạy trò chuyện trên dòng lệnh (console).
-(No TELEGRAM_BOT_TOKEN: running the console chat. To connect a real bot, create one with
-@BotFather, put TELEGRAM_BOT_TOKEN=... in .env and run `make run` again. See README.)
-Gõ /thoat để thoát."""
+def _say(template: str, **context: object) -> str:
+    """A terminal text from templates/vi/cli/ (every user-facing text lives in templates)."""
+    from bot.texts import Texts, html_to_plain
+
+    return html_to_plain(Texts().render(f"cli/{template}", **context))
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -26,7 +26,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Start the Telegram bot when a token is configured; otherwise the console chat."""
     settings = _settings(args)
     if not settings.telegram.bot_token:
-        return cmd_local(args, banner=CONNECT_HELP)
+        return cmd_local(args, banner=_say("no_token"))
     from bot.app import run_telegram
 
     asyncio.run(run_telegram(settings))
@@ -88,7 +88,6 @@ def cmd_db(args: argparse.Namespace) -> int:
 def cmd_deadline(args: argparse.Namespace) -> int:
     """Print the due dates of a ticket type received (and maybe accepted) on given dates."""
     from bot.deadlines import compute_deadlines, deadlines_to_json
-    from bot.texts import format_date
     from bot.workdays import WorkingCalendar
 
     settings = _settings(args)
@@ -103,11 +102,7 @@ def cmd_deadline(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(deadlines_to_json(due)))
     else:
-        print(f"{spec.name} nhận ngày {format_date(args.received)} (quy định {rule_set}):")
-        print(f"  Hạn trả lời:     {format_date(due.answer_due)}")
-        if due.accept_due:
-            print(f"  Hạn thụ lý:      {format_date(due.accept_due)}")
-        print(f"  Hạn giải quyết:  {format_date(due.resolve_due)}")
+        print(_say("deadline", type_name=spec.name, received=args.received, rule_set=rule_set, due=due))
     return 0
 
 
@@ -147,6 +142,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 0
     print(f"audit log BROKEN at event {report.broken_at}: {report.reason} ({report.events} events verified before it)")
     return 1
+
 
 def cmd_zalo(args: argparse.Namespace) -> int:
     """First authorisation of the Zalo OA (OAuth v4 with PKCE): print the URL, then trade the code."""
@@ -189,6 +185,8 @@ def cmd_zalo(args: argparse.Namespace) -> int:
         print(f"danvan: Zalo refused the code: {exc}", file=sys.stderr)
         return 1
     print(f"Zalo OA authorised; access token valid until {expires:%Y-%m-%d %H:%M} UTC, refreshed automatically.")
+    return 0
+
 
 def _week(value: str) -> date:
     from bot.office_hours import parse_week
@@ -253,17 +251,10 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
 
     services = _services(args)
     settings = services.settings
-    kinds = {"mass": "Đơn đông người", "cluster": "Cụm đơn cùng thôn, cùng lĩnh vực", "duplicates": "Đơn trùng nội dung"}
     with read_session(services.engine) as session:
         spots = find_hotspots(session, settings, services.clock.now(), days=args.days)
-    if not spots:
-        print(f"Không có điểm nóng trong {args.days} ngày gần đây.")
-        return 0
-    print(f"Điểm nóng trong {args.days} ngày gần đây: {len(spots)}")
-    for spot in spots:
-        where = f" – {spot.hamlet}" if spot.hamlet else ""
-        extra = f" ({spot.cosigners} người ký)" if spot.kind == "mass" else ""
-        print(f"• {kinds[spot.kind]}{extra}: {settings.category(spot.category).name}{where}: {', '.join(spot.codes)}")
+    print(_say("hotspots", spots=spots, days=args.days,
+               category_names={c.code: c.name for c in settings.categories}))
     return 0
 
 

@@ -108,6 +108,20 @@ def open_id(value: str) -> str:
     return siv.decrypt(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)), [b"id"]).decode()
 
 
+def rewrite_column(connection, table: str, column: str, transform, *, key: str = "id") -> int:  # noqa: ANN001
+    """Migrations: apply `transform` (seal or open) to every non-empty value of one column."""
+    from sqlalchemy import text
+
+    rows = connection.execute(text(f"SELECT {key}, {column} FROM {table}")).fetchall()
+    changed = 0
+    for row_key, value in rows:
+        if value:
+            connection.execute(text(f"UPDATE {table} SET {column} = :v WHERE {key} = :k"),
+                               {"v": transform(value), "k": row_key})
+            changed += 1
+    return changed
+
+
 class SealedText(TypeDecorator[str]):
     """Text stored encrypted (random nonce); '' and NULL stay as they are."""
 

@@ -68,3 +68,16 @@ def test_env_override_and_broken_yaml(tmp_path):
     broken.write_text("commune: [unclosed\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="invalid YAML"):
         load_settings(broken, environ={})
+
+
+def test_hotspot_listing_text():
+    from types import SimpleNamespace as Spot
+
+    from bot.cli import _say
+
+    text = _say("hotspots", days=14, category_names={"ha_tang": "Hạ tầng"},
+                spots=[Spot(kind="mass", cosigners=7, category="ha_tang", hamlet="Thôn Mẫu 1",
+                            codes=["XG-2026-000001"])])
+    assert "Điểm nóng trong 14 ngày gần đây: 1" in text
+    assert "Đơn đông người (7 người ký): Hạ tầng – Thôn Mẫu 1: XG-2026-000001" in text
+    assert "Không có điểm nóng" in _say("hotspots", days=14, category_names={}, spots=[])

@@ -7,7 +7,7 @@ Create Date: 2026-11-26
 from alembic import op
 import sqlalchemy as sa
 
-from storage.crypto import open_id, open_text, seal_id, seal_text
+from storage.crypto import open_id, open_text, rewrite_column, seal_id, seal_text
 
 revision = "0004_seal_personal_data"
 down_revision = "0003_data_requests"
@@ -22,13 +22,8 @@ TEXT_COLUMNS = [("citizens", "name"), ("citizens", "phone"), ("tickets", "contac
 
 
 def _rewrite(columns, transform) -> None:
-    conn = op.get_bind()
     for table, column in columns:
-        rows = conn.execute(sa.text(f"SELECT id, {column} FROM {table}")).fetchall()
-        for row_id, value in rows:
-            if value:
-                conn.execute(sa.text(f"UPDATE {table} SET {column} = :v WHERE id = :i"),
-                             {"v": transform(value), "i": row_id})
+        rewrite_column(op.get_bind(), table, column, transform)
 
 
 def upgrade() -> None:

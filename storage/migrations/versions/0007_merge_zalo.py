@@ -7,7 +7,7 @@ Create Date: 2026-11-26
 from alembic import op
 import sqlalchemy as sa
 
-from storage.crypto import open_id, open_text, seal_id, seal_text
+from storage.crypto import open_id, open_text, rewrite_column, seal_id, seal_text
 
 revision = "0007_merge_zalo"
 down_revision = ("0006_merge_web", "0301_zalo")
@@ -19,11 +19,7 @@ TEXT_COLUMNS = [("inbound_events", "payload", "id"), ("zalo_tokens", "access_tok
 
 
 def _rewrite(table: str, column: str, key: str, transform) -> None:
-    conn = op.get_bind()
-    for row_key, value in conn.execute(sa.text(f"SELECT {key}, {column} FROM {table}")).fetchall():
-        if value:
-            conn.execute(sa.text(f"UPDATE {table} SET {column} = :v WHERE {key} = :k"),
-                         {"v": transform(value), "k": row_key})
+    rewrite_column(op.get_bind(), table, column, transform, key=key)
 
 
 def upgrade() -> None:
