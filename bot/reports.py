@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from storage.models import Ticket, TicketEvent
-from storage.reports import satisfaction_answers, status_events, tickets_received_until
+from storage.reports import satisfaction_answers, ticket_batches
 
 FINISHED = frozenset({"resolved", "closed", "refused", "transferred"})
 RESOLVED = frozenset({"resolved", "closed"})
@@ -176,56 +176,30 @@ def build_report(session: Session, settings: Settings, period: Period, *, ticket
     """
     start_moment = local_day_end(settings, period.start - timedelta(days=1))
     end_moment = local_day_end(settings, period.end)
-    if loaded is None:
-        tickets = tickets_received_until(session, period.end)
-        events = status_events(session, [int(t.id or 0) for t in tickets], until=end_moment)
+    if loaded is None:      # streamed: a million tickets never sit in memory at once
+        batches = ticket_batches(session, end=period.end, events_until=end_moment)
     else:
-        tickets, events = loaded
-    tickets = [t for t in tickets if ticket_filter is None or ticket_filter(t)]
+        batches = iter([loaded])
     report = PeriodReport(period=period, commune_name=settings.commune.name)
     types = {t.code: Row(t.code, t.name) for t in settings.ticket_types}
     cats = {c.code: Row(c.code, c.name) for c in settings.categories}
     hamlets = {h: Row(h, h) for h in settings.hamlets}
     offices = {o.code: Row(o.code, o.name) for o in settings.offices}
-    clusters: dict[tuple[str, str], list[str]] = {}
+    clusters: dict[tuple[str, str], list] = {}
     handling: Counter[str] = Counter()
-    for ticket in tickets:
-        history = events.get(int(ticket.id or 0), [])
-        carried = ticket.received_date < period.start
-        if carried and status_at(ticket, history, start_moment) in FINISHED:
-            continue
-        report.ticket_codes.append(ticket.code)
-        state = status_at(ticket, history, end_moment) or "received"
-        handling[state] += 1
-        done_day = resolved_day(settings, history, end_moment)
-        rows = [types.setdefault(ticket.type, Row(ticket.type, ticket.type)),
-                cats.setdefault(ticket.category, Row(ticket.category, ticket.category)),
-                hamlets.setdefault(ticket.hamlet, Row(ticket.hamlet, ticket.hamlet)),
-                offices.setdefault(ticket.office_code, Row(ticket.office_code, ticket.office_code)),
-                report.complaints if ticket.type in COMPLAINT_TYPES else report.petitions]
-        for row in rows:
-            _count(row, carried=carried, state=state, done_day=done_day, due=ticket.resolve_due, end=period.end)
-        if carried:
-            report.carried_over += 1
-        else:
-            report.received_new += 1
-        anonymous_denunciation = ticket.type == "to_cao" and ticket.anonymous
-        report.anonymous_denunciations += anonymous_denunciation
-        if not anonymous_denunciation:
-            report.eligible += 1
-            if state in ("transferred", "refused"):
-                report.not_competent += 1
-            else:
-                report.within_competence += 1
-        if ticket.cosigners >= settings.portal.hot_spot_cosigners:
-            report.mass_petitions += 1
-            report.hot_spots.append(HotSpot("mass", f"{cats[ticket.category].name} – {ticket.hamlet or '—'}",
-                                            ticket.cosigners, (ticket.code,)))
-        if not carried and ticket.hamlet:
-            clusters.setdefault((ticket.category, ticket.hamlet), []).append(ticket.code)
-    for (category, hamlet), codes in sorted(clusters.items(), key=lambda item: -len(item[1])):
-        if len(codes) >= settings.portal.hot_spot_same_place:
-            report.hot_spots.append(HotSpot("cluster", f"{cats[category].name} – {hamlet}", len(codes), tuple(codes)))
+    counted: set[int] = set()
+    for tickets, events in batches:
+        for ticket in tickets:
+            if ticket_filter is not None:
+                if not ticket_filter(ticket):
+                    continue
+                counted.add(int(ticket.id or 0))
+            _add_ticket(report, settings, period, ticket, events.get(int(ticket.id or 0), []),
+                        start_moment=start_moment, end_moment=end_moment, rows=(types, cats, hamlets, offices),
+                        clusters=clusters, handling=handling)
+    for (category, hamlet), (count, *codes) in sorted(clusters.items(), key=lambda item: -item[1][0]):
+        if count >= settings.portal.hot_spot_same_place:
+            report.hot_spots.append(HotSpot("cluster", f"{cats[category].name} – {hamlet}", count, tuple(codes)))
     # The largest first; a report lists a readable number of them and says how many more there are.
     report.hot_spots.sort(key=lambda h: (h.kind != "mass", -h.count))
     report.hot_spots_more = max(0, len(report.hot_spots) - MAX_HOT_SPOTS)
@@ -236,11 +210,52 @@ def build_report(session: Session, settings: Settings, period: Period, *, ticket
     report.by_hamlet = [r for r in hamlets.values() if r.total]
     report.by_office = list(offices.values())
     report.handling = dict(handling)
-    counted = {int(t.id or 0) for t in tickets}
     answers = [rating for ticket_id, rating in satisfaction_answers(session, start_moment, end_moment)
                if ticket_id in counted or ticket_filter is None]
     report.surveys_asked, report.ratings = len(answers), [r for r in answers if r is not None]
     return report
+
+
+def _add_ticket(report: PeriodReport, settings: Settings, period: Period, ticket, history: list,  # noqa: ANN001
+                *, start_moment: datetime, end_moment: datetime, rows: tuple[dict, dict, dict, dict],
+                clusters: dict[tuple[str, str], list], handling: Counter) -> None:
+    """Count one ticket into the report (nothing when it was finished before the period)."""
+    types, cats, hamlets, offices = rows
+    carried = ticket.received_date < period.start
+    if carried and status_at(ticket, history, start_moment) in FINISHED:
+        return
+    report.ticket_codes.append(ticket.code)
+    state = status_at(ticket, history, end_moment) or "received"
+    handling[state] += 1
+    done_day = resolved_day(settings, history, end_moment)
+    counted_rows = [types.setdefault(ticket.type, Row(ticket.type, ticket.type)),
+                    cats.setdefault(ticket.category, Row(ticket.category, ticket.category)),
+                    hamlets.setdefault(ticket.hamlet, Row(ticket.hamlet, ticket.hamlet)),
+                    offices.setdefault(ticket.office_code, Row(ticket.office_code, ticket.office_code)),
+                    report.complaints if ticket.type in COMPLAINT_TYPES else report.petitions]
+    for row in counted_rows:
+        _count(row, carried=carried, state=state, done_day=done_day, due=ticket.resolve_due, end=period.end)
+    if carried:
+        report.carried_over += 1
+    else:
+        report.received_new += 1
+    anonymous_denunciation = ticket.type == "to_cao" and ticket.anonymous
+    report.anonymous_denunciations += anonymous_denunciation
+    if not anonymous_denunciation:
+        report.eligible += 1
+        if state in ("transferred", "refused"):
+            report.not_competent += 1
+        else:
+            report.within_competence += 1
+    if ticket.cosigners >= settings.portal.hot_spot_cosigners:
+        report.mass_petitions += 1
+        report.hot_spots.append(HotSpot("mass", f"{cats[ticket.category].name} – {ticket.hamlet or '—'}",
+                                        ticket.cosigners, (ticket.code,)))
+    if not carried and ticket.hamlet:
+        count_and_codes = clusters.setdefault((ticket.category, ticket.hamlet), [0])
+        count_and_codes[0] += 1
+        if len(count_and_codes) <= MAX_CODES_LISTED:       # a report lists only the first few codes
+            count_and_codes.append(ticket.code)
 
 
 def _count(row: Row, *, carried: bool, state: str, done_day: date | None, due: date, end: date) -> None:

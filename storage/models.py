@@ -81,6 +81,12 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         Index("ix_tickets_status_resolve_due", "status", "resolve_due"),
         Index("ix_tickets_office_status", "office_code", "status"),
+        # 0701_scale_indexes: the jobs, digest, reports and register at a million tickets
+        Index("ix_tickets_received_date", "received_date"),
+        Index("ix_tickets_received_at", "received_at"),
+        Index("ix_tickets_resolved_at", "resolved_at"),
+        Index("ix_tickets_status_answer_due", "status", "answer_due"),
+        Index("ix_tickets_status_accept_due", "status", "accept_due"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True, index=True)

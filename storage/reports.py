@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date, datetime
 
 from sqlalchemy import Row, func, inspect, text
@@ -32,14 +33,39 @@ def tickets_received_between(session: Session, start: date, end: date) -> list[R
     return list(session.execute(stmt))
 
 
+BATCH = 2000
+
+
+def ticket_batches(session: Session, *, end: date, start: date | None = None, events_until: datetime,
+                   size: int = BATCH) -> Iterator[tuple[list[Row], dict[int, list[Row]]]]:
+    """Tickets received up to `end` (from `start` if given), oldest first, a batch at a time with
+    their events up to `events_until`: a report or register over a million tickets streams them
+    (server-side cursor on PostgreSQL) instead of holding them all in memory."""
+    stmt = select(*TICKET_FACTS).where(Ticket.received_date <= end)
+    if start is not None:
+        stmt = stmt.where(Ticket.received_date >= start)
+    stmt = stmt.order_by(col(Ticket.received_date), col(Ticket.id)).execution_options(yield_per=size)
+    for part in session.execute(stmt).partitions(size):
+        yield part, status_events(session, [int(t.id) for t in part], until=events_until)
+
+
+def count_received_between(session: Session, start: date, end: date) -> int:
+    """How many tickets were received from `start` to `end` inclusive (local dates)."""
+    return int(session.execute(select(func.count()).select_from(Ticket).where(
+        Ticket.received_date >= start, Ticket.received_date <= end)).scalar() or 0)
+
+
 def status_events(session: Session, ticket_ids: list[int], *, until: datetime) -> dict[int, list[Row]]:
     """Audit events per ticket up to `until`, in order (status changes and their notes)."""
     events: dict[int, list[Row]] = defaultdict(list)
     if not ticket_ids:
         return events
-    low, high = min(ticket_ids), max(ticket_ids)
     wanted = set(ticket_ids)
-    stmt = (select(*EVENT_FACTS).where(col(TicketEvent.ticket_id).between(low, high), TicketEvent.at <= until)
+    if len(wanted) <= BATCH:         # a batch: the ticket_id index finds exactly these
+        which = col(TicketEvent.ticket_id).in_(sorted(wanted))
+    else:                            # many tickets: one range, filtered here (no huge IN list)
+        which = col(TicketEvent.ticket_id).between(min(wanted), max(wanted))
+    stmt = (select(*EVENT_FACTS).where(which, TicketEvent.at <= until)
             .order_by(col(TicketEvent.at), col(TicketEvent.id)))
     for event in session.execute(stmt):
         if event.ticket_id in wanted:
