@@ -45,11 +45,16 @@ def _window_start(now: datetime, days: int) -> datetime:
     return now - timedelta(days=days)
 
 
-def open_recent(session: Session, now: datetime, days: int) -> list[Ticket]:
-    """Open tickets received within the last `days` days, oldest first."""
-    return list(session.exec(select(Ticket).where(col(Ticket.status).in_(OPEN),
-                                                  Ticket.received_at >= _window_start(now, days))
-                             .order_by(col(Ticket.id))).all())
+# What hot spots read of a ticket: plain rows (no ORM objects, no sealed columns to open).
+RECENT_COLUMNS = (Ticket.id, Ticket.code, Ticket.status, Ticket.hamlet, Ticket.category, Ticket.cosigners,
+                  Ticket.description, Ticket.received_at, Ticket.received_date, Ticket.answer_due)
+
+
+def open_recent(session: Session, now: datetime, days: int) -> list:
+    """Open tickets received within the last `days` days, oldest first (rows with RECENT_COLUMNS)."""
+    return list(session.execute(select(*RECENT_COLUMNS).where(col(Ticket.status).in_(OPEN),
+                                                             Ticket.received_at >= _window_start(now, days))
+                                .order_by(col(Ticket.id))).all())
 
 
 def root_of(session: Session, ticket_id: int) -> int:
@@ -121,7 +126,8 @@ def run_due(ctx: JobContext) -> None:
         return
     recent = open_recent(ctx.session, ctx.now, cfg.window_days)
     checked = set(ctx.session.exec(select(SentReminder.ref).where(
-        SentReminder.kind == "hotspot_seen", col(SentReminder.ticket_id).in_([t.id for t in recent]))).all())
+        SentReminder.kind == "hotspot_seen", col(SentReminder.ticket_id).in_(
+            select(Ticket.id).where(col(Ticket.status).in_(OPEN), Ticket.received_at >= since)))).all())
     fresh = [t for t in recent if str(t.id) not in checked]
     if not fresh:
         return
@@ -130,17 +136,21 @@ def run_due(ctx: JobContext) -> None:
         fresh = fresh[:MAX_PER_SCAN]
         ctx.remember.pop("hotspots", None)
     ignore = hamlet_words(ctx.settings.hamlets)
+    # Only tickets a fresh one may match need their words: _best_match never pairs two different
+    # hamlets, so with a busy window most of it is left out.
+    hamlets = {t.hamlet for t in fresh}
+    comparable = [t for t in recent if "" in hamlets or not t.hamlet or t.hamlet in hamlets]
     # Descriptions never change: the process keeps each ticket's words between scans.
     cache = ctx.memory.setdefault("hotspot_words", {})
     words = {}
-    for t in recent:
+    for t in comparable:
         if t.id not in cache:
             cache[t.id] = content_words(t.description, ignore=ignore)
         words[t.id] = cache[t.id]
     if len(cache) > 20 * max(1, len(recent)):
         cache.clear()
     index: dict[str, list[Ticket]] = defaultdict(list)
-    for t in recent:
+    for t in comparable:
         for word in words[t.id]:
             index[word].append(t)
     to_leaders = leaders(ctx.session, ctx.settings)

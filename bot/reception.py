@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.domain import TicketStatus
 from bot.office_hours import at_local, previous_working_day
 from bot.recipients import leaders
-from bot.schedule import OPEN, JobContext, overdue_steps
+from bot.schedule import OPEN, OPEN_TICKET_COLUMNS, JobContext, overdue_steps
 from bot.workdays import WorkingCalendar
 from storage.models import Ticket, TicketLink
 from storage.reminders import claim_reminder, claimed_refs
@@ -31,7 +31,8 @@ def next_reception(settings: Settings, calendar: WorkingCalendar, today: date) -
 
 def cases_to_raise(session: Session, settings: Settings, today: date) -> list[dict]:
     """Open tickets that are overdue, reopened, from repeat petitioners, or mass/linked cases."""
-    tickets = session.exec(select(Ticket).where(col(Ticket.status).in_(OPEN)).order_by(col(Ticket.id))).all()
+    tickets = session.execute(select(*OPEN_TICKET_COLUMNS).where(col(Ticket.status).in_(OPEN))
+                              .order_by(col(Ticket.id))).all()
     since = today - timedelta(days=REPEAT_LOOKBACK_DAYS)
     counts = Counter(c for c in session.exec(select(Ticket.citizen_id).where(
         col(Ticket.citizen_id).is_not(None), Ticket.received_date >= since)).all())

@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.domain import TicketStatus
 from bot.office_hours import at_local, week_label, week_monday, weekly_fire_day
 from bot.recipients import leaders, office_group, office_heads
-from bot.schedule import OPEN, JobContext, due_steps
+from bot.schedule import OPEN, OPEN_TICKET_COLUMNS, JobContext, due_steps
 from bot.texts import Texts
 from storage.models import Office, Official, Ticket
 from storage.reminders import claim_reminder, claimed_refs
@@ -60,10 +60,11 @@ def build_plan(session: Session, settings: Settings, *, monday: date, today: dat
     offices = session.exec(select(Office).order_by(col(Office.code))).all()
     plans = {o.code: OfficePlan(o.code, o.name) for o in offices if office in (None, o.code)}
     names = {o.id: o.display_name for o in session.exec(select(Official)).all()}
-    stmt = select(Ticket).where(col(Ticket.status).in_(OPEN)).order_by(col(Ticket.id))
+    stmt = select(*OPEN_TICKET_COLUMNS).where(col(Ticket.status).in_(OPEN)).order_by(col(Ticket.id))
     if office:
         stmt = stmt.where(Ticket.office_code == office)
-    for ticket in session.exec(stmt).all():
+    categories = {c.code: c.name for c in settings.categories}
+    for ticket in session.execute(stmt):
         plan = plans.get(ticket.office_code)
         if plan is None:
             continue
@@ -74,7 +75,7 @@ def build_plan(session: Session, settings: Settings, *, monday: date, today: dat
         def line(step):  # noqa: ANN001, ANN202 - a local shorthand
             return PlanLine(code=ticket.code, office_code=ticket.office_code, step=STEP_NAMES[step.step],
                             due=step.due, days_late=max(0, (today - step.due).days),
-                            category=settings.category(ticket.category).name, hamlet=ticket.hamlet,
+                            category=categories[ticket.category], hamlet=ticket.hamlet,
                             assignee=names.get(ticket.assignee_id, "") if ticket.assignee_id else "")
 
         if late:
