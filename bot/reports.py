@@ -177,7 +177,8 @@ def build_report(session: Session, settings: Settings, period: Period, *, ticket
     start_moment = local_day_end(settings, period.start - timedelta(days=1))
     end_moment = local_day_end(settings, period.end)
     if loaded is None:      # streamed: a million tickets never sit in memory at once
-        batches = ticket_batches(session, end=period.end, events_until=end_moment)
+        batches = ticket_batches(session, end=period.end, events_until=end_moment,
+                                 finished_before=(period.start, start_moment, FINISHED))
     else:
         batches = iter([loaded])
     report = PeriodReport(period=period, commune_name=settings.commune.name)
