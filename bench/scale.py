@@ -110,6 +110,7 @@ def generate(engine, settings, calendar, count: int, *, seed: int = 7) -> dict[s
     from bot.schedule import DueStep
     from bot.config import TICKET_TYPE_CODES
     from storage.models import Official, OutboxMessage, SentReminder, Ticket, TicketCard, TicketEvent
+    from tests.data_factory import PROBLEMS, SUBJECTS
 
     rng = random.Random(seed)
     tz = settings.commune.tz
@@ -197,7 +198,8 @@ def generate(engine, settings, calendar, count: int, *, seed: int = 7) -> dict[s
             last = max(x for x in (received_at, accepted_at, resolved_at, closed_at) if x)
             tickets.add(id=tid, code=code, pin_hash="x" * 64, type=type_, category=category, hamlet=hamlet,
                         office_code=office, status=status, channel=rng.choice(("telegram", "telegram", "zalo", "web")),
-                        description=f"Đường bê tông vào thôn bị sụt lún, xe máy đi lại nguy hiểm (đơn mẫu {tid})",
+                        description=f"{rng.choice(SUBJECTS).capitalize()} {rng.choice(PROBLEMS)}, đề nghị xã xem xét "
+                                    f"giải quyết (đơn mẫu {tid})",
                         source="electronic", citizen_id=None, anonymous=type_ == "to_cao",
                         contact_name="", contact_phone="", cosigners=rng.choices((1, 2, 6), weights=(90, 8, 2))[0],
                         latitude=None, longitude=None, received_at=received_at, received_date=day,
@@ -448,7 +450,16 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--folder")
     parser.add_argument("--out", default=str(RESULTS / "scale.json"))
+    parser.add_argument("--merge", help="comma-separated result files (e.g. one run per engine) into --out")
     args = parser.parse_args()
+    if args.merge:
+        runs = [json.loads(Path(f).read_text(encoding="utf-8")) for f in args.merge.split(",")]
+        results = sorted((r for run in runs for r in run["results"]), key=lambda r: (r["tickets"], r["engine"]))
+        merged = {**runs[0], "runs": [{k: v for k, v in run.items() if k not in ("results", "table")} for run in runs],
+                  "results": results, "table": table(results).splitlines()}
+        Path(args.out).write_text(json.dumps(merged, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+        print(table(results))
+        return
     if args.child:
         print(json.dumps(run_job(args.child, args.url, Path(args.folder))))
         return
