@@ -441,6 +441,29 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def from_log(log: str) -> list[dict[str, Any]]:
+    """The results of a run from its printed lines: "[engine N] generated {...} in S s, M MB" and
+    "[engine N] job: {json}"."""
+    import ast
+    import re
+
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+    for line in log.splitlines():
+        match = re.match(r"\[(\w+) (\d+)\] (.*)$", line)
+        if not match:
+            continue
+        engine, count, rest = match.group(1), int(match.group(2)), match.group(3)
+        entry = results.setdefault((engine, count), {"engine": engine, "tickets": count, "jobs": {}})
+        generated = re.match(r"generated (\{.*\}) in (\d+) s, ([\d.]+) MB", rest)
+        if generated:
+            entry.update(rows=ast.literal_eval(generated.group(1)), generate_s=float(generated.group(2)),
+                         db_mb=float(generated.group(3)))
+        else:
+            job, _, payload = rest.partition(": ")
+            entry["jobs"][job] = json.loads(payload)
+    return list(results.values())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
@@ -451,7 +474,15 @@ def main() -> None:
     parser.add_argument("--folder")
     parser.add_argument("--out", default=str(RESULTS / "scale.json"))
     parser.add_argument("--merge", help="comma-separated result files (e.g. one run per engine) into --out")
+    parser.add_argument("--from-log", help="rebuild a result file from the lines a run printed (a run cut short)")
     args = parser.parse_args()
+    if args.from_log:
+        results = from_log(Path(args.from_log).read_text(encoding="utf-8"))
+        Path(args.out).write_text(json.dumps({"from_log": args.from_log, "now": NOW.isoformat(), "goals_at_1M": GOALS,
+                                              "results": results, "table": table(results).splitlines()},
+                                             indent=1, ensure_ascii=False), encoding="utf-8")
+        print(table(results))
+        return
     if args.merge:
         runs = [json.loads(Path(f).read_text(encoding="utf-8")) for f in args.merge.split(",")]
         results = sorted((r for run in runs for r in run["results"]), key=lambda r: (r["tickets"], r["engine"]))
