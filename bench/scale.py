@@ -73,7 +73,6 @@ class Writer:
 
     def __init__(self, connection, table) -> None:  # noqa: ANN001
         self.connection, self.table = connection, table
-        self.columns = [c.name for c in table.columns if c.name != "id" or True]
         self.pg = connection.dialect.name == "postgresql"
         self.rows: list[dict] = []
         self.count = 0
@@ -393,7 +392,6 @@ def database_size_mb(url: str) -> float:
 
 
 def bench_one(engine_name: str, count: int, jobs: list[str]) -> dict[str, Any]:
-    from bot.workdays import WorkingCalendar  # noqa: F401
     from bot.app import build_services
     from bot.clock import FixedClock
     from storage.engine import make_engine
