@@ -150,3 +150,33 @@ def test_scheduler_leadership_passes_on_when_the_leader_dies(engine):
         second.release()
         for e in engines:
             e.dispose()
+
+
+def test_first_ticket_numbers_of_a_year_never_collide(engine, database_url):
+    """Found by the outage test: concurrent first tickets of a year lost all but one on PostgreSQL."""
+    from storage.tickets import next_ticket_number
+
+    engines = [make_engine(database_url) for _ in range(4)]
+    barrier = threading.Barrier(8)
+    numbers: list[int] = []
+    errors: list[BaseException] = []
+
+    def take(e) -> None:  # noqa: ANN001
+        try:
+            barrier.wait(timeout=30)
+            with write_session(e) as session:
+                numbers.append(next_ticket_number(session, prefix="XG", year=2031))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=take, args=(engines[i % 4],)) for i in range(8)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        for e in engines:
+            e.dispose()
+    assert not errors, errors[:1]
+    assert sorted(numbers) == list(range(1, 9))
