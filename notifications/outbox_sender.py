@@ -42,6 +42,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock, SystemClock
@@ -126,6 +127,8 @@ class OutboxSender:
                 try:
                     await self._dispatch()
                     timeout = await asyncio.to_thread(self._seconds_to_next_due)
+                except OperationalError as exc:      # the database is away: say so once per poll, briefly
+                    log.warning("outbox scan: database unavailable (%s); retrying", str(exc).splitlines()[0][:200])
                 except Exception:  # noqa: BLE001 - a database outage must not end the sender
                     log.exception("outbox scan failed; retrying")
                 waiter = asyncio.ensure_future(self._wake.wait())

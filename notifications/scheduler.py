@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import OperationalError
 
 from bot.housekeeping import run_housekeeping
 from bot.schedule import URGENT_JOBS, default_jobs, run_due_jobs
@@ -50,7 +51,11 @@ class DueScanner:
             return 0
         try:
             return await self._scan(urgent_only)
-        except Exception:  # noqa: BLE001 - e.g. the database is away: the next tick tries again
+        except OperationalError as exc:
+            log.warning("scheduled scan: database unavailable (%s); the next tick tries again",
+                        str(exc).splitlines()[0][:200])
+            return 0
+        except Exception:  # noqa: BLE001 - the next tick tries again
             log.exception("scheduled scan failed; the next tick tries again")
             return 0
 
