@@ -248,6 +248,8 @@ class OutboxSender:
         except Exception:  # noqa: BLE001 - e.g. the database went away: the lease runs out, rows stay
             log.exception("outbox drain of a chat failed; its rows will be claimed again")
             return 0
+        if sent == len(rows):
+            return sent
         try:        # only rows still pending and ours are touched
             await asyncio.to_thread(self._release_claims, [r.id for r in rows])
         except Exception:  # noqa: BLE001 - the lease runs out instead
