@@ -205,10 +205,13 @@ class OutboxSender:
                 key = (channel, chat_id)
                 if key in busy or (self.only_chats is not None and chat_id not in self.only_chats):
                     continue
-                for row in session.exec(select(OutboxMessage).where(
-                        OutboxMessage.status == "pending", OutboxMessage.channel == channel,
-                        OutboxMessage.chat_id == chat_id).order_by(col(OutboxMessage.id))
-                        .limit(self.per_chat_batch)).all():
+                leading = session.exec(select(OutboxMessage).where(
+                    OutboxMessage.status == "pending", OutboxMessage.channel == channel,
+                    OutboxMessage.chat_id == chat_id).order_by(col(OutboxMessage.id))
+                    .limit(self.per_chat_batch)).all()
+                if any(_live(r.claimed_until, lease_now) for r in leading):
+                    continue      # e.g. a held row released in front of rows another process is sending
+                for row in leading:
                     if row.next_attempt_at > now:
                         break                         # a later row never overtakes one waiting to retry
                     chats.setdefault(key, []).append(Pending(row.id, row.channel, row.chat_id, row.payload,
@@ -411,3 +414,11 @@ class OutboxSender:
 
 def _chunks(ids: list[int], size: int) -> list[list[int]]:
     return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def _live(until: datetime | None, now: datetime) -> bool:
+    if until is None:
+        return False
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=now.tzinfo)
+    return until > now

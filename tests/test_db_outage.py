@@ -65,7 +65,7 @@ async def citizen(http: aiohttp.ClientSession, url: str, user_id: int, statuses:
             statuses[status] += 1
             if 200 <= status < 300:
                 break
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.1)
 
 
 async def test_database_outage_loses_nothing_and_everything_recovers(tmp_path, engine):
