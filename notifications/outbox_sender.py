@@ -312,10 +312,11 @@ class OutboxSender:
             try:
                 await asyncio.to_thread(self._mark_sent, row_id)
                 return
-            except Exception:  # noqa: BLE001 - the database is away; it was delivered, keep trying
+            except Exception as exc:  # noqa: BLE001 - the database is away; it was delivered, keep trying
                 if loop.time() > deadline:
                     raise
-                log.warning("outbox %s delivered but not yet marked sent; retrying", row_id, exc_info=True)
+                log.warning("outbox %s delivered but not yet marked sent (%s); retrying", row_id,
+                            str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
