@@ -27,13 +27,23 @@ from bot.config import load_settings
 
 
 class AcceleratedClock:
-    """Simulated time shared by every node: it starts at SIM_START at wall time SIM_T0."""
+    """Simulated time shared by every node: SIM_START at wall time SIM_T0, then SIM_FACTOR times
+    faster than the wall clock for SIM_SECONDS simulated seconds, then at the wall clock's pace (so
+    that draining after the window cannot run into the next scheduled event)."""
 
-    def __init__(self, start: datetime, t0: float, factor: float) -> None:
-        self.start, self.t0, self.factor = start.astimezone(timezone.utc), t0, factor
+    def __init__(self, start: datetime, t0: float, factor: float, window: float = float("inf")) -> None:
+        self.start, self.t0, self.factor, self.window = start.astimezone(timezone.utc), t0, factor, window
 
     def now(self) -> datetime:
-        return self.start + timedelta(seconds=(time.time() - self.t0) * self.factor)
+        return self.start + timedelta(seconds=sim_seconds(time.time(), self.t0, self.factor, self.window))
+
+
+def sim_seconds(wall: float, t0: float, factor: float, window: float) -> float:
+    """Simulated seconds since the start at this wall time."""
+    fast = (wall - t0) * factor
+    if fast <= window:
+        return fast
+    return window + (wall - t0 - window / factor)
 
 
 async def main() -> None:
@@ -45,7 +55,7 @@ async def main() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = load_settings(env["DANVAN_CONFIG"], dotenv=False)
     clock = AcceleratedClock(datetime.fromisoformat(env["SIM_START"]), float(env["SIM_T0"]),
-                             float(env.get("SIM_FACTOR", "60")))
+                             float(env.get("SIM_FACTOR", "60")), float(env.get("SIM_SECONDS", "inf")))
     services = build_services(settings, clock=clock, migrate=False)
     app = TelegramBotApp(settings, services=services, port=0)
     app.sender.owner = f"{name}:{os.getpid()}"

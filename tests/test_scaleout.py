@@ -40,6 +40,7 @@ from storage.outbox import enqueue_message
 from tests.conftest import PG_URL, ROOT, write_config
 from tests.data_factory import add_official, add_ticket
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI, parse_html
+from tests.scaleout_node import sim_seconds
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="scale-out needs PostgreSQL: SQLite is one process by design "
                                                    "(set DANVAN_TEST_DATABASE_URL)")
@@ -128,19 +129,21 @@ async def test_two_processes_deliver_every_reminder_once_in_order(tmp_path, engi
         t0 = time.time() + 4.0            # both nodes are up before the simulated half hour begins
         env = {"DANVAN_CONFIG": str(config), "DATABASE_URL": PG_URL, "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
                "TELEGRAM_WEBHOOK_SECRET": SECRET, "SIM_START": sim_start.isoformat(), "SIM_T0": str(t0),
-               "SIM_FACTOR": str(FACTOR), "SCAN_SECONDS": "0.5", "POLL_SECONDS": "0.2"}
+               "SIM_FACTOR": str(FACTOR), "SIM_SECONDS": str(SIM_MINUTES * 60), "SCAN_SECONDS": "0.5",
+               "POLL_SECONDS": "0.2"}
         nodes = [start_node(n, env, tmp_path / f"node-{n}.log") for n in ("a", "b")]
         finals: dict[str, dict] = {}
         try:
             for node in nodes:
                 line = await asyncio.wait_for(asyncio.to_thread(node.stdout.readline), 60)
                 assert line, (tmp_path / "node-a.log").read_text()[-3000:]
-            sim_now = lambda: sim_start + timedelta(seconds=(time.time() - t0) * FACTOR)  # noqa: E731
+            sim_now = lambda: sim_start + timedelta(  # noqa: E731
+                seconds=sim_seconds(time.time(), t0, FACTOR, SIM_MINUTES * 60))
             sim_end = sim_start + timedelta(minutes=SIM_MINUTES)
             # Numbered messages to the officers' chats (which also get the reminders) and two groups.
             chats = OFFICERS + ["-1002", "-1001"]
             rounds_done = 0
-            while sim_now() < sim_end:
+            while sim_now() < sim_end or rounds_done < ROUNDS:      # the window, or longer on a slow day
                 if rounds_done < ROUNDS:
                     def add_round(r: int = rounds_done) -> None:
                         with write_session(engine) as session:
@@ -195,7 +198,7 @@ async def test_two_processes_deliver_every_reminder_once_in_order(tmp_path, engi
         numbered = [int(t.split()[2]) for t in delivered if t.startswith("seq ")]
         assert numbered == sorted(numbered), chat
         seq_total += len(numbered)
-    assert seq_total == ROUNDS * len(chats)
+    assert rounds_done == ROUNDS and seq_total == ROUNDS * len(chats)
     # Both processes did work; only one ran the periodic scans at a time (the leader lock).
     per_owner = Counter(r.claimed_by.split(":")[0] for r in outbox)
     assert per_owner["a"] > 0 and per_owner["b"] > 0, per_owner
