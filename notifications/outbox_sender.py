@@ -29,6 +29,7 @@ SQLite is one process by construction (BEGIN IMMEDIATE serialises writers; SQLAl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -262,24 +263,31 @@ class OutboxSender:
     async def _send_claimed(self, rows: list[Pending]) -> int:
         """Send one chat's rows in order; stop at the first temporary failure to keep the order."""
         sent = 0
-        renewed = self.lease_clock.now()
+        renewed = [self.lease_clock.now()]          # this chat's last renewal (one per chat task)
         for index, row in enumerate(rows):
             sender = self.senders[row.channel]
             limits = self.limits[row.channel]
-            turn = await limits.wait_turn(row.chat_id, min_interval=sender.min_interval(row.chat_id),
-                                          is_group=row.chat_id.startswith("-"))
-            # Renew after the wait (a group's window may hold us longer than the lease), right before sending.
-            if (self.lease_clock.now() - renewed).total_seconds() > self.lease_seconds / 3:
-                try:
-                    still_ours = await asyncio.to_thread(self._renew, [r.id for r in rows[index:]])
-                except BaseException:
-                    limits.done(turn)
-                    raise
-                if not still_ours:
-                    limits.done(turn)
+            left = [r.id for r in rows[index:]]
+            # A group's 20-per-minute window may hold a message longer than the lease: wait in slices,
+            # renewing in between, so the lease is always fresh (2/3 of it left) when a send starts.
+            turn = None
+            while turn is None:
+                if not await self._keep_lease(left, renewed):
                     log.warning("outbox %s: lease lost; another process has this chat now", row.id)
                     return sent
-                renewed = self.lease_clock.now()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    turn = await asyncio.wait_for(
+                        limits.wait_turn(row.chat_id, min_interval=sender.min_interval(row.chat_id),
+                                         is_group=row.chat_id.startswith("-")), timeout=self.lease_seconds / 3)
+            try:
+                still_ours = await self._keep_lease(left, renewed)
+            except BaseException:
+                limits.done(turn)
+                raise
+            if not still_ours:
+                limits.done(turn)
+                log.warning("outbox %s: lease lost; another process has this chat now", row.id)
+                return sent
             try:
                 async with self._semaphore:
                     try:
@@ -302,6 +310,15 @@ class OutboxSender:
             await self._mark_sent_surely(row.id)
             sent += 1
         return sent
+
+    async def _keep_lease(self, ids: list[int], renewed: list[datetime]) -> bool:
+        """Renew the lease on these rows when a third of it is spent; False when it is lost."""
+        if (self.lease_clock.now() - renewed[0]).total_seconds() <= self.lease_seconds / 3:
+            return True
+        if not await asyncio.to_thread(self._renew, ids):
+            return False
+        renewed[0] = self.lease_clock.now()
+        return True
 
     async def _mark_sent_surely(self, row_id: int, *, patience: float = 300.0) -> None:
         """Record a delivery, retrying through a database outage: a row sent but not marked is sent again."""

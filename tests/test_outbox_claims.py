@@ -8,6 +8,7 @@ from two threads released together by a barrier, round after round.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
@@ -180,3 +181,30 @@ def test_first_ticket_numbers_of_a_year_never_collide(engine, database_url):
             e.dispose()
     assert not errors, errors[:1]
     assert sorted(numbers) == list(range(1, 9))
+
+
+class SlowChat:
+    """A channel whose chat may take one message a second: longer than the lease in the test below."""
+
+    def __init__(self) -> None:
+        self.delivered: list[str] = []
+
+    def min_interval(self, chat_id: str) -> float:
+        return 1.0
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        self.delivered.append(reply.text)
+
+
+async def test_a_chat_waiting_longer_than_the_lease_keeps_it(engine, caplog):
+    """Found with 60 rounds of the scale-out test: a group held by its 20-per-minute window lost its
+    lease while waiting, and the chat was given up and claimed again, over and over."""
+    with write_session(engine) as session:
+        for n in range(3):
+            enqueue_message(session, channel="telegram", chat_id="6002", payload=Reply(text=f"m{n}").to_json(),
+                            now=SystemClock().now())
+    channel = SlowChat()
+    sender = OutboxSender(engine, SystemClock(), {"telegram": channel}, owner="slow", lease_seconds=0.6)
+    assert await asyncio.wait_for(sender.drain_once(), 20) == 3
+    assert channel.delivered == ["m0", "m1", "m2"]
+    assert "lease lost" not in caplog.text
