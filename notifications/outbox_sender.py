@@ -187,7 +187,10 @@ class OutboxSender:
         """
         now = self.clock.now()
         lease_now = self.lease_clock.now()
-        free = (OutboxMessage.claimed_until == None) | (OutboxMessage.claimed_until <= lease_now)  # noqa: E711
+        # Free: never claimed, lease run out, or ours with no task sending it (the task ended on an
+        # error, e.g. the database went away, before it could release them): resumed at once.
+        free = ((OutboxMessage.claimed_until == None) | (OutboxMessage.claimed_until <= lease_now)  # noqa: E711
+                | (OutboxMessage.claimed_by == self.owner))
         chats: OrderedDict[ChatKey, list[Pending]] = OrderedDict()
         with write_session(self.engine) as session:
             heads = session.execute(
@@ -210,7 +213,7 @@ class OutboxSender:
                     OutboxMessage.status == "pending", OutboxMessage.channel == channel,
                     OutboxMessage.chat_id == chat_id).order_by(col(OutboxMessage.id))
                     .limit(self.per_chat_batch)).all()
-                if any(_live(r.claimed_until, lease_now) for r in leading):
+                if any(_live(r.claimed_until, lease_now) and r.claimed_by != self.owner for r in leading):
                     continue      # e.g. a held row released in front of rows another process is sending
                 for row in leading:
                     if row.next_attempt_at > now:
