@@ -125,7 +125,9 @@ class TelegramBotApp:
             self.bot, per_chat_interval=settings.telegram.per_chat_interval)}
         if self.zalo is not None:
             senders["zalo"] = self.zalo.sender
-        limits = {"zalo": ChatLimits(global_per_second=settings.zalo.messages_per_second)} if self.zalo else {}
+        limits = {"telegram": ChatLimits(global_per_second=settings.telegram.messages_per_second)}
+        if self.zalo is not None:
+            limits["zalo"] = ChatLimits(global_per_second=settings.zalo.messages_per_second)
         delivery = settings.delivery
         self.sender = OutboxSender(
             self.services.engine, self.services.clock, senders, on_held=held_alert(self.services), limits=limits,

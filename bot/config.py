@@ -65,6 +65,8 @@ class TelegramSettings(_Frozen):
     webhook_url: str = ""
     webhook_path: str = "/telegram/webhook"
     per_chat_interval: float = Field(default=1.0, ge=0)
+    # This process's share of Telegram's ~30 messages/s per bot: with N instances, 30 // N each.
+    messages_per_second: int = Field(default=30, ge=1)
     bot_token: str = ""
     webhook_secret: str = ""
 

@@ -46,6 +46,15 @@ class FloodGuard:
             self._warned[key] = now
             return Verdict.WARN
 
+    def refund(self, channel: str, user_id: str) -> None:
+        """Uncount the person's latest message: it was not handled (the database was away) and will
+        come again, redelivered by the platform. Without this, redeliveries during an outage counted
+        as a flood and the message was then dropped for good."""
+        with self._lock:
+            times = self._seen.get((channel, user_id))
+            if times:
+                times.pop()
+
     def _forget_idle(self, now: float) -> None:
         for key in [k for k, t in self._seen.items() if not t or t[-1] <= now - self.window]:
             self._seen.pop(key, None)

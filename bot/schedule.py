@@ -23,6 +23,7 @@ from bot.recipients import Recipient
 from bot.texts import Texts
 from bot.workdays import WorkingCalendar
 from storage.engine import write_session
+from storage.locks import lock_scan_transaction
 from storage.models import Ticket
 from storage.outbox import enqueue_message
 
@@ -142,6 +143,7 @@ def run_due_jobs(engine: Engine, now: datetime, *, settings: Settings, texts: Te
     def run(group: list[tuple[str, Job]]) -> JobResult:
         result, remember = JobResult(), {}
         with write_session(engine) as session:
+            lock_scan_transaction(session)       # one scan transaction at a time across processes
             for name, job in group:
                 ctx = JobContext(session=session, settings=settings, texts=texts, calendar=calendar, now=now,
                                  memory=memory)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 
 from bot import citizen as citizen_flow
@@ -74,8 +74,10 @@ class Service:
     def handle_inbound(self, inbound: Inbound) -> HandleResult:
         """Handle one event exactly once; safe to call again with the same external id."""
         inbound = replace(inbound, text=normalize_text(inbound.text)[0] if inbound.text else "")
+        counted = False
         if inbound.is_private and not self._is_official(inbound):
             verdict = self.flood.check(str(inbound.channel), inbound.user_id)
+            counted = verdict is Verdict.OK
             if verdict is Verdict.DROP:
                 return HandleResult()
             if verdict is Verdict.WARN:
@@ -96,6 +98,10 @@ class Service:
             if inbound.external_id and self._already_processed(inbound):
                 log.info("duplicate inbound %s/%s ignored", inbound.channel, inbound.external_id)
                 return HandleResult(duplicate=True)
+            raise
+        except OperationalError:
+            if counted:         # answered 503 and redelivered later: count the message once, not per try
+                self.flood.refund(str(inbound.channel), inbound.user_id)
             raise
         return self._after(result, inbound)
 

@@ -5,14 +5,37 @@ restart because the outbox is a table, not a queue in memory.
 
 Each chat drains in its own task: a group waiting out its 20-per-minute window, or a chat
 waiting on `retry_after`, never delays the replies to anyone else.
+
+Several processes may drain one PostgreSQL outbox (the scale-out mode, see the README). Per-chat
+order then needs one sender per chat at a time, so rows are *claimed* before they are sent:
+
+- one short write transaction locks the head row (oldest pending) of each due chat with
+  `FOR UPDATE SKIP LOCKED`, skips chats whose head already has a live lease, and stamps the chat's
+  leading due rows with `claimed_by` (this process) and `claimed_until` (a lease of
+  `lease_seconds`). Every claimer must lock a chat's head row first, so two processes never
+  claim the same chat; the head lock is the chat's mutex.
+- the rows are sent with no transaction open across the network, each marked sent (or retry,
+  dead, held) in its own short transaction; rows left unsent are released at once.
+- the lease is renewed while a chat is being drained; a renewal that finds the rows no longer
+  ours (the lease ran out and another process took the chat) stops this process's drain of that
+  chat. A crashed process's rows become claimable when its lease runs out.
+- leases are timed with the wall clock (`lease_clock`), not the injected business clock, which
+  tests and simulations may move by hours.
+
+SQLite is one process by construction (BEGIN IMMEDIATE serialises writers; SQLAlchemy emits no
+`FOR UPDATE` there), so a starting sender there frees every lease left by an earlier run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import random
+import socket
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,18 +43,25 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
-from bot.clock import Clock
+from bot.clock import Clock, SystemClock
 from bot.domain import Reply
 from notifications.channel import ChannelSender, HeldFailure, PermanentFailure, TemporaryFailure
 from notifications.rate_limits import ChatLimits
-from storage.engine import read_session, write_session
+from storage.engine import is_sqlite, read_session, write_session
 from storage.models import OutboxMessage, TicketCard
 from storage.outbox import enqueue_message
 
 log = logging.getLogger(__name__)
 ChatKey = tuple[str, str]
+LEASE_SECONDS = 30.0
+
+
+def process_owner() -> str:
+    """A name for this sender in `claimed_by`: host, pid and a random suffix (pids are reused)."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
@@ -55,7 +85,9 @@ class OutboxSender:
                  on_held: "Callable[[Session, Pending, HeldFailure], None] | None" = None,
                  limits: dict[str, ChatLimits] | None = None,
                  admin_chats: tuple[tuple[str, str], ...] = (),
-                 dead_text: Callable[[int, str, str], str] | None = None) -> None:
+                 dead_text: Callable[[int, str, str], str] | None = None,
+                 owner: str | None = None, lease_seconds: float = LEASE_SECONDS,
+                 lease_clock: Clock | None = None) -> None:
         self.engine, self.clock, self.senders = engine, clock, senders
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
         self.batch, self.per_chat_batch, self.poll_interval = batch, per_chat_batch, poll_interval
@@ -64,7 +96,9 @@ class OutboxSender:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active: dict[ChatKey, asyncio.Task[int]] = {}
-        self._generation: dict[ChatKey, int] = {}      # bumped when a chat's task ends
+        self.owner = owner or process_owner()
+        self.lease_seconds = lease_seconds
+        self.lease_clock = lease_clock or SystemClock()
         self.on_dead = on_dead
         self.only_chats = only_chats      # a console terminal delivers only its own chat's rows
         self.on_held = on_held
@@ -82,6 +116,11 @@ class OutboxSender:
         """Drain until `stop` is set; survives database outages by retrying."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        if is_sqlite(self.engine):
+            try:
+                await asyncio.to_thread(self._release_claims, everyone=True)
+            except Exception:  # noqa: BLE001 - the loop below retries the database anyway
+                log.exception("could not free the outbox leases of an earlier run")
         try:
             while not stop.is_set():
                 self._wake.clear()
@@ -89,6 +128,8 @@ class OutboxSender:
                 try:
                     await self._dispatch()
                     timeout = await asyncio.to_thread(self._seconds_to_next_due)
+                except OperationalError as exc:      # the database is away: say so once per poll, briefly
+                    log.warning("outbox scan: database unavailable (%s); retrying", str(exc).splitlines()[0][:200])
                 except Exception:  # noqa: BLE001 - a database outage must not end the sender
                     log.exception("outbox scan failed; retrying")
                 waiter = asyncio.ensure_future(self._wake.wait())
@@ -100,6 +141,10 @@ class OutboxSender:
             for task in list(self._active.values()):
                 task.cancel()
             await asyncio.gather(*self._active.values(), return_exceptions=True)
+            try:
+                await asyncio.to_thread(self._release_claims)
+            except Exception:  # noqa: BLE001 - the leases simply run out
+                log.warning("could not release this process's outbox leases at stop", exc_info=True)
 
     async def drain_once(self) -> int:
         """Send everything due now and wait for it; returns how many were delivered."""
@@ -115,14 +160,13 @@ class OutboxSender:
                 return delivered
 
     async def _dispatch(self) -> list[ChatKey]:
-        """Start a task for every chat with due rows and no task running."""
-        before = dict(self._generation)
-        chats = await asyncio.to_thread(self._due_by_chat)
+        """Claim and start a task for every chat with due rows and no task running."""
+        # Only this coroutine starts tasks, so a chat not busy now cannot become busy while we claim;
+        # a chat whose task ends meanwhile is simply claimed again at the next dispatch.
+        busy = set(self._active)
+        chats = await asyncio.to_thread(self.claim_due, busy)
         started = []
         for key, rows in chats.items():
-            # A chat whose task ended while we read may be shown with rows it has just sent: skip it.
-            if key in self._active or self._generation.get(key, 0) != before.get(key, 0):
-                continue
             task = asyncio.create_task(self._send_chat(rows))
             self._active[key] = task
             task.add_done_callback(lambda _t, k=key: self._finished(k))
@@ -131,54 +175,122 @@ class OutboxSender:
 
     def _finished(self, key: ChatKey) -> None:
         self._active.pop(key, None)
-        self._generation[key] = self._generation.get(key, 0) + 1
         if self._wake is not None:
             self._wake.set()          # the chat may have more rows, or rows that became due
 
-    def _due_by_chat(self) -> "OrderedDict[ChatKey, list[Pending]]":
-        """The leading due rows of each chat; a chat waits behind its own earliest pending row.
+    def claim_due(self, busy: "set[ChatKey] | frozenset[ChatKey]" = frozenset()
+                  ) -> "OrderedDict[ChatKey, list[Pending]]":
+        """Claim the leading due rows of each free chat, in one short transaction (see the module doc).
 
-        Chats are chosen by their head row first, so one chat with a long backlog cannot starve
-        the others out of the batch.
+        A chat waits behind its own earliest pending row. Chats are chosen by their head row first,
+        so one chat with a long backlog cannot starve the others out of the batch.
         """
         now = self.clock.now()
-        with read_session(self.engine) as session:
+        lease_now = self.lease_clock.now()
+        # Free: never claimed, lease run out, or ours with no task sending it (the task ended on an
+        # error, e.g. the database went away, before it could release them): resumed at once.
+        free = ((OutboxMessage.claimed_until == None) | (OutboxMessage.claimed_until <= lease_now)  # noqa: E711
+                | (OutboxMessage.claimed_by == self.owner))
+        chats: OrderedDict[ChatKey, list[Pending]] = OrderedDict()
+        with write_session(self.engine) as session:
             heads = session.execute(
                 select(func.min(OutboxMessage.id)).where(OutboxMessage.status == "pending",
                                                          col(OutboxMessage.channel).in_(list(self.senders)))
                 .group_by(OutboxMessage.channel, OutboxMessage.chat_id)).scalars().all()
+            # Lock the free, due heads; a head another claimer holds right now is skipped, not waited for.
+            # The status test is evaluated again on the locked row, so a head sent meanwhile drops out.
             due_heads = session.exec(select(OutboxMessage.channel, OutboxMessage.chat_id).where(
-                col(OutboxMessage.id).in_(heads), OutboxMessage.next_attempt_at <= now)
-                .order_by(col(OutboxMessage.id)).limit(self.batch)).all() if heads else []
-            rows: list[OutboxMessage] = []
+                col(OutboxMessage.id).in_(heads), OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at <= now, free)
+                .order_by(col(OutboxMessage.id)).limit(self.batch)
+                .with_for_update(skip_locked=True, of=OutboxMessage)).all() if heads else []
+            claimed: list[int] = []
             for channel, chat_id in due_heads:
-                if self.only_chats is not None and chat_id not in self.only_chats:
+                key = (channel, chat_id)
+                if key in busy or (self.only_chats is not None and chat_id not in self.only_chats):
                     continue
-                rows.extend(session.exec(select(OutboxMessage).where(
+                leading = session.exec(select(OutboxMessage).where(
                     OutboxMessage.status == "pending", OutboxMessage.channel == channel,
                     OutboxMessage.chat_id == chat_id).order_by(col(OutboxMessage.id))
-                    .limit(self.per_chat_batch)).all())
-        chats: OrderedDict[ChatKey, list[Pending]] = OrderedDict()
-        blocked: set[ChatKey] = set()
-        for row in rows:
-            key = (row.channel, row.chat_id)
-            if key in blocked:
-                continue
-            if row.next_attempt_at > now:
-                blocked.add(key)
-                continue
-            chats.setdefault(key, []).append(Pending(row.id, row.channel, row.chat_id, row.payload, row.attempts,
-                                                     row.ticket_code))
+                    .limit(self.per_chat_batch)).all()
+                if any(_live(r.claimed_until, lease_now) and r.claimed_by != self.owner for r in leading):
+                    continue      # e.g. a held row released in front of rows another process is sending
+                for row in leading:
+                    if row.next_attempt_at > now:
+                        break                         # a later row never overtakes one waiting to retry
+                    chats.setdefault(key, []).append(Pending(row.id, row.channel, row.chat_id, row.payload,
+                                                             row.attempts, row.ticket_code))
+                    claimed.append(row.id)
+            for chunk in _chunks(claimed, 500):
+                session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(chunk))
+                                .values(claimed_by=self.owner,
+                                        claimed_until=lease_now + timedelta(seconds=self.lease_seconds)))
         return chats
 
+    def _renew(self, ids: list[int]) -> bool:
+        """Extend the lease on a chat's unsent rows; False when they are no longer this process's."""
+        lease_now = self.lease_clock.now()
+        with write_session(self.engine) as session:
+            done = session.execute(update(OutboxMessage).where(
+                col(OutboxMessage.id).in_(ids), OutboxMessage.claimed_by == self.owner,
+                OutboxMessage.status == "pending", OutboxMessage.claimed_until > lease_now)
+                .values(claimed_until=lease_now + timedelta(seconds=self.lease_seconds))).rowcount
+        return done == len(ids)
+
+    def _release_claims(self, ids: list[int] | None = None, *, everyone: bool = False) -> None:
+        """Free leases: the given rows of this process, all of this process's, or (SQLite start) all."""
+        where = [OutboxMessage.status == "pending", OutboxMessage.claimed_until != None,  # noqa: E711
+                 col(OutboxMessage.channel).in_(list(self.senders))]
+        if not everyone:
+            where.append(OutboxMessage.claimed_by == self.owner)
+        if ids is not None:
+            where.append(col(OutboxMessage.id).in_(ids))
+        with write_session(self.engine) as session:
+            session.execute(update(OutboxMessage).where(*where).values(claimed_by="", claimed_until=None))
+
     async def _send_chat(self, rows: list[Pending]) -> int:
+        """Send one chat's claimed rows; release what is left unsent (retried by the next claim)."""
+        try:
+            sent = await self._send_claimed(rows)
+        except Exception:  # noqa: BLE001 - e.g. the database went away: the lease runs out, rows stay
+            log.exception("outbox drain of a chat failed; its rows will be claimed again")
+            return 0
+        if sent == len(rows):
+            return sent
+        try:        # only rows still pending and ours are touched
+            await asyncio.to_thread(self._release_claims, [r.id for r in rows])
+        except Exception:  # noqa: BLE001 - the lease runs out instead
+            log.warning("could not release outbox leases", exc_info=True)
+        return sent
+
+    async def _send_claimed(self, rows: list[Pending]) -> int:
         """Send one chat's rows in order; stop at the first temporary failure to keep the order."""
         sent = 0
-        for row in rows:
+        renewed = [self.lease_clock.now()]          # this chat's last renewal (one per chat task)
+        for index, row in enumerate(rows):
             sender = self.senders[row.channel]
             limits = self.limits[row.channel]
-            turn = await limits.wait_turn(row.chat_id, min_interval=sender.min_interval(row.chat_id),
-                                          is_group=row.chat_id.startswith("-"))
+            left = [r.id for r in rows[index:]]
+            # A group's 20-per-minute window may hold a message longer than the lease: wait in slices,
+            # renewing in between, so the lease is always fresh (2/3 of it left) when a send starts.
+            turn = None
+            while turn is None:
+                if not await self._keep_lease(left, renewed):
+                    log.warning("outbox %s: lease lost; another process has this chat now", row.id)
+                    return sent
+                with contextlib.suppress(asyncio.TimeoutError):
+                    turn = await asyncio.wait_for(
+                        limits.wait_turn(row.chat_id, min_interval=sender.min_interval(row.chat_id),
+                                         is_group=row.chat_id.startswith("-")), timeout=self.lease_seconds / 3)
+            try:
+                still_ours = await self._keep_lease(left, renewed)
+            except BaseException:
+                limits.done(turn)
+                raise
+            if not still_ours:
+                limits.done(turn)
+                log.warning("outbox %s: lease lost; another process has this chat now", row.id)
+                return sent
             try:
                 async with self._semaphore:
                     try:
@@ -198,9 +310,35 @@ class OutboxSender:
                 log.exception("outbox %s: unexpected send error", row.id)
                 await asyncio.to_thread(self._mark_retry, row, repr(exc), None)
                 return sent
-            await asyncio.to_thread(self._mark_sent, row.id)
+            await self._mark_sent_surely(row.id)
             sent += 1
         return sent
+
+    async def _keep_lease(self, ids: list[int], renewed: list[datetime]) -> bool:
+        """Renew the lease on these rows when a third of it is spent; False when it is lost."""
+        if (self.lease_clock.now() - renewed[0]).total_seconds() <= self.lease_seconds / 3:
+            return True
+        if not await asyncio.to_thread(self._renew, ids):
+            return False
+        renewed[0] = self.lease_clock.now()
+        return True
+
+    async def _mark_sent_surely(self, row_id: int, *, patience: float = 300.0) -> None:
+        """Record a delivery, retrying through a database outage: a row sent but not marked is sent again."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + patience
+        delay = 0.5
+        while True:
+            try:
+                await asyncio.to_thread(self._mark_sent, row_id)
+                return
+            except Exception as exc:  # noqa: BLE001 - the database is away; it was delivered, keep trying
+                if loop.time() > deadline:
+                    raise
+                log.warning("outbox %s delivered but not yet marked sent (%s); retrying", row_id,
+                            str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _deliver(self, sender: ChannelSender, row: Pending) -> None:
         """Send one row; a card edit edits the card's message, or sends it anew when it has none."""
@@ -244,7 +382,8 @@ class OutboxSender:
         now = self.clock.now()
         with write_session(self.engine) as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
-                            .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1))
+                            .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1,
+                                    claimed_until=None))
 
     def _mark_retry(self, row: Pending, error: str, retry_after: float | None, remaining: Reply | None = None) -> None:
         attempts = row.attempts + 1
@@ -262,7 +401,8 @@ class OutboxSender:
                     error[:200])
         with write_session(self.engine) as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
-                            .values(attempts=attempts, next_attempt_at=when, last_error=error[:500]))
+                            .values(attempts=attempts, next_attempt_at=when, last_error=error[:500],
+                                    claimed_by="", claimed_until=None))
 
     def _mark_dead(self, row: Pending, error: str) -> None:
         log.error("outbox %s (%s) dead after %d attempts: %s", row.id, row.ticket_code or "-", row.attempts + 1,
@@ -270,7 +410,8 @@ class OutboxSender:
         now = self.clock.now()
         with write_session(self.engine) as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
-                            .values(status="dead", attempts=row.attempts + 1, last_error=error[:500]))
+                            .values(status="dead", attempts=row.attempts + 1, last_error=error[:500],
+                                    claimed_until=None))
             if (row.channel, row.chat_id) not in self.admin_chats:      # never alert about an alert
                 for channel, chat_id in self.admin_chats:
                     enqueue_message(session, channel=channel, chat_id=chat_id, now=now, ticket_code=row.ticket_code,
@@ -285,7 +426,20 @@ class OutboxSender:
         log.warning("outbox %s (%s) held: %s", row.id, row.ticket_code or "-", str(failure)[:200])
         with write_session(self.engine) as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
-                            .values(status="held", attempts=row.attempts + 1, last_error=str(failure)[:500]))
+                            .values(status="held", attempts=row.attempts + 1, last_error=str(failure)[:500],
+                                    claimed_by="", claimed_until=None))
             if self.on_held:
                 self.on_held(session, row, failure)
         self.wake()          # on_held may have queued a message to the office
+
+
+def _chunks(ids: list[int], size: int) -> list[list[int]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def _live(until: datetime | None, now: datetime) -> bool:
+    if until is None:
+        return False
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=now.tzinfo)
+    return until > now

@@ -2,6 +2,11 @@
 
 The scheduler holds no state worth keeping: what was sent is in sent_reminders and what is to
 send is in the outbox, so a restart simply scans again. The time zone is explicit.
+
+With several processes on one PostgreSQL database only the leader (storage/locks.py) runs the
+periodic scans and housekeeping; any process may run the urgent hot-spot check after an inbound
+event, serialised with the others by the scan transaction lock. A scan that fails (the database
+is away) is logged and the next tick simply scans again: nothing needs a restart.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import OperationalError
 
 from bot.housekeeping import run_housekeeping
 from bot.schedule import URGENT_JOBS, default_jobs, run_due_jobs
+from storage.locks import Leadership
 
 log = logging.getLogger(__name__)
 COMMUNE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -33,12 +40,31 @@ class DueScanner:
         self._lock = asyncio.Lock()
         self.memory: dict = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.leadership = Leadership(services.engine)
+        # The tick; tests and simulations on an accelerated clock set it below the minute.
+        self.interval_seconds: float = services.settings.schedule.scan_minutes * 60.0
+        self.scans = 0          # full scans this process ran (as the leader)
 
     async def scan(self, *, urgent_only: bool = False) -> int:
-        """One scan; overlapping scans are skipped rather than queued."""
+        """One scan; overlapping scans are skipped rather than queued; a failed scan waits for the next tick."""
         if self._lock.locked():
             return 0
+        try:
+            return await self._scan(urgent_only)
+        except OperationalError as exc:
+            log.warning("scheduled scan: database unavailable (%s); the next tick tries again",
+                        str(exc).splitlines()[0][:200])
+            return 0
+        except Exception:  # noqa: BLE001 - the next tick tries again
+            log.exception("scheduled scan failed; the next tick tries again")
+            return 0
+
+    async def _scan(self, urgent_only: bool) -> int:
         async with self._lock:
+            if not urgent_only:
+                if not await asyncio.to_thread(self.leadership.hold):
+                    return 0            # another process is the leader
+                self.scans += 1
             s = self.services
             jobs = [(n, j) for n, j in default_jobs() if n in URGENT_JOBS] if urgent_only else None
             result = await asyncio.to_thread(run_due_jobs, s.engine, s.clock.now(), settings=s.settings,
@@ -67,7 +93,7 @@ class DueScanner:
         """
         schedule = self.services.settings.schedule
         first = datetime.now(self.scheduler.timezone) + timedelta(seconds=schedule.first_scan_delay_seconds)
-        self.scheduler.add_job(self.scan, IntervalTrigger(minutes=schedule.scan_minutes,
+        self.scheduler.add_job(self.scan, IntervalTrigger(seconds=self.interval_seconds,
                                                           timezone=self.scheduler.timezone),
                                id="due-scan", max_instances=1, coalesce=True, misfire_grace_time=None,
                                next_run_time=first)
@@ -77,3 +103,4 @@ class DueScanner:
     def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        self.leadership.release()

@@ -218,6 +218,10 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime
     sent_at: Optional[datetime] = None
     last_error: str = ""
+    # The lease of the process sending this row (see notifications/outbox_sender.py). claimed_by
+    # stays on a sent row as a record of which process sent it; claimed_until is cleared.
+    claimed_by: str = Field(default="", max_length=64)
+    claimed_until: Optional[datetime] = None
 
 
 class ProcessedInbound(SQLModel, table=True):

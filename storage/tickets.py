@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, or_, select
 
 from storage.models import ChannelIdentity, Citizen, Office, ReporterIdentity, Ticket, TicketSequence
 
 
 def next_ticket_number(session: Session, *, prefix: str, year: int) -> int:
-    """Reserve the next number for prefix/year; the row lock serialises concurrent writers."""
-    result = session.execute(
-        update(TicketSequence)
-        .where(TicketSequence.prefix == prefix, TicketSequence.year == year)
-        .values(last_value=TicketSequence.last_value + 1)
-        .returning(TicketSequence.last_value)
-    ).first()
-    if result is not None:
-        return int(result[0])
-    session.add(TicketSequence(prefix=prefix, year=year, last_value=1))
-    session.flush()
-    return 1
+    """Reserve the next number for prefix/year in one upsert; the row lock serialises concurrent writers.
+
+    An UPDATE falling back to an INSERT lost tickets on PostgreSQL: two first tickets of a year
+    both found no row and one INSERT failed on the primary key. The upsert cannot race.
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (insert(TicketSequence).values(prefix=prefix, year=year, last_value=1)
+            .on_conflict_do_update(index_elements=["prefix", "year"],
+                                   set_={"last_value": TicketSequence.last_value + 1})
+            .returning(TicketSequence.last_value))
+    return int(session.execute(stmt).scalar_one())
 
 
 def find_ticket(session: Session, code: str) -> Ticket | None:
