@@ -75,7 +75,7 @@ class Service:
         """Handle one event exactly once; safe to call again with the same external id."""
         inbound = replace(inbound, text=normalize_text(inbound.text)[0] if inbound.text else "")
         if inbound.is_private and not self._is_official(inbound):
-            verdict = self.flood.check(str(inbound.channel), inbound.user_id)
+            verdict = self.flood.check(str(inbound.channel), inbound.user_id, event_id=inbound.external_id)
             if verdict is Verdict.DROP:
                 return HandleResult()
             if verdict is Verdict.WARN:
