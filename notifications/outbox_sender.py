@@ -15,6 +15,7 @@ import logging
 import random
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -61,6 +62,11 @@ class OutboxSender:
         self.batch, self.per_chat_batch, self.poll_interval = batch, per_chat_batch, poll_interval
         self.limits: dict[str, ChatLimits] = {name: (limits or {}).get(name) or ChatLimits() for name in senders}
         self._semaphore = asyncio.Semaphore(concurrency)       # sends in flight, not chats waiting
+        # Its own thread for recording outcomes: in the shared default pool a mark-sent queued behind
+        # dozens of webhook transactions for seconds, and a crash in that gap sends the message twice.
+        self._marks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-marks")
+        self._sent_queue: list[tuple[int, asyncio.Future[None]]] = []
+        self._sent_flusher: asyncio.Future[None] | None = None
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active: dict[ChatKey, asyncio.Task[int]] = {}
@@ -186,21 +192,50 @@ class OutboxSender:
                     finally:
                         limits.done(turn)       # dated at the answer: the server counted it before that
             except TemporaryFailure as exc:
-                await asyncio.to_thread(self._mark_retry, row, str(exc), exc.retry_after, exc.remaining)
+                await self._record(self._mark_retry, row, str(exc), exc.retry_after, exc.remaining)
                 return sent
             except PermanentFailure as exc:
-                await asyncio.to_thread(self._mark_dead, row, str(exc))
+                await self._record(self._mark_dead, row, str(exc))
                 continue
             except HeldFailure as exc:
-                await asyncio.to_thread(self._mark_held, row, exc)
+                await self._record(self._mark_held, row, exc)
                 continue
             except Exception as exc:  # noqa: BLE001 - an unknown error is retried, not lost
                 log.exception("outbox %s: unexpected send error", row.id)
-                await asyncio.to_thread(self._mark_retry, row, repr(exc), None)
+                await self._record(self._mark_retry, row, repr(exc), None)
                 return sent
-            await asyncio.to_thread(self._mark_sent, row.id)
+            await self._record_sent(row.id)
             sent += 1
         return sent
+
+    async def _record(self, mark: Callable[..., None], *args: object) -> None:
+        """Run one outcome write (mark sent / retry / dead / held) on the sender's own thread."""
+        await asyncio.get_running_loop().run_in_executor(self._marks, mark, *args)
+
+    async def _record_sent(self, row_id: int) -> None:
+        """Mark a delivered row sent, in one transaction with whatever other rows were delivered
+        meanwhile: the gap between Telegram's answer and the commit (where a crash means the
+        message goes out again after restart) stays one short transaction, even under load."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sent_queue.append((row_id, future))
+        if self._sent_flusher is None or self._sent_flusher.done():
+            self._sent_flusher = asyncio.ensure_future(self._flush_sent())
+        await future
+
+    async def _flush_sent(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._sent_queue:
+            batch, self._sent_queue = self._sent_queue, []
+            try:
+                await loop.run_in_executor(self._marks, self._mark_sent_many, [row_id for row_id, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - each waiting send sees the failure
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
 
     async def _deliver(self, sender: ChannelSender, row: Pending) -> None:
         """Send one row; a card edit edits the card's message, or sends it anew when it has none."""
@@ -240,10 +275,10 @@ class OutboxSender:
         """Exponential backoff with full jitter, capped."""
         return random.uniform(self.base_delay / 2, min(self.max_delay, self.base_delay * 2 ** attempts))
 
-    def _mark_sent(self, row_id: int) -> None:
+    def _mark_sent_many(self, row_ids: list[int]) -> None:
         now = self.clock.now()
         with write_session(self.engine) as session:
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
+            session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(row_ids))
                             .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1))
 
     def _mark_retry(self, row: Pending, error: str, retry_after: float | None, remaining: Reply | None = None) -> None:
