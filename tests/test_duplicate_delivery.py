@@ -36,7 +36,7 @@ from tests.stress_scripts import (PLAIN_TEXTS, SUBMITTED_MARK, compact, deliveri
                                   telegram_text_update, zalo_intake_script, zalo_text_event)
 from tests.zalo_driver import TG_SECRET, zalo_settings
 
-UPDATES = int(os.environ.get("DANVAN_STRESS_UPDATES", "600"))
+UPDATES = int(os.environ.get("DANVAN_STRESS_UPDATES", "300"))
 COPIES = 3
 CONCURRENCY = 50
 SEED = int(os.environ.get("DANVAN_STRESS_SEED", "7"))
