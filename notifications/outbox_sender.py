@@ -277,7 +277,7 @@ class OutboxSender:
 
     def _mark_sent_many(self, row_ids: list[int]) -> None:
         now = self.clock.now()
-        with write_session(self.engine) as session:
+        with write_session(self.engine, priority=True) as session:
             session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(row_ids))
                             .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1))
 

@@ -5,24 +5,35 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, or_, select
 
 from storage.models import ChannelIdentity, Citizen, Office, ReporterIdentity, Ticket, TicketSequence
 
 
 def next_ticket_number(session: Session, *, prefix: str, year: int) -> int:
-    """Reserve the next number for prefix/year; the row lock serialises concurrent writers."""
-    result = session.execute(
-        update(TicketSequence)
-        .where(TicketSequence.prefix == prefix, TicketSequence.year == year)
-        .values(last_value=TicketSequence.last_value + 1)
-        .returning(TicketSequence.last_value)
-    ).first()
-    if result is not None:
-        return int(result[0])
-    session.add(TicketSequence(prefix=prefix, year=year, last_value=1))
-    session.flush()
-    return 1
+    """Reserve the next number for prefix/year; the row lock serialises concurrent writers.
+
+    The year's first number creates the row with INSERT .. ON CONFLICT DO NOTHING: two first
+    petitions of a year at once (PostgreSQL) then both wait on the one row instead of one of them
+    failing on the primary key (which turned the citizen's submission into an error reply).
+    """
+    def bump():
+        return session.execute(
+            update(TicketSequence)
+            .where(TicketSequence.prefix == prefix, TicketSequence.year == year)
+            .values(last_value=TicketSequence.last_value + 1)
+            .returning(TicketSequence.last_value)
+        ).first()
+
+    result = bump()
+    if result is None:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(TicketSequence).values(prefix=prefix, year=year, last_value=0)
+                        .on_conflict_do_nothing(index_elements=["prefix", "year"]))
+        result = bump()
+    return int(result[0])
 
 
 def find_ticket(session: Session, code: str) -> Ticket | None:
