@@ -25,18 +25,32 @@ class FloodGuard:
         self.max_people = max_people
         self._seen: dict[tuple[str, str], deque[float]] = {}
         self._warned: dict[tuple[str, str], float] = {}
+        self._ids: dict[tuple[str, str], deque[tuple[float, str]]] = {}     # ids counted in the window
         self._lock = threading.Lock()
 
-    def check(self, channel: str, user_id: str, now: float | None = None) -> Verdict:
-        """Count one message and say whether to handle it."""
+    def check(self, channel: str, user_id: str, now: float | None = None, *, event_id: str = "") -> Verdict:
+        """Count one message and say whether to handle it.
+
+        A redelivery (same `event_id` within the window: Telegram and Zalo deliver at least once,
+        and retry after a timeout or a crash) is not counted again and always passes, so the
+        core's dedupe answers it; counting it would make a person who is redelivered to look like
+        a flooder, and a dropped redelivery of an unprocessed update would be lost for good.
+        """
         now = time.monotonic() if now is None else now
         key = (channel, user_id)
         with self._lock:
             times = self._seen.setdefault(key, deque())
+            ids = self._ids.setdefault(key, deque())
             while times and times[0] <= now - self.window:
                 times.popleft()
+            while ids and ids[0][0] <= now - self.window:
+                ids.popleft()
+            if event_id and any(seen == event_id for _, seen in ids):
+                return Verdict.OK
             if len(times) < self.per_minute:
                 times.append(now)
+                if event_id:
+                    ids.append((now, event_id))
                 if len(self._seen) > self.max_people:
                     self._forget_idle(now)
                 return Verdict.OK
@@ -46,16 +60,31 @@ class FloodGuard:
             self._warned[key] = now
             return Verdict.WARN
 
-    def refund(self, channel: str, user_id: str) -> None:
-        """Uncount the person's latest message: it was not handled (the database was away) and will
-        come again, redelivered by the platform. Without this, redeliveries during an outage counted
-        as a flood and the message was then dropped for good."""
+    def refund(self, channel: str, user_id: str, event_id: str = "") -> None:
+        """Uncount a message that was not handled (the database was away) and will come again,
+        redelivered by the platform. Without this, redeliveries during an outage counted as a flood
+        and the message was then dropped for good. With `event_id`, exactly that message is
+        uncounted (so its redelivery is counted afresh); otherwise the person's latest one."""
+        key = (channel, user_id)
         with self._lock:
-            times = self._seen.get((channel, user_id))
-            if times:
-                times.pop()
+            times = self._seen.get(key)
+            if not times:
+                return
+            ids = self._ids.get(key)
+            if event_id and ids:
+                for entry in ids:
+                    if entry[1] == event_id:
+                        ids.remove(entry)
+                        try:
+                            times.remove(entry[0])
+                        except ValueError:
+                            pass
+                        return
+                return          # a redelivery that was never counted: nothing to give back
+            times.pop()
 
     def _forget_idle(self, now: float) -> None:
         for key in [k for k, t in self._seen.items() if not t or t[-1] <= now - self.window]:
             self._seen.pop(key, None)
             self._warned.pop(key, None)
+            self._ids.pop(key, None)

@@ -76,7 +76,7 @@ class Service:
         inbound = replace(inbound, text=normalize_text(inbound.text)[0] if inbound.text else "")
         counted = False
         if inbound.is_private and not self._is_official(inbound):
-            verdict = self.flood.check(str(inbound.channel), inbound.user_id)
+            verdict = self.flood.check(str(inbound.channel), inbound.user_id, event_id=inbound.external_id)
             counted = verdict is Verdict.OK
             if verdict is Verdict.DROP:
                 return HandleResult()
@@ -101,7 +101,7 @@ class Service:
             raise
         except OperationalError:
             if counted:         # answered 503 and redelivered later: count the message once, not per try
-                self.flood.refund(str(inbound.channel), inbound.user_id)
+                self.flood.refund(str(inbound.channel), inbound.user_id, event_id=inbound.external_id)
             raise
         return self._after(result, inbound)
 

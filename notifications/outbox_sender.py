@@ -38,6 +38,7 @@ import socket
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -93,6 +94,11 @@ class OutboxSender:
         self.batch, self.per_chat_batch, self.poll_interval = batch, per_chat_batch, poll_interval
         self.limits: dict[str, ChatLimits] = {name: (limits or {}).get(name) or ChatLimits() for name in senders}
         self._semaphore = asyncio.Semaphore(concurrency)       # sends in flight, not chats waiting
+        # Its own thread for recording outcomes: in the shared default pool a mark-sent queued behind
+        # dozens of webhook transactions for seconds, and a crash in that gap sends the message twice.
+        self._marks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-marks")
+        self._sent_queue: list[tuple[int, asyncio.Future[None]]] = []
+        self._sent_flusher: asyncio.Future[None] | None = None
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active: dict[ChatKey, asyncio.Task[int]] = {}
@@ -141,6 +147,8 @@ class OutboxSender:
             for task in list(self._active.values()):
                 task.cancel()
             await asyncio.gather(*self._active.values(), return_exceptions=True)
+            if self._sent_flusher is not None:      # rows already delivered still get marked sent
+                await asyncio.gather(self._sent_flusher, return_exceptions=True)
             try:
                 await asyncio.to_thread(self._release_claims)
             except Exception:  # noqa: BLE001 - the leases simply run out
@@ -298,19 +306,19 @@ class OutboxSender:
                     finally:
                         limits.done(turn)       # dated at the answer: the server counted it before that
             except TemporaryFailure as exc:
-                await asyncio.to_thread(self._mark_retry, row, str(exc), exc.retry_after, exc.remaining)
+                await self._record(self._mark_retry, row, str(exc), exc.retry_after, exc.remaining)
                 return sent
             except PermanentFailure as exc:
-                await asyncio.to_thread(self._mark_dead, row, str(exc))
+                await self._record(self._mark_dead, row, str(exc))
                 continue
             except HeldFailure as exc:
-                await asyncio.to_thread(self._mark_held, row, exc)
+                await self._record(self._mark_held, row, exc)
                 continue
             except Exception as exc:  # noqa: BLE001 - an unknown error is retried, not lost
                 log.exception("outbox %s: unexpected send error", row.id)
-                await asyncio.to_thread(self._mark_retry, row, repr(exc), None)
+                await self._record(self._mark_retry, row, repr(exc), None)
                 return sent
-            await self._mark_sent_surely(row.id)
+            await self._record_sent(row.id)
             sent += 1
         return sent
 
@@ -323,19 +331,47 @@ class OutboxSender:
         renewed[0] = self.lease_clock.now()
         return True
 
-    async def _mark_sent_surely(self, row_id: int, *, patience: float = 300.0) -> None:
-        """Record a delivery, retrying through a database outage: a row sent but not marked is sent again."""
+    async def _record(self, mark: Callable[..., None], *args: object) -> None:
+        """Run one outcome write (mark retry / dead / held) on the sender's own thread."""
+        await asyncio.get_running_loop().run_in_executor(self._marks, mark, *args)
+
+    async def _record_sent(self, row_id: int) -> None:
+        """Mark a delivered row sent, in one transaction with whatever other rows were delivered
+        meanwhile: the gap between Telegram's answer and the commit (where a crash means the
+        message goes out again after restart) stays one short transaction, even under load."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sent_queue.append((row_id, future))
+        if self._sent_flusher is None or self._sent_flusher.done():
+            self._sent_flusher = asyncio.ensure_future(self._flush_sent())
+        await asyncio.shield(future)
+
+    async def _flush_sent(self) -> None:
+        while self._sent_queue:
+            batch, self._sent_queue = self._sent_queue, []
+            try:
+                await self._mark_sent_surely([row_id for row_id, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - each waiting send sees the failure
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+    async def _mark_sent_surely(self, row_ids: list[int], *, patience: float = 300.0) -> None:
+        """Record deliveries, retrying through a database outage: a row sent but not marked is sent again."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + patience
         delay = 0.5
         while True:
             try:
-                await asyncio.to_thread(self._mark_sent, row_id)
+                await loop.run_in_executor(self._marks, self._mark_sent, *row_ids)
                 return
             except Exception as exc:  # noqa: BLE001 - the database is away; it was delivered, keep trying
                 if loop.time() > deadline:
                     raise
-                log.warning("outbox %s delivered but not yet marked sent (%s); retrying", row_id,
+                log.warning("outbox %s delivered but not yet marked sent (%s); retrying", row_ids[:5],
                             str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -378,10 +414,11 @@ class OutboxSender:
         """Exponential backoff with full jitter, capped."""
         return random.uniform(self.base_delay / 2, min(self.max_delay, self.base_delay * 2 ** attempts))
 
-    def _mark_sent(self, row_id: int) -> None:
+    def _mark_sent(self, *row_ids: int) -> None:
+        """Mark delivered rows sent, in one transaction, ahead of waiting webhook writers (SQLite)."""
         now = self.clock.now()
-        with write_session(self.engine) as session:
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
+        with write_session(self.engine, priority=True) as session:
+            session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(row_ids))
                             .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1,
                                     claimed_until=None))
 

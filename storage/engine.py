@@ -53,7 +53,7 @@ def make_engine(database_url: str, *, echo: bool = False, sqlite_tuning: bool = 
 
 
 def _configure_sqlite(engine: Engine) -> None:
-    _WRITE_LOCKS[engine] = threading.RLock()
+    _WRITE_LOCKS[engine] = WriteGate()
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -74,16 +74,56 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-# One lock per tuned SQLite engine: threads of this process queue here instead of in SQLite's
+class WriteGate:
+    """A reentrant lock whose `priority` holders go before ordinary writers already waiting.
+
+    The outbox sender records "sent" with priority: the time between Telegram's answer and that
+    commit is when a crash makes a message go out twice, and with a plain lock the sender's one
+    thread could lose the race to a pool of webhook threads again and again (seconds, under load).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._owner: int | None = None
+        self._depth = 0
+        self._priority_waiting = 0
+
+    @contextmanager
+    def hold(self, *, priority: bool = False) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._depth += 1
+            else:
+                if priority:
+                    self._priority_waiting += 1
+                try:
+                    while self._owner is not None or (not priority and self._priority_waiting):
+                        self._cond.wait()
+                finally:
+                    if priority:
+                        self._priority_waiting -= 1
+                self._owner, self._depth = me, 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._owner = None
+                    self._cond.notify_all()
+
+
+# One gate per tuned SQLite engine: threads of this process queue here instead of in SQLite's
 # busy handler, whose sleeps (up to 100 ms) make contended writers several times slower.
-_WRITE_LOCKS: "weakref.WeakKeyDictionary[Engine, threading.RLock]" = weakref.WeakKeyDictionary()
+_WRITE_LOCKS: "weakref.WeakKeyDictionary[Engine, WriteGate]" = weakref.WeakKeyDictionary()
 
 
 @contextmanager
-def write_session(engine: Engine) -> Iterator[Session]:
-    """One write transaction: commit on success, roll back on error."""
+def write_session(engine: Engine, *, priority: bool = False) -> Iterator[Session]:
+    """One write transaction: commit on success, roll back on error (`priority`: see WriteGate)."""
     lock = _WRITE_LOCKS.get(engine)
-    with lock if lock is not None else nullcontext():
+    with lock.hold(priority=priority) if lock is not None else nullcontext():
         with Session(engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
