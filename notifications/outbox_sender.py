@@ -72,10 +72,17 @@ class OutboxSender:
         self.admin_chats = admin_chats
         self.dead_text = dead_text or (lambda row_id, channel, code:
                                        f"Outbox message {row_id} ({channel}, {code or '-'}) could not be delivered.")
+        # Group commit of "sent" marks: rows delivered while one mark transaction runs share the next.
+        self._sent_queue: list[tuple[int, asyncio.Future[None]]] = []
+        self._marking: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
-        """Ask the loop to look at the outbox now; safe from any thread."""
-        if self._loop is not None and self._wake is not None:
+        """Ask the loop to look at the outbox now; safe from any thread.
+
+        Wakes coalesce: while one is pending (the event is set and the loop has not yet cleared it
+        to scan), another adds nothing, since the scan that follows reads every commit made before.
+        """
+        if self._loop is not None and self._wake is not None and not self._wake.is_set():
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -100,6 +107,8 @@ class OutboxSender:
             for task in list(self._active.values()):
                 task.cancel()
             await asyncio.gather(*self._active.values(), return_exceptions=True)
+            if self._marking is not None:          # rows already delivered still get marked sent
+                await asyncio.gather(self._marking, return_exceptions=True)
 
     async def drain_once(self) -> int:
         """Send everything due now and wait for it; returns how many were delivered."""
@@ -198,9 +207,35 @@ class OutboxSender:
                 log.exception("outbox %s: unexpected send error", row.id)
                 await asyncio.to_thread(self._mark_retry, row, repr(exc), None)
                 return sent
-            await asyncio.to_thread(self._mark_sent, row.id)
+            await self._mark_sent_soon(row.id)
             sent += 1
         return sent
+
+    async def _mark_sent_soon(self, row_id: int) -> None:
+        """Mark a delivered row sent; returns once committed (batched with other chats' rows)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sent_queue.append((row_id, future))
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.create_task(self._mark_sent_batches())
+        await asyncio.shield(future)
+
+    async def _mark_sent_batches(self) -> None:
+        while self._sent_queue:
+            batch, self._sent_queue = self._sent_queue, []
+            try:
+                await asyncio.to_thread(self._mark_sent, *(row_id for row_id, _ in batch))
+            except Exception as exc:  # noqa: BLE001 - each waiting send sees the failure, as before
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            except BaseException:
+                for _, future in batch:
+                    future.cancel()
+                raise
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
 
     async def _deliver(self, sender: ChannelSender, row: Pending) -> None:
         """Send one row; a card edit edits the card's message, or sends it anew when it has none."""
@@ -240,10 +275,11 @@ class OutboxSender:
         """Exponential backoff with full jitter, capped."""
         return random.uniform(self.base_delay / 2, min(self.max_delay, self.base_delay * 2 ** attempts))
 
-    def _mark_sent(self, row_id: int) -> None:
+    def _mark_sent(self, *row_ids: int) -> None:
+        """Mark delivered rows sent, in one transaction."""
         now = self.clock.now()
         with write_session(self.engine) as session:
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
+            session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(row_ids))
                             .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1))
 
     def _mark_retry(self, row: Pending, error: str, retry_after: float | None, remaining: Reply | None = None) -> None:
