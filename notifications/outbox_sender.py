@@ -183,11 +183,11 @@ class OutboxSender:
     async def _send_chat(self, rows: list[Pending]) -> int:
         """Send one chat's rows in order; stop at the first temporary failure to keep the order."""
         sent = 0
-        for row in rows:
+        for index, row in enumerate(rows):
             sender = self.senders[row.channel]
             limits = self.limits[row.channel]
             turn = await limits.wait_turn(row.chat_id, min_interval=sender.min_interval(row.chat_id),
-                                          is_group=row.chat_id.startswith("-"))
+                                          is_group=row.chat_id.startswith("-"), backlog=len(rows) - index)
             try:
                 async with self._semaphore:
                     try:
