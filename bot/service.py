@@ -34,6 +34,7 @@ from storage.outbox import enqueue_message, release_held
 from storage.tickets import ensure_citizen
 
 log = logging.getLogger(__name__)
+OFFICIALS_TTL = 60.0        # seconds the set of active officials (never throttled) is cached
 
 
 @dataclass
@@ -71,11 +72,30 @@ class Service:
         self._officials: set[tuple[str, str]] = set()
         self._officials_loaded = float("-inf")
 
-    def handle_inbound(self, inbound: Inbound) -> HandleResult:
-        """Handle one event exactly once; safe to call again with the same external id."""
+    def screen(self, inbound: Inbound) -> Verdict | None:
+        """The flood verdict for an event, from memory only, for the adapter's event loop.
+
+        A flood's dropped messages then never take a worker thread (where they would queue in
+        front of everybody else's). None when the officials cache is stale (the database decides,
+        in handle_inbound). Pass the verdict on to handle_inbound: each event is counted once.
+        """
+        if not inbound.is_private:
+            return Verdict.OK
+        if time.monotonic() - self._officials_loaded > OFFICIALS_TTL:
+            return None
+        if (str(inbound.channel), inbound.user_id) in self._officials:
+            return Verdict.OK
+        return self.flood.check(str(inbound.channel), inbound.user_id)
+
+    def handle_inbound(self, inbound: Inbound, *, verdict: Verdict | None = None) -> HandleResult:
+        """Handle one event exactly once; safe to call again with the same external id.
+
+        `verdict`: the flood verdict already given by :meth:`screen`, if any.
+        """
         inbound = replace(inbound, text=normalize_text(inbound.text)[0] if inbound.text else "")
-        if inbound.is_private and not self._is_official(inbound):
+        if verdict is None and inbound.is_private and not self._is_official(inbound):
             verdict = self.flood.check(str(inbound.channel), inbound.user_id)
+        if verdict is not None:
             if verdict is Verdict.DROP:
                 return HandleResult()
             if verdict is Verdict.WARN:
@@ -143,7 +163,7 @@ class Service:
     def _is_official(self, inbound: Inbound) -> bool:
         """Staff are never throttled; their ids are cached for a minute (the table is small)."""
         now = time.monotonic()
-        if now - self._officials_loaded > 60:
+        if now - self._officials_loaded > OFFICIALS_TTL:
             with read_session(self.services.engine) as session:
                 rows = session.exec(select(Official.channel, Official.user_id).where(Official.active)).all()
             self._officials = {(channel, user_id) for channel, user_id in rows}

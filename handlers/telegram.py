@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from telegram import Bot, Update
 from telegram.error import TelegramError
 
+from bot.flood import Verdict
 from bot.service import Service
 from handlers.telegram_updates import inbound_from_update
 
@@ -41,9 +42,14 @@ class TelegramAdapter:
             return
         if inbound is None:
             return
+        verdict = self.service.screen(inbound)
+        if verdict is Verdict.DROP:
+            if inbound.callback_ref:
+                await self._answer_callback(update, inbound.callback_ref, None)
+            return          # a flood's surplus: dropped here, without a worker thread or the database
         result = None
         try:
-            result = await asyncio.to_thread(self.service.handle_inbound, inbound)
+            result = await asyncio.to_thread(self.service.handle_inbound, inbound, verdict=verdict)
             if result.ticket_codes and self.on_ticket:
                 self.on_ticket()
         except OperationalError:
@@ -52,17 +58,20 @@ class TelegramAdapter:
             log.exception("update %s failed", update.update_id)
             await asyncio.to_thread(self.service.handle_failure, inbound)
         if inbound.callback_ref:
-            try:
-                await self.bot.answer_callback_query(inbound.callback_ref,
-                                                     text=(result.callback_text or None) if result else None)
-            except TelegramError as exc:
-                log.info("answerCallbackQuery failed for update %s: %s", update.update_id, exc)
+            await self._answer_callback(update, inbound.callback_ref,
+                                        (result.callback_text or None) if result else None)
         if result is not None and result.leave_chat:
             try:
                 await self.bot.leave_chat(int(inbound.chat_id))
                 log.info("left unregistered group %s", inbound.chat_id)
             except TelegramError as exc:
                 log.info("leaveChat failed for %s: %s", inbound.chat_id, exc)
+
+    async def _answer_callback(self, update: Update, callback_ref: str, text: str | None) -> None:
+        try:
+            await self.bot.answer_callback_query(callback_ref, text=text)
+        except TelegramError as exc:
+            log.info("answerCallbackQuery failed for update %s: %s", update.update_id, exc)
 
     async def webhook(self, request: web.Request) -> web.Response:
         """POST /telegram/webhook: 403 without the secret, 400 on garbage, 503 if the database is down."""
