@@ -112,7 +112,7 @@ def run_danvan(api_url: str, scripts: dict[int, list[str]], workdir: Path, profi
     try:
         wait_for_port(port)
         if profile:     # py-spy samples the server process while the load runs
-            spy = subprocess.Popen([".venv/bin/py-spy", "record", "--pid", str(proc.pid), "--rate", "200",
+            spy = subprocess.Popen([".venv/bin/py-spy", "record", "--pid", str(proc.pid), "--rate", "50", "--gil",
                                     "--format", "raw" if profile.endswith(".txt") else "flamegraph",
                                     "--output", profile], cwd=ROOT, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
