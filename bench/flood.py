@@ -1,13 +1,13 @@
 """Benchmark 11 (p95 part): one person floods the Telegram webhook while 200 normal citizens work.
 
 One danvan server (SQLite), two phases in the same run:
-  1. quiet: 200 citizens each complete an intake, pausing 2-6 s between messages as people do;
-  2. flood: 200 other citizens do the same while one user sends 10,000 messages (time compressed:
-     spread over the phase, default 60 s, instead of an hour; the flood guard's window is real time).
+  1. quiet: 200 citizens each complete an intake, pausing 4-12 s between messages as people do;
+  2. flood: 200 other citizens do the same while one user sends 10,000 messages (time compressed
+     40x: spread over 90 s instead of an hour, ~110/s; the flood guard's window is real time).
 Reported: normal citizens' p50/p95 webhook answer time in each phase and the ratio (goal <= 1.2),
 the flooder's handled messages, warnings and tickets against the configured limits.
 
-    python -m bench.flood [--citizens 200] [--flood-messages 10000] [--flood-seconds 60]
+    python -m bench.flood [--citizens 200] [--flood-messages 10000] [--flood-seconds 90] [--think 4 12]
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from bench.intake_throughput import SECRET, TOKEN, intake_script, update_for
 FLOODER = 8_888_888
 
 
-async def run_phase(url: str, users: list[int], *, flood: int, flood_seconds: float, seed: int) -> dict:
+async def run_phase(url: str, users: list[int], *, flood: int, flood_seconds: float, seed: int,
+                    think: tuple[float, float]) -> dict:
     rng = random.Random(seed)
     latencies: list[float] = []
     flood_statuses: dict[int, int] = {}
@@ -45,7 +46,7 @@ async def run_phase(url: str, users: list[int], *, flood: int, flood_seconds: fl
                 async with session.post(url, json=update_for(user_id, text), headers=headers) as response:
                     await response.read()
                 latencies.append(time.perf_counter() - started)
-                await asyncio.sleep(rng.uniform(2, 6))
+                await asyncio.sleep(rng.uniform(*think))
 
         async def flooder() -> None:
             # The flooder cycles through complete intakes, so the ticket cap is tested too.
@@ -81,7 +82,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--citizens", type=int, default=200)
     parser.add_argument("--flood-messages", type=int, default=10_000)
-    parser.add_argument("--flood-seconds", type=float, default=60.0)
+    parser.add_argument("--flood-seconds", type=float, default=90.0)
+    parser.add_argument("--think", type=float, nargs=2, default=(4.0, 12.0),
+                        help="seconds a normal citizen pauses between messages (uniform range)")
     args = parser.parse_args()
     from storage.crypto import new_key
     os.environ["DANVAN_DATA_KEY"] = new_key()          # shared with the server, to read its outbox here
@@ -105,9 +108,10 @@ def main() -> None:
                 wait_for_port(port)
                 url = f"http://127.0.0.1:{port}/telegram/webhook"
                 quiet = asyncio.run(run_phase(url, [7_000_000 + c for c in range(args.citizens)],
-                                              flood=0, flood_seconds=0, seed=1))
+                                              flood=0, flood_seconds=0, seed=1, think=tuple(args.think)))
                 flood = asyncio.run(run_phase(url, [7_500_000 + c for c in range(args.citizens)],
-                                              flood=args.flood_messages, flood_seconds=args.flood_seconds, seed=1))
+                                              flood=args.flood_messages, flood_seconds=args.flood_seconds, seed=1,
+                                              think=tuple(args.think)))
             finally:
                 stop(proc)
             with sqlite3.connect(db) as conn:
