@@ -79,13 +79,17 @@ class Service:
         front of everybody else's). None when the officials cache is stale (the database decides,
         in handle_inbound). Pass the verdict on to handle_inbound: each event is counted once.
         """
-        if not inbound.is_private:
+        return self.screen_user(str(inbound.channel), inbound.user_id, is_private=inbound.is_private)
+
+    def screen_user(self, channel: str, user_id: str, *, is_private: bool) -> Verdict | None:
+        """:meth:`screen` for an event known only by its sender (before the update is parsed)."""
+        if not is_private:
             return Verdict.OK
         if time.monotonic() - self._officials_loaded > OFFICIALS_TTL:
             return None
-        if (str(inbound.channel), inbound.user_id) in self._officials:
+        if (channel, user_id) in self._officials:
             return Verdict.OK
-        return self.flood.check(str(inbound.channel), inbound.user_id)
+        return self.flood.check(channel, user_id)
 
     def handle_inbound(self, inbound: Inbound, *, verdict: Verdict | None = None) -> HandleResult:
         """Handle one event exactly once; safe to call again with the same external id.
