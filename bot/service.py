@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import Engine
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -109,9 +110,9 @@ class Service:
         try:
             with write_session(self.services.engine) as session:
                 if inbound.external_id:
-                    session.add(ProcessedInbound(channel=str(inbound.channel), external_id=inbound.external_id,
-                                                 processed_at=now))
-                    session.flush()
+                    # A plain INSERT (no unit of work): a duplicate fails here, before any other work.
+                    session.execute(insert(ProcessedInbound).values(
+                        channel=str(inbound.channel), external_id=inbound.external_id, processed_at=now))
                 if office_flow.wants(session, inbound):
                     office_flow.handle(self.services, session, inbound, now, result)
                 else:
