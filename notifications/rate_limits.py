@@ -77,7 +77,7 @@ class ChatLimits:
     for each slot.
     """
 
-    def __init__(self, *, global_per_second: int = 30, group_per_minute: int = 20, margin: float = 0.02) -> None:
+    def __init__(self, *, global_per_second: int = 30, group_per_minute: int = 20, margin: float = 0.01) -> None:
         self.margin = margin
         window = 1.0 + margin
         self.global_window = SlidingWindow(global_per_second, window, spacing=window / global_per_second)
