@@ -26,6 +26,7 @@ test-postgres: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.intake_throughput
 	$(BIN)/python -m bench.outbound
+	$(BIN)/python -m bench.flood
 	$(BIN)/python -m bench.zalo_webhook
 	$(BIN)/python -m bench.scheduled_jobs
 	$(BIN)/python -m bench.web_and_documents

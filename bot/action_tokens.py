@@ -27,6 +27,14 @@ def payload_for(session: Session, *, ticket_id: int, action: str, chat_key: str,
     return PREFIX + row.token
 
 
+def add_token(session: Session, *, ticket_id: int, action: str, chat_key: str, now: datetime) -> str:
+    """A new token for an action the caller knows has none in this chat yet (written at the next flush)."""
+    row = ActionToken(token=secrets.token_urlsafe(9), ticket_id=ticket_id, action=action, chat_key=chat_key,
+                      created_at=now)
+    session.add(row)
+    return PREFIX + row.token
+
+
 def parse_payload(raw: str | None) -> str | None:
     """The token inside a payload (or a payload typed/arriving as text), or None."""
     match = TOKEN_RE.match((raw or "").strip())

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
-from bot.action_tokens import PREFIX, payload_for
+from bot.action_tokens import PREFIX, add_token
 from bot.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType
 from storage.models import ActionToken, Office, Official, Ticket, TicketAttachment, TicketCard, TicketEvent
 from storage.officials import card_in_chat, cards_of_ticket, office_group_chat, office_of_chat
@@ -65,16 +65,20 @@ def card_view(ctx: Any, ticket: Ticket) -> dict[str, Any]:
 
 
 def card_buttons(ctx: Any, ticket: Ticket, *, chat_key: str) -> tuple[tuple[Button, ...], ...]:
-    """The actions that make sense in the ticket's state, as opaque per-chat tokens."""
+    """The actions that make sense in the ticket's state, as opaque per-chat tokens.
+
+    One query reads the chat's existing tokens; missing ones are added without a lookup each.
+    """
     known = {t.action: PREFIX + t.token for t in ctx.session.exec(
         select(ActionToken).where(ActionToken.ticket_id == ticket.id, ActionToken.chat_key == chat_key))}
-    rows = []
-    for row in BUTTONS_BY_STATUS.get(str(ticket.status), ()):
-        rows.append(tuple(Button(ctx.texts.label(f"act_{action}"),
-                                 known.get(action) or payload_for(ctx.session, ticket_id=ticket.id, action=action,
-                                                                  chat_key=chat_key, now=ctx.now))
-                          for action in row))
-    return tuple(rows)
+
+    def payload(action: str) -> str:
+        if action not in known:
+            known[action] = add_token(ctx.session, ticket_id=ticket.id, action=action, chat_key=chat_key, now=ctx.now)
+        return known[action]
+
+    return tuple(tuple(Button(ctx.texts.label(f"act_{action}"), payload(action)) for action in row)
+                 for row in BUTTONS_BY_STATUS.get(str(ticket.status), ()))
 
 
 def render_card(ctx: Any, ticket: Ticket, *, channel: str, chat_id: str, live: bool = True) -> Reply:

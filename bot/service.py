@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import Engine
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 
@@ -34,6 +35,7 @@ from storage.outbox import enqueue_message, release_held
 from storage.tickets import ensure_citizen
 
 log = logging.getLogger(__name__)
+OFFICIALS_TTL = 60.0        # seconds the set of active officials (never throttled) is cached
 
 
 @dataclass
@@ -71,13 +73,36 @@ class Service:
         self._officials: set[tuple[str, str]] = set()
         self._officials_loaded = float("-inf")
 
-    def handle_inbound(self, inbound: Inbound) -> HandleResult:
-        """Handle one event exactly once; safe to call again with the same external id."""
+    def screen(self, inbound: Inbound) -> Verdict | None:
+        """The flood verdict for an event, from memory only, for the adapter's event loop.
+
+        A flood's dropped messages then never take a worker thread (where they would queue in
+        front of everybody else's). None when the officials cache is stale (the database decides,
+        in handle_inbound). Pass the verdict on to handle_inbound: each event is counted once.
+        """
+        return self.screen_user(str(inbound.channel), inbound.user_id, is_private=inbound.is_private,
+                                event_id=inbound.external_id)
+
+    def screen_user(self, channel: str, user_id: str, *, is_private: bool, event_id: str = "") -> Verdict | None:
+        """:meth:`screen` for an event known only by its sender (before the update is parsed)."""
+        if not is_private:
+            return Verdict.OK
+        if time.monotonic() - self._officials_loaded > OFFICIALS_TTL:
+            return None
+        if (channel, user_id) in self._officials:
+            return Verdict.OK
+        return self.flood.check(channel, user_id, event_id=event_id)
+
+    def handle_inbound(self, inbound: Inbound, *, verdict: Verdict | None = None) -> HandleResult:
+        """Handle one event exactly once; safe to call again with the same external id.
+
+        `verdict`: the flood verdict already given by :meth:`screen`, if any.
+        """
         inbound = replace(inbound, text=normalize_text(inbound.text)[0] if inbound.text else "")
-        counted = False
-        if inbound.is_private and not self._is_official(inbound):
+        if verdict is None and inbound.is_private and not self._is_official(inbound):
             verdict = self.flood.check(str(inbound.channel), inbound.user_id, event_id=inbound.external_id)
-            counted = verdict is Verdict.OK
+        counted = inbound.is_private and verdict is Verdict.OK
+        if verdict is not None:
             if verdict is Verdict.DROP:
                 return HandleResult()
             if verdict is Verdict.WARN:
@@ -87,9 +112,9 @@ class Service:
         try:
             with write_session(self.services.engine) as session:
                 if inbound.external_id:
-                    session.add(ProcessedInbound(channel=str(inbound.channel), external_id=inbound.external_id,
-                                                 processed_at=now))
-                    session.flush()
+                    # A plain INSERT (no unit of work): a duplicate fails here, before any other work.
+                    session.execute(insert(ProcessedInbound).values(
+                        channel=str(inbound.channel), external_id=inbound.external_id, processed_at=now))
                 if office_flow.wants(session, inbound):
                     office_flow.handle(self.services, session, inbound, now, result)
                 else:
@@ -149,7 +174,7 @@ class Service:
     def _is_official(self, inbound: Inbound) -> bool:
         """Staff are never throttled; their ids are cached for a minute (the table is small)."""
         now = time.monotonic()
-        if now - self._officials_loaded > 60:
+        if now - self._officials_loaded > OFFICIALS_TTL:
             with read_session(self.services.engine) as session:
                 rows = session.exec(select(Official.channel, Official.user_id).where(Official.active)).all()
             self._officials = {(channel, user_id) for channel, user_id in rows}

@@ -46,6 +46,8 @@ class Texts:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,          # templates do not change while running: no stat() per render
+            cache_size=1000,
         )
         self._env.filters["ddmmyyyy"] = format_date
         self._env.globals.update(globals_ or {})

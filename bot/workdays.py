@@ -26,6 +26,7 @@ class WorkingCalendar:
             listed = ", ".join(d.isoformat() for d in clash)
             raise ValueError(f"dates both in extra_days_off and extra_working_days: {listed}")
         self._by_year: dict[int, holidays.HolidayBase] = {}
+        self._by_day: dict[date, bool] = {}         # the answers never change for one calendar
 
     def _holidays(self, year: int) -> holidays.HolidayBase:
         """Build one year of VN holidays on first use, since most runs touch one or two years."""
@@ -38,6 +39,12 @@ class WorkingCalendar:
     def is_working_day(self, day: date) -> bool:
         """Config wins over the package, so the commune can correct a wrong or missing day."""
         day = _as_date(day, field="day")
+        known = self._by_day.get(day)
+        if known is None:
+            known = self._by_day[day] = self._is_working_day(day)
+        return known
+
+    def _is_working_day(self, day: date) -> bool:
         if day in self._working_days:
             return True
         if day in self._days_off:

@@ -114,8 +114,12 @@ class OutboxSender:
                                        f"Outbox message {row_id} ({channel}, {code or '-'}) could not be delivered.")
 
     def wake(self) -> None:
-        """Ask the loop to look at the outbox now; safe from any thread."""
-        if self._loop is not None and self._wake is not None:
+        """Ask the loop to look at the outbox now; safe from any thread.
+
+        Wakes coalesce: while one is pending (the event is set and the loop has not yet cleared it
+        to scan), another adds nothing, since the scan that follows reads every commit made before.
+        """
+        if self._loop is not None and self._wake is not None and not self._wake.is_set():
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -289,7 +293,8 @@ class OutboxSender:
                 with contextlib.suppress(asyncio.TimeoutError):
                     turn = await asyncio.wait_for(
                         limits.wait_turn(row.chat_id, min_interval=sender.min_interval(row.chat_id),
-                                         is_group=row.chat_id.startswith("-")), timeout=self.lease_seconds / 3)
+                                         is_group=row.chat_id.startswith("-"), backlog=len(rows) - index),
+                        timeout=self.lease_seconds / 3)
             try:
                 still_ours = await self._keep_lease(left, renewed)
             except BaseException:

@@ -27,6 +27,7 @@ from storage.locks import Leadership
 
 log = logging.getLogger(__name__)
 COMMUNE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+NUDGE_DELAY = 0.5           # seconds: new tickets within this share one hot-spot check
 
 
 class DueScanner:
@@ -44,6 +45,8 @@ class DueScanner:
         # The tick; tests and simulations on an accelerated clock set it below the minute.
         self.interval_seconds: float = services.settings.schedule.scan_minutes * 60.0
         self.scans = 0          # full scans this process ran (as the leader)
+        self._nudge_pending = False
+        self._urgent_task: asyncio.Task[None] | None = None
 
     async def scan(self, *, urgent_only: bool = False) -> int:
         """One scan; overlapping scans are skipped rather than queued; a failed scan waits for the next tick."""
@@ -81,10 +84,27 @@ class DueScanner:
         return result.total
 
     def nudge(self) -> None:
-        """After an inbound event: check hot spots now rather than at the next scan (any thread)."""
+        """After a new ticket: check hot spots now rather than at the next scan (any thread).
+
+        Nudges within NUDGE_DELAY share one scan: a burst of tickets is checked together instead of
+        reloading the window's open tickets once per ticket.
+        """
         loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(lambda: loop.create_task(self.scan(urgent_only=True)))
+        if loop is None or loop.is_closed() or self._nudge_pending:
+            return
+        self._nudge_pending = True
+        loop.call_soon_threadsafe(loop.call_later, NUDGE_DELAY, self._nudged)
+
+    def _nudged(self) -> None:
+        self._nudge_pending = False
+        if self._loop is not None and not self._loop.is_closed():
+            self._urgent_task = self._loop.create_task(self._urgent_scan())
+
+    async def _urgent_scan(self) -> None:
+        if self._lock.locked():             # a scan is running: it may have missed the new ticket
+            async with self._lock:
+                pass
+        await self.scan(urgent_only=True)
 
     def start(self) -> None:
         """First scan shortly after start (whatever fell due during downtime), then every scan_minutes.

@@ -21,8 +21,14 @@ def enqueue_message(session: Session, *, channel: str, chat_id: str, payload: di
     return row
 
 
+# Channels whose sender may hold a row (HeldFailure: Zalo's consultation window, unfollowed OA).
+HOLDING_CHANNELS = frozenset({"zalo"})
+
+
 def release_held(session: Session, *, channel: str, chat_id: str, now: datetime) -> int:
     """Make a chat's held messages due again (the person wrote, so the channel accepts them now)."""
+    if channel not in HOLDING_CHANNELS:
+        return 0            # nothing is ever held there: skip the UPDATE on every message
     result = session.execute(update(OutboxMessage)
                              .where(OutboxMessage.channel == channel, OutboxMessage.chat_id == chat_id,
                                     OutboxMessage.status == "held")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -53,14 +53,28 @@ def find_identity(session: Session, *, channel: str, user_id: str) -> ChannelIde
                                                       ChannelIdentity.user_id == user_id)).first()
 
 
+# last_seen_at feeds day-scale rules (Zalo's 7-day window, retention); refreshing it at most once
+# a minute saves an UPDATE on nearly every message of a conversation.
+LAST_SEEN_GRANULARITY = timedelta(seconds=60)
+
+
 def ensure_citizen(session: Session, *, channel: str, user_id: str, chat_id: str, now: datetime) -> Citizen:
-    """The citizen behind a channel user, created on first contact (no personal fields yet)."""
-    identity = find_identity(session, channel=channel, user_id=user_id)
-    if identity is not None:
-        identity.last_seen_at = now
-        identity.chat_id = chat_id
-        citizen = session.get(Citizen, identity.citizen_id)
-        assert citizen is not None
+    """The citizen behind a channel user, created on first contact (no personal fields yet).
+
+    One query loads the identity and its citizen together.
+    """
+    found = session.exec(select(ChannelIdentity, Citizen)
+                         .join(Citizen, col(Citizen.id) == ChannelIdentity.citizen_id)
+                         .where(ChannelIdentity.channel == channel, ChannelIdentity.user_id == user_id)).first()
+    if found is not None:
+        identity, citizen = found
+        seen = identity.last_seen_at
+        if seen.tzinfo is None and now.tzinfo is not None:
+            seen = seen.replace(tzinfo=now.tzinfo)
+        if now - seen >= LAST_SEEN_GRANULARITY or now < seen:
+            identity.last_seen_at = now
+        if identity.chat_id != chat_id:
+            identity.chat_id = chat_id
         return citizen
     citizen = Citizen(created_at=now, updated_at=now)
     session.add(citizen)

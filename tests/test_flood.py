@@ -49,3 +49,25 @@ def test_ticket_cap_per_day(service, services):
     assert "số đơn tối đa" in last
     with Session(services.engine) as session:
         assert session.exec(select(func.count()).select_from(Ticket)).one() == cap
+
+
+def test_screened_events_are_counted_once(service, services):
+    """The webhook screens floods on its event loop and passes the verdict on: one count per message."""
+    from bot.domain import Inbound
+    from bot.flood import Verdict
+
+    service.flood.per_minute = 3
+
+    def inbound(n: int) -> Inbound:
+        return Inbound(channel=Channel.TELEGRAM, user_id="4242", chat_id="4242", external_id=f"s{n}", text="/start")
+
+    service.handle_inbound(inbound(0))             # loads the officials cache (screen needs it fresh)
+    verdicts = []
+    for n in range(1, 5):
+        verdict = service.screen(inbound(n))
+        verdicts.append(verdict)
+        if verdict is not Verdict.DROP:
+            service.handle_inbound(inbound(n), verdict=verdict)
+    assert verdicts == [Verdict.OK, Verdict.OK, Verdict.WARN, Verdict.DROP]
+    officials_group = Inbound(channel=Channel.TELEGRAM, user_id="4242", chat_id="-100", is_private=False, text="x")
+    assert service.screen(officials_group) is Verdict.OK      # groups are never throttled

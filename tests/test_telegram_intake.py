@@ -18,8 +18,8 @@ from bot.config import load_settings
 from storage.models import ProcessedInbound, ReporterIdentity, Ticket, TicketAttachment
 from tests.conftest import OFFICE_CHATS, write_config
 from tests.fakes.telegram_api import (DEFAULT_TOKEN, FakeTelegramAPI, callback_update, contact_update,
-                                      photo_update, text_update)
-from tests.telegram_driver import TelegramCitizen
+                                      photo_update, post_update, text_update)
+from tests.telegram_driver import TelegramCitizen, outbox_settled
 
 SECRET = "webhook-secret-for-tests"
 
@@ -281,3 +281,21 @@ async def test_disguised_file_is_refused_but_the_ticket_is_kept(app, fake, http)
     assert told and ticket.code in told[0]["text"] and "vẫn được tiếp nhận" in told[0]["text"]
     folder = Path(app.settings.storage.attachments_dir)
     assert not folder.exists() or list(folder.iterdir()) == []
+
+
+async def test_webhook_flood_gets_one_warning_and_writes_nothing_more(app, fake, http):
+    """A flood through the webhook: the surplus is answered 200 and dropped before any database work."""
+    user = citizen(fake, http, app, user_id=5666)
+    await user.say("/start")
+    limit = app.settings.intake.messages_per_minute
+    statuses = await asyncio.gather(*(post_update(http, user.url, text_update(user.user_id, f"spam {n}"),
+                                                  secret=SECRET) for n in range(limit + 40)))
+    assert set(statuses) == {200}
+    await outbox_settled(app.services.engine)
+    texts = TelegramCitizen.texts(fake.sent_messages(user.user_id))
+    assert texts.count("quá nhanh") == 1
+    with Session(app.services.engine) as session:
+        handled = len(session.exec(select(ProcessedInbound)).all())
+    assert handled == limit          # /start and the messages within the limit; the warning has no key
+    other = citizen(fake, http, app, user_id=5667)
+    assert "đồng ý" in TelegramCitizen.texts(await other.say("/start")).lower()
