@@ -32,6 +32,7 @@ from handlers.web_routes import add_web_routes
 from handlers.telegram_request import AiohttpRequest
 from handlers.zalo_webhook import ZaloWebhook
 from notifications.channel import ChannelSender, HeldFailure
+from notifications.delivery_journal import DeliveryJournal
 from notifications.outbox_sender import OutboxSender, Pending
 from notifications.rate_limits import ChatLimits
 from notifications.scheduler import DueScanner
@@ -134,7 +135,8 @@ class TelegramBotApp:
             max_attempts=delivery.max_attempts, base_delay=delivery.base_delay, max_delay=delivery.max_delay,
             admin_chats=tuple(("telegram", c) for c in delivery.admin_chat_ids),
             dead_text=lambda row_id, channel, code: self.services.texts.render(
-                "office/delivery_failed", row_id=row_id, channel=channel, code=code))
+                "office/delivery_failed", row_id=row_id, channel=channel, code=code),
+            journal=DeliveryJournal(settings.storage.delivery_journal) if settings.storage.delivery_journal else None)
         self.scanner = DueScanner(self.services, on_outbox=self.sender.wake)
         self.service = Service(self.services, on_outbox=self.sender.wake, on_ticket=self.scanner.nudge)
         if self.zalo is not None:

@@ -79,6 +79,8 @@ class WebSettings(_Frozen):
 class StorageSettings(_Frozen):
     database_url: str = ""
     attachments_dir: str = "data/attachments"
+    # Outbox ids delivered but not yet marked sent (notifications/delivery_journal.py); "" turns it off.
+    delivery_journal: str = "data/outbox-delivered.journal"
     max_attachment_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
 
 

@@ -49,6 +49,7 @@ from sqlmodel import Session, col, select
 
 from bot.clock import Clock, SystemClock
 from bot.domain import Reply
+from notifications.delivery_journal import DeliveryJournal
 from notifications.channel import ChannelSender, HeldFailure, PermanentFailure, TemporaryFailure
 from notifications.rate_limits import ChatLimits
 from storage.engine import is_sqlite, read_session, write_session
@@ -88,7 +89,7 @@ class OutboxSender:
                  admin_chats: tuple[tuple[str, str], ...] = (),
                  dead_text: Callable[[int, str, str], str] | None = None,
                  owner: str | None = None, lease_seconds: float = LEASE_SECONDS,
-                 lease_clock: Clock | None = None) -> None:
+                 lease_clock: Clock | None = None, journal: DeliveryJournal | None = None) -> None:
         self.engine, self.clock, self.senders = engine, clock, senders
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
         self.batch, self.per_chat_batch, self.poll_interval = batch, per_chat_batch, poll_interval
@@ -103,6 +104,8 @@ class OutboxSender:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active: dict[ChatKey, asyncio.Task[int]] = {}
         self.owner = owner or process_owner()
+        self.journal = journal          # write-ahead note of deliveries (crash between answer and commit)
+        self._replayed = journal is None
         self.lease_seconds = lease_seconds
         self.lease_clock = lease_clock or SystemClock()
         self.on_dead = on_dead
@@ -175,6 +178,9 @@ class OutboxSender:
         """Claim and start a task for every chat with due rows and no task running."""
         # Only this coroutine starts tasks, so a chat not busy now cannot become busy while we claim;
         # a chat whose task ends meanwhile is simply claimed again at the next dispatch.
+        if not self._replayed:          # before any claim: those rows were delivered already
+            await asyncio.to_thread(self._replay_journal)
+            self._replayed = True
         busy = set(self._active)
         chats = await asyncio.to_thread(self.claim_due, busy)
         started = []
@@ -372,6 +378,8 @@ class OutboxSender:
         while True:
             try:
                 await loop.run_in_executor(self._marks, self._mark_sent, *row_ids)
+                if self.journal is not None:
+                    self.journal.committed(row_ids)
                 return
             except Exception as exc:  # noqa: BLE001 - the database is away; it was delivered, keep trying
                 if loop.time() > deadline:
@@ -390,10 +398,29 @@ class OutboxSender:
             ref = await asyncio.to_thread(self._card_ref, int(data["edit_card"]))
             edit = getattr(sender, "edit", None)
             if ref and edit is not None and await edit(row.chat_id, ref, reply):
+                self._note_delivered(row.id)
                 return
         sent = await sender.send(row.chat_id, reply)
+        self._note_delivered(row.id)
         if card_id and isinstance(sent, str) and sent:
             await asyncio.to_thread(self._set_card_ref, int(card_id), sent)
+
+    def _note_delivered(self, row_id: int) -> None:
+        if self.journal is not None:
+            try:
+                self.journal.note(row_id)
+            except OSError:          # a full disk costs only the duplicate protection, never the message
+                log.warning("delivery journal unavailable", exc_info=True)
+
+    def _replay_journal(self) -> None:
+        """Mark sent what an earlier run delivered but could not record (see notifications/delivery_journal)."""
+        assert self.journal is not None
+        ids = self.journal.noted()
+        for chunk in _chunks(ids, 500):
+            self._mark_sent(*chunk)
+        if ids:
+            log.info("delivery journal: %d delivered rows of an earlier run marked sent", len(ids))
+        self.journal.clear()
 
     def _card_ref(self, card_id: int) -> str:
         with read_session(self.engine) as session:
@@ -423,7 +450,8 @@ class OutboxSender:
         """Mark delivered rows sent, in one transaction, ahead of waiting webhook writers (SQLite)."""
         now = self.clock.now()
         with write_session(self.engine, priority=True) as session:
-            session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(row_ids))
+            session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(row_ids),
+                                                        OutboxMessage.status == "pending")
                             .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1,
                                     claimed_until=None))
 

@@ -34,6 +34,7 @@ def write_config(tmp_path: Path, mutate: Any = None) -> Path:
     for office in raw["offices"]:
         office["telegram_chat_id"] = OFFICE_CHATS[office["code"]]
     raw["storage"]["attachments_dir"] = str(tmp_path / "attachments")
+    raw["storage"]["delivery_journal"] = str(tmp_path / "outbox-delivered.journal")
     if mutate:
         mutate(raw)
     path = tmp_path / "config.yaml"
