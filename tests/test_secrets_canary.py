@@ -334,3 +334,41 @@ async def exercise(http: aiohttp.ClientSession, url: str, tg: FakeTelegramAPI, z
     await wait_until(lambda: asyncio.sleep(0, any(c.method == "sendMessage" and c.status == 200
                                                   for c in tg.calls)), 20)
     await wait_until(lambda: asyncio.sleep(0, zalo.state.invalid_refresh >= 1), 10)
+
+
+def test_log_filter_removes_secrets_from_messages_arguments_and_tracebacks(canaries):
+    """The filter itself, without a subprocess: every form a library might log is scrubbed."""
+    import logging
+
+    from bot.redaction import RedactingFilter
+
+    environ = {k: v for k, v in canaries.items() if k != "DB_PASSWORD"}
+    environ["DATABASE_URL"] = f"postgresql+psycopg://danvan:{canaries['DB_PASSWORD']}@db.example/danvan"
+    record_list: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            record_list.append(self.format(record))
+
+    handler = Keep()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(RedactingFilter(environ))
+    logger = logging.getLogger("danvan.test.redaction")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        token = canaries["TELEGRAM_BOT_TOKEN"]
+        logger.warning("Set Bot API URL: https://api.telegram.org/bot%s", token)
+        logger.warning("params %s", {"secret_token": canaries["TELEGRAM_WEBHOOK_SECRET"]})
+        logger.warning("connect %s", environ["DATABASE_URL"])
+        logger.warning("quoted %s", urllib.parse.quote(canaries["DANVAN_PIN_PEPPER"] + "/&"))
+        logger.warning("another bot's token 123456:%s", "A" * 35)
+        try:
+            raise RuntimeError(f"The token `{token}` was rejected; key {canaries['DANVAN_DATA_KEY']}")
+        except RuntimeError:
+            logger.exception("failed with %s", canaries["ZALO_APP_SECRET"])
+    finally:
+        logger.removeHandler(handler)
+    text = "\n".join(record_list)
+    assert len(record_list) == 6 and "Traceback" in text and "***" in text
+    assert not find_leaks({**canaries, "OTHER": "123456:" + "A" * 35}, "log", text), text
