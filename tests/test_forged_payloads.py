@@ -25,6 +25,7 @@ import base64
 import collections
 import os
 import random
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -353,6 +354,9 @@ def run_cases(service: Service, services, count: int) -> dict:
     failures: list[str] = []
     started = time.perf_counter()
     for serial, case in enumerate(cases):
+        if serial and serial % 10_000 == 0:                # long runs say how far they are (outside capture)
+            print(f"forged payloads: {serial} cases, {time.perf_counter() - started:.0f} s, {dict(outcomes)}, "
+                  f"{len(failures)} failures", file=sys.__stderr__, flush=True)
         before = observer.ticket(case.ticket_id)
         status, office = (before[0], before[1]) if before else (None, None)
         expected = oracle(case, status=status, office=office)
