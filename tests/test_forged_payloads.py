@@ -71,11 +71,11 @@ OPEN_WORK = {"received", "transferred", "reopened", "accepted", "in_progress", "
 VALID_IN = {
     "accept": {"received", "transferred", "reopened"},
     "transfer": {"received", "transferred", "reopened", "accepted", "in_progress"},
-    "request_info": {"received", "reopened", "accepted", "in_progress"},
+    "request_info": {"received", "transferred", "reopened", "accepted", "in_progress"},
     "progress": {"accepted", "in_progress", "waiting_citizen", "reopened"},
     "resolve": {"accepted", "in_progress", "waiting_citizen"},
     "extend": {"accepted", "in_progress", "waiting_citizen"},
-    "refuse": {"received", "reopened", "accepted", "in_progress", "waiting_citizen"},
+    "refuse": {"received", "transferred", "reopened", "accepted", "in_progress", "waiting_citizen"},
     "note": set(STATUSES),
 }
 
@@ -108,7 +108,8 @@ def chat_office(chat_id: str) -> str | None:
 
 
 def oracle(case: Case, *, status: str | None, office: str | None) -> str:
-    """'refused', 'ignored' (a citizen's stray input), 'stale' or 'allowed' for one press."""
+    """'refused', 'ignored' (a citizen's stray input), 'stale', 'allowed' or 'own' (the citizen's own
+    survey button: recorded if a survey is pending) for one press."""
     actor, private = case.actor, not case.chat_id.startswith("-")
     if not private and case.chat_id in UNKNOWN_GROUPS:
         return "refused"                                  # the bot works only in registered office groups
@@ -122,7 +123,9 @@ def oracle(case: Case, *, status: str | None, office: str | None) -> str:
         if private and actor.kind in ("citizen", "stranger") and press_chat == case.token_chat:
             if case.action == "reopen":
                 return "allowed" if status in ("resolved", "closed") else "stale"
-            return "stale"                                # no survey was asked: nothing to record
+            if case.action.startswith("rate:"):
+                return "own"                              # recorded when a survey is pending, else nothing
+            return "stale"
         return "refused"
     if press_chat != case.token_chat:
         return "refused"
@@ -386,6 +389,9 @@ def run_cases(service: Service, services, count: int) -> dict:
                 failures.append(f"{label}: refusal audited {len(denied)} times {denied}")
             elif case.actor.kind not in ("citizen",) and toast and toast != DENIED:
                 failures.append(f"{label}: toast {toast!r}")
+        elif expected == "own":
+            if denied or any(e[1] != case.ticket_id or e[2] != "citizen:telegram" for e in changes):
+                failures.append(f"{label}: {events}")
         elif expected in ("ignored", "stale"):
             if after != before or changes or denied:
                 failures.append(f"{label}: changed or denied {before} -> {after} {events}")
