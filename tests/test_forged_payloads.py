@@ -16,7 +16,9 @@ the new audit events are compared with what the oracle allows:
 
 The database is reused across all cases (tickets move through their lifecycle as allowed presses
 land, which is what makes replayed and stale tokens meaningful). DANVAN_STRESS_PAYLOADS sets the
-number of cases (default 3,000); 100,000 was run on SQLite and PostgreSQL for the issue.
+number of cases (default 3,000). Measured on the 2-core machine (26/11/2026), after the fixes:
+100,000 cases on SQLite: 0 failures, 82,252 refusals each audited once, 398 s (+113 s setup);
+25,000 cases on PostgreSQL: 0 failures, 20,613 refusals audited, 292 s (+27 s setup).
 """
 
 from __future__ import annotations
