@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from bot.config import Settings
 from bot.domain import Attachment, Button, Channel, Reply
 from bot.texts import Texts
-from storage.models import Announcement, ChannelIdentity, NoticeSubscription
+from storage.models import Announcement, ChannelIdentity, NoticeSubscription, TicketEvent
 from storage.outbox import enqueue_message
 
 COMMAND = "thongbao"
@@ -95,7 +95,11 @@ def confirm_announcement(session: Session, settings: Settings, texts: Texts, *, 
                          now: datetime) -> Reply:
     """Fan a drafted announcement out to the audience through the outbox; report to the leader."""
     row = session.get(Announcement, announcement_id)
-    if row is None or row.author != author or row.status != "draft":
+    if row is None or row.author != author:           # forged, or another leader's draft: refused, audited
+        session.add(TicketEvent(ticket_id=None, at=now, actor=author, action="denied",
+                                note=f"action=announcement_send reason=not_author id={announcement_id}"))
+        return Reply(text=texts.render("leader/announcement_stale"))
+    if row.status != "draft":
         return Reply(text=texts.render("leader/announcement_stale"))
     reach = audience(session, settings, now)
     reply = notice_reply(texts, settings, row)
@@ -120,7 +124,10 @@ def handle_leader_input(session: Session, settings: Settings, texts: Texts, *, a
         if action == "send":
             return [confirm_announcement(session, settings, texts, announcement_id=ident, author=author, now=now)]
         row = session.get(Announcement, ident)
-        if row is not None and row.author == author and row.status == "draft":
+        if row is None or row.author != author:
+            session.add(TicketEvent(ticket_id=None, at=now, actor=author, action="denied",
+                                    note=f"action=announcement_cancel reason=not_author id={ident}"))
+        elif row.status == "draft":
             row.status = "cancelled"
         return [Reply(text=texts.render("leader/announcement_cancelled"))]
     stripped = (text or "").strip()

@@ -217,7 +217,11 @@ class TelegramBotApp:
 async def run_telegram(settings: Settings) -> None:
     """Run the bot until SIGINT/SIGTERM."""
     app = TelegramBotApp(settings)
-    await app.start()
+    try:
+        await app.start()
+    except BaseException:
+        await app.stop()              # e.g. the token was rejected: close the HTTP sessions, then report
+        raise
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError):

@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from datetime import date
 
+from bot import redaction
 from bot.config import ConfigError, Settings, load_settings
 
 def _say(template: str, **context: object) -> str:
@@ -27,9 +29,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not settings.telegram.bot_token:
         return cmd_local(args, banner=_say("no_token"))
+    from telegram.error import InvalidToken
+
     from bot.app import run_telegram
 
-    asyncio.run(run_telegram(settings))
+    try:
+        asyncio.run(run_telegram(settings))
+    except InvalidToken:
+        print("danvan: Telegram rejected the bot token: check TELEGRAM_BOT_TOKEN", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -325,18 +333,29 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "aiohttp.access", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    redaction.install()               # no secret in any log line, whoever logs it
     if getattr(args, "func", None) is None:
         args.func = cmd_run
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
-        print(f"danvan: configuration error: {exc}", file=sys.stderr)
+        print(f"danvan: configuration error: {redaction.redact(str(exc), redaction.secret_values(os.environ))}",
+              file=sys.stderr)
         return 2
     except ValueError as exc:
         if args.func is cmd_deadline:
             print(f"danvan: {exc}", file=sys.stderr)
             return 2
-        raise
+        return _crashed(exc)
+    except Exception as exc:  # noqa: BLE001 - logged (scrubbed) instead of a raw traceback on stderr
+        return _crashed(exc)
+
+
+def _crashed(exc: BaseException) -> int:
+    """An unexpected error: its traceback goes through logging, whose filter removes secrets
+    (library errors quote them: python-telegram-bot's InvalidToken prints the whole token)."""
+    logging.getLogger("danvan").critical("danvan stopped: %s: %s", type(exc).__name__, exc, exc_info=exc)
+    return 1
 
 
 if __name__ == "__main__":

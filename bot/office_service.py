@@ -9,15 +9,16 @@ from typing import Any
 from sqlmodel import Session
 
 from bot import officials
-from bot.action_tokens import lookup, parse_payload
+from bot.action_tokens import PREFIX, lookup, parse_payload
 from bot.surveys import CITIZEN_ACTIONS
+from bot.ticket_actions import DENIED
 from bot.conversation import load_data, store_data
 from bot.domain import Inbound
 from bot.office_turn import OfficeTurn
 from bot.policy import ChatContext
 from bot.texts import html_to_plain
 from storage.conversations import load_conversation
-from storage.models import Conversation
+from storage.models import Conversation, TicketEvent
 from storage.officials import find_official, office_of_chat
 from storage.outbox import enqueue_message
 
@@ -45,7 +46,9 @@ def _office_token(session: Session, inbound: Inbound) -> bool:
     """A payload that is an opaque token but not one of the citizen's own (survey) buttons."""
     raw = inbound.payload if inbound.payload is not None else inbound.text
     if parse_payload(raw) is None:
-        return False
+        # A pressed button in the office-token namespace that is malformed is a forgery, not a citizen's
+        # answer: refuse and audit it (typed text that merely starts with "x:" stays with the citizen).
+        return inbound.payload is not None and inbound.payload.strip().startswith(PREFIX)
     token = lookup(session, raw)
     return token is None or not token.action.startswith(CITIZEN_ACTIONS)
 
@@ -62,6 +65,11 @@ def handle(services: Any, session: Session, inbound: Inbound, now: datetime, res
         office = office_of_chat(session, channel=channel, chat_id=inbound.chat_id)
         if office is None and _command(inbound.text) != "ganphong":
             result.leave_chat = True          # the bot works only in registered office groups
+            if inbound.payload is not None:   # a button pressed there can only be forged: audit the refusal
+                actor = f"official:{official.id}" if official is not None else f"{channel}:unknown"
+                session.add(TicketEvent(ticket_id=None, at=now, actor=actor, action="denied",
+                                        note=f"action=? reason=unregistered_group chat={channel}:{inbound.chat_id}"))
+                result.callback_text = DENIED
             return
         office_code = office.code if office else None
         if official is None and inbound.payload is None:

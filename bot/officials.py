@@ -37,8 +37,10 @@ def parse_code(text: str) -> str | None:
 
 def is_office_input(text: str, payload: str | None) -> bool:
     """Whether a revoked official's event belongs here (so it is refused) rather than to the citizen flow."""
-    if payload is not None or (text or "").startswith(PREFIX):
-        return parse_payload(payload if payload is not None else text) is not None
+    if payload is not None:
+        return payload.strip().startswith(PREFIX)     # an office button, well-formed or forged: refused
+    if (text or "").startswith(PREFIX):
+        return parse_payload(text) is not None
     command = (text or "")[1:].split(" ", 1)[0].split("@", 1)[0].lower() if (text or "").startswith("/") else ""
     return command in OFFICE_COMMANDS - {"start", "help", "huy", "huongdan"}
 

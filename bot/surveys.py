@@ -16,7 +16,7 @@ from bot.citizen_notices import notify_citizen
 from bot.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType
 from bot.tickets import change_status, local_date, record_event
 from storage.engine import write_session
-from storage.models import SatisfactionSurvey, Ticket
+from storage.models import SatisfactionSurvey, Ticket, TicketEvent
 from storage.officials import heads_of_office, lock_ticket
 from storage.outbox import enqueue_message
 
@@ -103,6 +103,10 @@ def handle_citizen_token(turn: Any, raw: str) -> bool:
     ticket = lock_ticket(turn.session, token.ticket_id)
     turn.data.pop("survey_buttons", None)
     if token.chat_key != chat_key or ticket is None:
+        # Someone else's survey button (forwarded, forged): refused like any other button, and audited.
+        turn.session.add(TicketEvent(ticket_id=ticket.id if ticket else None, at=turn.now,
+                                     actor=f"citizen:{turn.inbound.channel}", action="denied",
+                                     note=f"action={token.action} reason=token_other_chat chat={chat_key}"))
         turn.replies.append(Reply(text=turn.texts.render("citizen/stale_button")))
         return True
     if token.action.startswith("rate:"):

@@ -58,6 +58,9 @@ def deny(turn: OfficeTurn, ticket: Ticket | None, action: str, reason: str) -> N
 
 def press(turn: OfficeTurn, payload: str) -> None:
     """A button press: resolve the opaque token, re-check everything, then act."""
+    # A new press supersedes any prompt still open in this chat: a later text must never complete an
+    # older action on another ticket (e.g. after "no contact" or a refusal left no new prompt).
+    turn.data.pop("pending", None)
     token = action_tokens.lookup(turn.session, payload)
     if token is None:
         deny(turn, None, "?", "unknown_token")

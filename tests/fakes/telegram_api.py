@@ -50,6 +50,33 @@ class Call:
 
 
 @dataclass(frozen=True)
+class RawRequest:
+    """One HTTP request as it arrived at a fake, before any parsing."""
+
+    method: str
+    path_qs: str
+    headers: dict[str, str]
+    body: bytes
+
+
+async def record_request(requests: list[RawRequest], request: web.Request,
+                         handler: Callable) -> web.StreamResponse:
+    """Run the handler and keep the request: raw bytes, or for multipart (whose stream the handler
+    consumes) its text fields and file names as aiohttp parsed them."""
+    try:
+        return await handler(request)
+    finally:
+        # Read after the handler, so its own can_read_body/post() see an untouched request.
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()                     # cached by the handler's own post()
+            body = json.dumps([[k, v if isinstance(v, str) else f"<file {getattr(v, 'filename', '')}>"]
+                               for k, v in form.items()], ensure_ascii=False).encode()
+        else:
+            body = await request.read()                     # cached when the handler read it
+        requests.append(RawRequest(request.method, request.path_qs, dict(request.headers), body))
+
+
+@dataclass(frozen=True)
 class Upload:
     """A file part of a multipart request, kept so a test can check the bytes that were sent."""
 
@@ -108,6 +135,7 @@ class FakeTelegramAPI:
         # text fails a test even when it happens to contain no "<".
         self.strict_ampersand = strict_ampersand
         self.calls: list[Call] = []
+        self.requests: list[RawRequest] = []
         self.rate_limit_hits = 0
         self.commands: list[dict] = []
         self.webhook: dict[str, Any] = {}
@@ -180,7 +208,8 @@ class FakeTelegramAPI:
     async def start(self) -> None:
         """Listen on a free port of 127.0.0.1 (bound by us, so there is no race for the port)."""
         self._stopping.clear()
-        app = web.Application(client_max_size=50 * 2**20)  # Telegram's upload limit for bots
+        app = web.Application(client_max_size=50 * 2**20,  # Telegram's upload limit for bots
+                              middlewares=[self._record_request])
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
@@ -279,6 +308,11 @@ class FakeTelegramAPI:
         return self.sent_messages(chat_id)
 
     # -- HTTP --------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _record_request(self, request: web.Request, handler: Callable) -> web.StreamResponse:
+        """Keep every request (path, headers, body), for leak checks."""
+        return await record_request(self.requests, request, handler)
 
     async def _handle_api(self, request: web.Request) -> web.Response:
         """Authenticate, apply faults, delay and rate limits, run the method, record the call."""

@@ -20,6 +20,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.telegram_api import RawRequest, record_request
+
 APP_ID = "4321987654321098765"
 APP_SECRET = "app-secret-for-tests"
 OA_SECRET_KEY = "oa-webhook-secret-for-tests"
@@ -72,9 +74,11 @@ class FakeZaloState:
 class FakeZalo:
     """The OA API and OAuth server; tests read `state` and steer it."""
 
-    def __init__(self, *, refresh_delay: float = 0.05) -> None:
+    def __init__(self, *, refresh_delay: float = 0.05, app_secret: str = APP_SECRET) -> None:
         self.state = FakeZaloState()
         self.refresh_delay = refresh_delay
+        self.app_secret = app_secret
+        self.requests: list[RawRequest] = []
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -85,7 +89,7 @@ class FakeZalo:
         return f"http://127.0.0.1:{self._port}"
 
     async def __aenter__(self) -> "FakeZalo":
-        app = web.Application(client_max_size=5 * 2**20)
+        app = web.Application(client_max_size=5 * 2**20, middlewares=[self._record_request])
         app.router.add_post("/v3.0/oa/message/cs", self._message)
         app.router.add_post("/v3.0/oa/message/template", self._template)
         app.router.add_post("/v2.0/oa/upload/image", self._upload)
@@ -102,6 +106,11 @@ class FakeZalo:
     async def __aexit__(self, *exc_info: object) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    @web.middleware
+    async def _record_request(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Keep every request (path, headers, body), for leak checks."""
+        return await record_request(self.requests, request, handler)
 
     # --- test controls ------------------------------------------------------------------------
 
@@ -233,7 +242,7 @@ class FakeZalo:
         return {"access_token": access, "refresh_token": refresh, "expires_in": "90000"}
 
     async def _oauth(self, request: web.Request) -> web.Response:
-        if request.headers.get("secret_key") != APP_SECRET:
+        if request.headers.get("secret_key") != self.app_secret:
             return web.json_response({"error": -14002, "error_name": "Invalid secret key"})
         form = await request.post()
         if form.get("app_id") != APP_ID:
