@@ -25,6 +25,7 @@ import aiohttp
 
 from bench.harness import (RESULTS, ROOT, bench_config, free_port, start_fake_api, start_process, stop, summary,
                            wait_for_port)
+from tests.stress_scripts import telegram_intake_script
 
 SECRET = "bench-secret"
 TOKEN = "123:ABC"
@@ -38,13 +39,8 @@ _update_ids = itertools.count(1_000_000)
 
 
 def intake_script(citizen: int, rounds: int) -> list[str]:
-    """The texts one citizen sends: consent once, then complete intakes by digits."""
-    script = ["/start", "1"]
-    for r in range(rounds):
-        script += ["1", "1", DESCRIPTIONS[(citizen + r) % len(DESCRIPTIONS)], "1", "1", "2", "1", "3", "1"]
-        if r == 0:
-            script.append("2")          # "no, thanks" to the commune's notices (asked once)
-    return script
+    """The texts one citizen sends (the stress tests' script, with half the descriptions unaccented)."""
+    return telegram_intake_script(citizen, rounds, DESCRIPTIONS)
 
 
 def update_for(user_id: int, text: str) -> dict:

@@ -22,11 +22,11 @@ PLAIN_TEXTS = ["/start", "Xin chào", "/trogiup", "Cho tôi hỏi giờ làm vi�
 SUBMITTED_MARK = "Mã hồ sơ:"          # templates/vi/citizen/submitted.j2: one per ticket filed
 
 
-def telegram_intake_script(citizen: int, rounds: int = 1) -> list[str]:
+def telegram_intake_script(citizen: int, rounds: int = 1, descriptions: list[str] = DESCRIPTIONS) -> list[str]:
     """Consent once, then `rounds` complete anonymous intakes (skip location, no contact, submit)."""
     script = ["/start", "1"]
     for r in range(rounds):
-        script += ["1", "1", DESCRIPTIONS[(citizen + r) % len(DESCRIPTIONS)], "1", "1", "2", "1", "3", "1"]
+        script += ["1", "1", descriptions[(citizen + r) % len(descriptions)], "1", "1", "2", "1", "3", "1"]
         if r == 0:
             script.append("2")          # "no, thanks" to the commune's notices (asked once)
     return script
