@@ -324,6 +324,7 @@ class ScheduleSettings(_Frozen):
     first_scan_delay_seconds: int = Field(default=60, ge=0)
     escalation_at: time = time(8, 30)
     weekly_plan: WeeklySlot = WeeklySlot(weekday=0, at=time(7, 0))
+    weekly_plan_max_lines: int = Field(default=25, ge=1)   # per list in chat; the full plan is attached
     digest: WeeklySlot = WeeklySlot(weekday=0, at=time(7, 30))
     reception: ReceptionSettings = ReceptionSettings()
     report_deadlines: tuple[ReportDeadline, ...] = (

@@ -1,20 +1,26 @@
 """The weekly plan ("Kế hoạch giải quyết đơn thư tuần NN"): each office group gets, at the start of
 the week, what is overdue, what falls due this week and what was received but not yet accepted,
-with assignees; the leaders get the consolidated plan. `danvan plan` prints the same text."""
+with assignees; the leaders get the consolidated plan. `danvan plan` prints the same text in full.
+
+In chat each list is cut at `schedule.weekly_plan_max_lines` lines and the complete plan goes with
+the message as an .xlsx sheet: a backlog of hundreds of files would otherwise be dozens of Telegram
+messages that nobody scrolls through."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.domain import TicketStatus
+from bot.domain import Attachment, TicketStatus
 from bot.office_hours import at_local, week_label, week_monday, weekly_fire_day
 from bot.recipients import leaders, office_group, office_heads
 from bot.schedule import OPEN, OPEN_TICKET_COLUMNS, JobContext, due_steps
 from bot.texts import Texts
+from bot.weekly_plan_xlsx import XLSX_MIME, sheet_words, write_plan_xlsx
 from storage.models import Office, Official, Ticket
 from storage.reminders import claim_reminder, claimed_refs
 
@@ -90,11 +96,17 @@ def build_plan(session: Session, settings: Settings, *, monday: date, today: dat
     return list(plans.values())
 
 
-def render_plan(texts: Texts, plans: list[OfficePlan], *, monday: date, consolidated: bool) -> str:
-    """The plan text (one office, or every office for the leaders)."""
+CONSOLIDATED_OVERDUE_LINES = 15      # overdue lines per office in the leaders' plan (the template's cut)
+
+
+def render_plan(texts: Texts, plans: list[OfficePlan], *, monday: date, consolidated: bool,
+                limit: int | None = None, attached: bool = False) -> str:
+    """The plan text (one office, or every office for the leaders); each list cut at `limit` lines
+    (None: all), saying so and, when `attached`, pointing to the attached sheet."""
     week = monday.isocalendar()[1]
     return texts.render("office/weekly_plan", plans=plans, week=week, year=monday.isocalendar()[0],
                         monday=monday, sunday=monday + timedelta(days=6), consolidated=consolidated,
+                        limit=limit if limit is not None else 10**9, attached=attached,
                         totals={"overdue": sum(len(p.overdue) for p in plans),
                                 "due": sum(len(p.due_this_week) for p in plans),
                                 "not_accepted": sum(len(p.not_accepted) for p in plans)})
@@ -122,7 +134,30 @@ def run_due(ctx: JobContext) -> None:
         plans = plans or build_plan(ctx.session, ctx.settings, monday=monday, today=ctx.today)
         own = [p for p in plans if p.office_code == office.code]
         recipients = office_group(ctx.session, office.code) or office_heads(ctx.session, office.code)
-        ctx.send(recipients, render_plan(ctx.texts, own, monday=monday, consolidated=False))
+        limit = ctx.settings.schedule.weekly_plan_max_lines
+        sheet = _sheet(ctx, own, monday=monday, office=office.name, ref=office.code) \
+            if _longest(own) > limit else ()
+        ctx.send(recipients, render_plan(ctx.texts, own, monday=monday, consolidated=False, limit=limit,
+                                         attached=bool(sheet)), attachments=sheet)
     if claim_reminder(ctx.session, kind="weekly_plan", ref="leaders", period=period, now=ctx.now):
         plans = plans or build_plan(ctx.session, ctx.settings, monday=monday, today=ctx.today)
-        ctx.send(leaders(ctx.session, ctx.settings), render_plan(ctx.texts, plans, monday=monday, consolidated=True))
+        cut = any(len(p.overdue) > CONSOLIDATED_OVERDUE_LINES for p in plans)
+        sheet = _sheet(ctx, plans, monday=monday, office="", ref="xa") if cut else ()
+        ctx.send(leaders(ctx.session, ctx.settings),
+                 render_plan(ctx.texts, plans, monday=monday, consolidated=True, attached=bool(sheet)),
+                 attachments=sheet)
+
+
+def _longest(plans: list[OfficePlan]) -> int:
+    return max((len(lines) for p in plans for lines in (p.overdue, p.due_this_week, p.not_accepted)), default=0)
+
+
+def _sheet(ctx: JobContext, plans: list[OfficePlan], *, monday: date, office: str,
+           ref: str) -> tuple[Attachment, ...]:
+    """The complete plan as an .xlsx attachment, written beside the digests."""
+    commune = ctx.settings.commune.name
+    words = sheet_words(ctx.texts, monday=monday, office=office, commune=commune)
+    name = f"{words['file_name']}-{ref.lower()}.xlsx"
+    path = write_plan_xlsx(ctx.texts, plans, monday=monday, office=office, commune=commune,
+                           path=Path(ctx.settings.schedule.digest_dir) / name)
+    return (Attachment(kind="document", path=str(path), name=name, mime=XLSX_MIME, size=path.stat().st_size),)
