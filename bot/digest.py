@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.domain import Attachment
 from bot.hotspots import Hotspot, find_hotspots
 from bot.office_hours import at_local, week_label, week_monday, weekly_fire_day
-from bot.overdue import OverdueItem, overdue_tickets
+from bot.overdue import OverdueItem, overdue_counts, overdue_tickets
 from bot.recipients import leaders
 from bot.schedule import JobContext
 from bot.texts import Texts
@@ -69,7 +69,8 @@ class Digest:
 
     week: WeekNumbers
     previous: WeekNumbers
-    overdue: list[OverdueItem]
+    overdue: list[OverdueItem]        # the most late, as many as the text lists
+    overdue_total: int
     hotspots: list[Hotspot]
     target: float
 
@@ -109,9 +110,11 @@ def count_week(session: Session, settings: Settings, monday: date) -> WeekNumber
 
 def build_digest(session: Session, settings: Settings, *, monday: date, now: datetime) -> Digest:
     """The digest of the week starting `monday`, overdue as of the Monday after it."""
+    as_of = monday + timedelta(days=7)
     return Digest(week=count_week(session, settings, monday),
                   previous=count_week(session, settings, monday - timedelta(days=7)),
-                  overdue=overdue_tickets(session, settings, monday + timedelta(days=7)),
+                  overdue=overdue_tickets(session, settings, as_of, limit=MAX_OVERDUE_LISTED),
+                  overdue_total=sum(o.count for o in overdue_counts(session, as_of).values()),
                   hotspots=find_hotspots(session, settings, now), target=settings.schedule.satisfaction_target)
 
 
@@ -147,7 +150,7 @@ def render_digest(texts: Texts, settings: Settings, digest: Digest, *, office_na
         d_received=_delta(w.received, p.received), d_resolved=_delta(w.resolved, p.resolved),
         d_on_time=_delta(w.on_time_rate, p.on_time_rate, percent=True),
         d_satisfaction=_delta(w.satisfaction_rate, p.satisfaction_rate, percent=True),
-        overdue=digest.overdue[:MAX_OVERDUE_LISTED], overdue_total=len(digest.overdue), offices=office_names,
+        overdue=digest.overdue[:MAX_OVERDUE_LISTED], overdue_total=digest.overdue_total, offices=office_names,
         hotspots=[{"kind": h.kind, "hamlet": h.hamlet, "category": cats.get(h.category, h.category),
                    "codes": h.codes, "cosigners": h.cosigners} for h in digest.hotspots])
 

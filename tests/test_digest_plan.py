@@ -85,12 +85,56 @@ def test_digest_and_plan_numbers_equal_a_recount(dataset, tmp_path):
     assert "chỉ tiêu 95,0%" in body
     rate = f"{expected['on_time'] / expected['resolved'] * 100:.1f}".replace(".", ",")
     assert f"Đúng hạn: {rate}%" in body
+    late = recount_overdue(services.engine, WEEK + timedelta(days=7))
+    assert digest.overdue_total == len(late) > 20
+    assert [(i.code, i.step, i.days_late) for i in digest.overdue] == late[:20]
+    assert f"Quá hạn: {len(late)} hồ sơ" in body
+    check_escalation_lists(services, WEEK + timedelta(days=7))
     check_plan_numbers(services)          # same data set: generated once
     png = write_chart(settings, digest, tmp_path / "chart.png")
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     assert width >= 800 and height >= 400
+
+
+def recount_overdue(engine, today: date) -> list[tuple[str, str, int]]:  # noqa: ANN001
+    """(code, step name, days late) of every open ticket with a passed running deadline, the most
+    late first: the earliest passed deadline counts, ties to the earlier step (plain SQL + Python)."""
+    conv = lambda d: d if d is None or isinstance(d, date) else date.fromisoformat(d)  # noqa: E731
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT code, status, answer_due, accept_due, resolve_due, accepted_at FROM tickets "
+            "WHERE status IN ('received','accepted','in_progress','waiting_citizen','reopened')")).all()
+    found = []
+    for code, status, answer, accept, resolve, accepted_at in rows:
+        running = []
+        if status == "received":
+            running.append(("trả lời", conv(answer)))
+            if accept is not None and accepted_at is None:
+                running.append(("thụ lý", conv(accept)))
+        running.append(("giải quyết", conv(resolve)))
+        step, due = min(running, key=lambda s: s[1])
+        if due < today:
+            found.append((code, step, (today - due).days))
+    return sorted(found, key=lambda f: (-f[2], f[0]))
+
+
+def check_escalation_lists(services, today: date) -> None:  # noqa: ANN001
+    """Per office: the SQL count, longest delay and first 60 equal the recount."""
+    from bot.overdue import overdue_counts, overdue_tickets
+
+    late = recount_overdue(services.engine, today)
+    with Session(services.engine) as session:
+        counts = overdue_counts(session, today)
+        office_of = dict(session.execute(text("SELECT code, office_code FROM tickets")).all())
+        assert sum(c.count for c in counts.values()) == len(late)
+        for office, found in counts.items():
+            mine = [item for item in late if office_of[item[0]] == office]
+            assert found.count == len(mine) and found.max_late == mine[0][2]
+            listed = overdue_tickets(session, services.settings, today, office=office, limit=60)
+            assert [(i.code, i.step, i.days_late) for i in listed] == mine[:60]
+    assert {step for _, step, _ in late} == {"trả lời", "thụ lý", "giải quyết"}   # every branch occurs
 
 
 def check_plan_numbers(services) -> None:  # noqa: ANN001
