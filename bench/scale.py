@@ -408,7 +408,8 @@ def run_job(job: str, url: str, folder: Path) -> dict[str, Any]:
         out["numbers_s"] = round(time.perf_counter() - started, 3)
         body = render_digest(services.texts, settings, digest, office_names=names)
         write_chart(settings, digest, folder / "digest.png")
-        out.update(received=digest.week.received, overdue=len(digest.overdue), text_chars=len(body))
+        out.update(received=digest.week.received, overdue=getattr(digest, "overdue_total", len(digest.overdue)),
+                   text_chars=len(body))
     elif job in ("report_year", "report_6m"):
         from bot.report_docx import build_report_docx
         from bot.reports import build_report, report_period
