@@ -331,8 +331,9 @@ def kept_database(engine_name: str, keep: Path, count: int) -> tuple[str, bool]:
             found = None
         if found == count:
             upgrade_database(engine)
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql("ANALYZE")
+            if engine_name == "postgresql":        # as autovacuum would; SQLite gets no statistics, as in use
+                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.exec_driver_sql("ANALYZE")
             engine.dispose()
             return url, True
         engine.dispose()
