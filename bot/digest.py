@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import inspect, text
+from sqlalchemy import func, inspect, text
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
@@ -80,15 +80,17 @@ def count_week(session: Session, settings: Settings, monday: date) -> WeekNumber
     numbers = WeekNumbers(monday=monday)
     sunday = monday + timedelta(days=6)
     start, end = at_local(settings, monday, time(0)), at_local(settings, sunday + timedelta(days=1), time(0))
-    rows = session.exec(select(Ticket.type, Ticket.category, Ticket.hamlet, Ticket.office_code, Ticket.channel)
-                        .where(Ticket.received_date >= monday, Ticket.received_date <= sunday)).all()
-    for type_, category, hamlet, office, channel in rows:
-        numbers.received += 1
-        numbers.by_type[type_] += 1
-        numbers.by_category[category] += 1
-        numbers.by_hamlet[hamlet or ""] += 1
-        numbers.by_office[office] += 1
-        numbers.by_channel[channel] += 1
+    # Counted by the database: one row per combination that occurs (a few hundred), not per ticket.
+    keys = (Ticket.type, Ticket.category, Ticket.hamlet, Ticket.office_code, Ticket.channel)
+    rows = session.execute(select(*keys, func.count()).where(Ticket.received_date >= monday,
+                                                           Ticket.received_date <= sunday).group_by(*keys)).all()
+    for type_, category, hamlet, office, channel, count in rows:
+        numbers.received += count
+        numbers.by_type[type_] += count
+        numbers.by_category[category] += count
+        numbers.by_hamlet[hamlet or ""] += count
+        numbers.by_office[office] += count
+        numbers.by_channel[channel] += count
     tz = settings.commune.tz
     resolved = session.exec(select(Ticket.received_at, Ticket.resolved_at, Ticket.resolve_due)
                             .where(Ticket.resolved_at >= start, Ticket.resolved_at < end)).all()
@@ -118,6 +120,11 @@ def build_digest(session: Session, settings: Settings, *, monday: date, now: dat
                   hotspots=find_hotspots(session, settings, now), target=settings.schedule.satisfaction_target)
 
 
+def ranked(counter: Counter) -> list[tuple[str, int]]:
+    """Largest first, equal counts by key: the same order on every engine, whatever order the rows came in."""
+    return sorted(counter.items(), key=lambda item: (-item[1], item[0] or ""))
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%".replace(".", ",")
 
@@ -136,7 +143,7 @@ def _delta(now: float | int | None, before: float | int | None, *, percent: bool
 def render_digest(texts: Texts, settings: Settings, digest: Digest, *, office_names: dict[str, str]) -> str:
     """The digest text for leaders."""
     w, p = digest.week, digest.previous
-    label = lambda counter, names: [(names.get(k, k or "Không rõ"), v) for k, v in counter.most_common()]  # noqa: E731
+    label = lambda counter, names: [(names.get(k, k or "Không rõ"), v) for k, v in ranked(counter)]  # noqa: E731
     types = {t.code: t.name for t in settings.ticket_types}
     cats = {c.code: c.name for c in settings.categories}
     return texts.render(
@@ -171,11 +178,11 @@ def write_chart(settings: Settings, digest: Digest, path: Path) -> Path:
     plt.rcParams["font.family"] = "DejaVu Sans"
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 6), dpi=90)
     try:
-        items = w.by_category.most_common()
+        items = ranked(w.by_category)
         left.barh([_short(cats.get(k, k)) for k, _ in items][::-1], [v for _, v in items][::-1], color="#2b6cb0")
         left.set_title("Đơn nhận theo lĩnh vực")
         left.set_xlabel("Số đơn")
-        hamlets = w.by_hamlet.most_common(10)
+        hamlets = ranked(w.by_hamlet)[:10]
         right.barh([_short(k or "Không rõ thôn") for k, _ in hamlets][::-1], [v for _, v in hamlets][::-1], color="#c05621")
         right.set_title("Đơn nhận theo thôn")
         right.set_xlabel("Số đơn")
