@@ -194,3 +194,44 @@ def test_cli_plan_and_digest(tmp_path, settings, services, capsys, monkeypatch):
     assert (tmp_path / "out" / "digest-2026-W24.png").read_bytes()[:4] == b"\x89PNG"
     assert "Hạ tầng" in (tmp_path / "out" / "digest-2026-W24.txt").read_text(encoding="utf-8")
     assert main(["--config", str(config), "hotspots", "--days", "14"]) == 0
+
+
+WARMUP_SCRIPT = """
+import sys
+from datetime import datetime, timezone
+from bot.app import build_services
+from bot.clock import FixedClock
+from bot.config import load_settings
+from bot import digest
+from bot.schedule import run_due_jobs
+
+settings = load_settings(sys.argv[1], environ={"DATABASE_URL": sys.argv[2]})
+services = build_services(settings, clock=FixedClock(datetime(2026, 6, 15, 0, 0, tzinfo=timezone.utc)), migrate=False)
+def scan(at):
+    run_due_jobs(services.engine, at, settings=settings, texts=services.texts, calendar=services.calendar,
+                 jobs=[("digest", digest.run_due)], memory={})
+    return "matplotlib.pyplot" in sys.modules
+# Tuesday 07:10 (not the digest's day) and Monday 06:20 (quiet hours): nothing loaded.
+print(scan(datetime(2026, 6, 9, 0, 10, tzinfo=timezone.utc)), scan(datetime(2026, 6, 14, 23, 20, tzinfo=timezone.utc)))
+# Monday 07:10, twenty minutes before the 07:30 slot: loaded by a background thread.
+scan(datetime(2026, 6, 15, 0, 10, tzinfo=timezone.utc))
+digest._warmup.join(60)
+print("matplotlib.pyplot" in sys.modules, digest._warmup.name)
+"""
+
+
+def test_the_scans_before_the_digest_slot_load_the_chart_library(tmp_path, engine, database_url):
+    """In a fresh process, matplotlib is loaded by the scans in the hour before the digest's slot, in a
+    background thread, and not by scans on other days: the digest job itself only draws."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, write_config
+
+    config = write_config(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", WARMUP_SCRIPT, str(config), database_url], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    before, warmed = proc.stdout.strip().splitlines()[-2:]
+    assert before == "False False"
+    assert warmed == "True digest-chart-warmup"
