@@ -203,17 +203,6 @@ def generate(engine, settings, calendar, count: int, *, seed: int = 7) -> dict[s
                     closed_at = min(resolved_at + timedelta(days=7), NOW - timedelta(minutes=1))
             assignee = rng.choice(staff[office]) if accepted_at and office in staff else None
             code = f"{settings.commune.code_prefix}-{day.year}-{tid:07d}"
-            last = max(x for x in (received_at, accepted_at, resolved_at, closed_at) if x)
-            tickets.add(id=tid, code=code, pin_hash="x" * 64, type=type_, category=category, hamlet=hamlet,
-                        office_code=office, status=status, channel=rng.choice(("telegram", "telegram", "zalo", "web")),
-                        description=f"{rng.choice(SUBJECTS).capitalize()} {rng.choice(PROBLEMS)}, đề nghị xã xem xét "
-                                    f"giải quyết (đơn mẫu {tid})",
-                        source="electronic", citizen_id=None, anonymous=type_ == "to_cao",
-                        contact_name="", contact_phone="", cosigners=rng.choices((1, 2, 6), weights=(90, 8, 2))[0],
-                        latitude=None, longitude=None, received_at=received_at, received_date=day,
-                        answer_due=due.answer_due, accept_due=due.accept_due, resolve_due=due.resolve_due,
-                        accepted_at=accepted_at, resolved_at=resolved_at, closed_at=closed_at,
-                        assignee_id=assignee, created_at=received_at, updated_at=last)
             trail = [(received_at, "citizen:telegram", "created", None, "received", f"office={office}")]
             if status in ("transferred", "refused"):
                 trail.append((received_at + timedelta(days=2), "official", status, "received", status,
@@ -230,6 +219,18 @@ def generate(engine, settings, calendar, count: int, *, seed: int = 7) -> dict[s
                 trail.append((closed_at, "system:surveys", "closed", "resolved", "closed", ""))
             if status == "reopened":
                 trail.append((accepted_at + timedelta(hours=1), "citizen", "reopened", "accepted", "reopened", ""))
+            # Every status change sets updated_at (the reports skip finished tickets by it).
+            last = min(max(at for at, *_ in trail), NOW)
+            tickets.add(id=tid, code=code, pin_hash="x" * 64, type=type_, category=category, hamlet=hamlet,
+                        office_code=office, status=status, channel=rng.choice(("telegram", "telegram", "zalo", "web")),
+                        description=f"{rng.choice(SUBJECTS).capitalize()} {rng.choice(PROBLEMS)}, đề nghị xã xem xét "
+                                    f"giải quyết (đơn mẫu {tid})",
+                        source="electronic", citizen_id=None, anonymous=type_ == "to_cao",
+                        contact_name="", contact_phone="", cosigners=rng.choices((1, 2, 6), weights=(90, 8, 2))[0],
+                        latitude=None, longitude=None, received_at=received_at, received_date=day,
+                        answer_due=due.answer_due, accept_due=due.accept_due, resolve_due=due.resolve_due,
+                        accepted_at=accepted_at, resolved_at=resolved_at, closed_at=closed_at,
+                        assignee_id=assignee, created_at=received_at, updated_at=last)
             for at, actor, action, before, after, note in trail:
                 events.add(ticket_id=tid, at=min(at, NOW), actor=actor, action=action, from_status=before,
                            to_status=after, note=note, prev_hash="0" * 64, hash="f" * 64)
