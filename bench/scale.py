@@ -1,7 +1,7 @@
 """Scale benchmark (issue 7 row 19): 10k / 100k / 1M generated tickets with their history, then the
-reminder scan, the weekly plan, the digest (with its chart), the annual and 6-month reports (.docx)
-and the register (.xlsx) on SQLite and PostgreSQL; each job runs in a fresh process so its time
-and peak RSS (ru_maxrss) are its own.
+reminder scan, the weekly plan, the digest (with its chart), the annual and 6-month reports (.docx),
+the register (.xlsx) and the public page's figures on SQLite and PostgreSQL; each job runs in a fresh
+process so its time and peak RSS (ru_maxrss) are its own.
 
 The digest job's seconds exclude importing matplotlib (chart_import_s), which the bot does in the
 hour before the digest's slot (bot.digest.warm_chart_library).
@@ -51,7 +51,7 @@ NOW = datetime(2026, 6, 16, 1, 35, tzinfo=timezone.utc)         # Tuesday 08:35 
 SPAN_DAYS = 4 * 365
 LIVE_DAYS = 60
 CHUNK = 5000
-JOBS = ("plan", "digest", "report_year", "report_6m", "register", "scan")
+JOBS = ("plan", "digest", "report_year", "report_6m", "register", "public", "scan")
 GOALS = {"scan_s": 1.0, "digest_s": 5.0, "peak_rss_mb": 300.0}
 
 
@@ -442,6 +442,12 @@ def run_job(job: str, url: str, folder: Path) -> dict[str, Any]:
             write_register(session, settings, services.texts, date(today.year - 1, 1, 1), date(today.year - 1, 12, 31),
                            path)
         out.update(xlsx_mb=round(path.stat().st_size / 2**20, 1))
+    elif job == "public":
+        from bot.public_stats import build_public_page
+
+        with read_session(engine) as session:
+            page = build_public_page(session, settings, today=today)
+        out.update(year_total=page.report.total, months=[m.received for m in page.months])
     elif job == "scan":
         from bot.schedule import run_due_jobs
 
@@ -565,7 +571,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--engine", default="both", choices=("sqlite", "postgresql", "both"))
     parser.add_argument("--jobs", default=",".join(JOBS))
-    parser.add_argument("--keep", help="folder for the generated SQLite files; with it, databases are kept and reused")
+    parser.add_argument("--keep", help="folder for the generated SQLite files; with it, databases are kept "
+                                           "and reused")
     parser.add_argument("--child")
     parser.add_argument("--url")
     parser.add_argument("--folder")

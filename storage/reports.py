@@ -68,7 +68,8 @@ def public_batches(session: Session, *, until: date, types: list[str], categorie
     The public page reads the tickets resolved within its trend window this way instead of every
     ticket ever received."""
     stmt = select(*TICKET_FACTS).where(Ticket.received_date <= until, col(Ticket.type).in_(types),
-                                       col(Ticket.category).in_(categories), col(Ticket.status).in_(sorted(statuses)))
+                                       col(Ticket.category).in_(categories),
+                                       col(Ticket.status).in_(sorted(statuses)))
     if changed_since is not None:
         stmt = stmt.where(Ticket.updated_at >= changed_since)
     if changed_before is not None:

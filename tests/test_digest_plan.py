@@ -206,13 +206,14 @@ from bot import digest
 from bot.schedule import run_due_jobs
 
 settings = load_settings(sys.argv[1], environ={"DATABASE_URL": sys.argv[2]})
-services = build_services(settings, clock=FixedClock(datetime(2026, 6, 15, 0, 0, tzinfo=timezone.utc)), migrate=False)
+services = build_services(settings, clock=FixedClock(datetime(2026, 6, 15, tzinfo=timezone.utc)), migrate=False)
 def scan(at):
     run_due_jobs(services.engine, at, settings=settings, texts=services.texts, calendar=services.calendar,
                  jobs=[("digest", digest.run_due)], memory={})
     return "matplotlib.pyplot" in sys.modules
 # Tuesday 07:10 (not the digest's day) and Monday 06:20 (quiet hours): nothing loaded.
-print(scan(datetime(2026, 6, 9, 0, 10, tzinfo=timezone.utc)), scan(datetime(2026, 6, 14, 23, 20, tzinfo=timezone.utc)))
+print(scan(datetime(2026, 6, 9, 0, 10, tzinfo=timezone.utc)),
+      scan(datetime(2026, 6, 14, 23, 20, tzinfo=timezone.utc)))
 # Monday 07:10, twenty minutes before the 07:30 slot: loaded by a background thread.
 scan(datetime(2026, 6, 15, 0, 10, tzinfo=timezone.utc))
 digest._warmup.join(60)
