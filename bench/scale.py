@@ -395,13 +395,16 @@ def run_job(job: str, url: str, folder: Path) -> dict[str, Any]:
     services.calendar.is_working_day(today)     # the holiday tables load once per process (~0.4 s), not per job
     out: dict[str, Any] = {"rss_before_mb": round(rss_mb(), 1)}
     if job == "digest":        # as in the bot: the scans in the hour before the slot load matplotlib
-        from bot.digest import warm_chart_library
-
-        begin = time.perf_counter()
-        thread = warm_chart_library()
-        if thread is not None:
-            thread.join()
-        out["chart_import_s"] = round(time.perf_counter() - begin, 3)
+        try:
+            from bot.digest import warm_chart_library
+        except ImportError:    # an older checkout, for a before/after comparison: the job imports it
+            warm_chart_library = None
+        if warm_chart_library is not None:
+            begin = time.perf_counter()
+            thread = warm_chart_library()
+            if thread is not None:
+                thread.join()
+            out["chart_import_s"] = round(time.perf_counter() - begin, 3)
     started = time.perf_counter()
     if job == "plan":
         from bot.weekly_plan import build_plan, render_plan
