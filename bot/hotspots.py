@@ -215,10 +215,11 @@ def _best_match(ticket: Ticket, earlier: list[Ticket], words: dict, threshold: i
     """The most similar earlier open ticket at or above the threshold (ties: the earliest)."""
     best: tuple[Ticket, int] | None = None
     mine = words[ticket.id]
+    near_mine: dict[str, bool] = {}
     for other in earlier:
         if ticket.hamlet and other.hamlet and ticket.hamlet != other.hamlet:
             continue
-        score = similarity(mine, words[other.id])
+        score = similarity(mine, words[other.id], near_a=near_mine)
         if score >= threshold and (best is None or score > best[1]):
             best = (other, score)
     return best

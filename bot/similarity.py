@@ -37,15 +37,25 @@ def _matches(a: str, others: frozenset[str]) -> bool:
     return len(a) > 3 and process.extractOne(a, others, scorer=fuzz.ratio, score_cutoff=85) is not None
 
 
-def similarity(a: frozenset[str], b: frozenset[str]) -> int:
-    """0–100: soft Dice overlap of two word sets; 0 when they share fewer than three words."""
+def similarity(a: frozenset[str], b: frozenset[str], *, near_a: dict[str, bool] | None = None) -> int:
+    """0–100: soft Dice overlap of two word sets; 0 when they share fewer than three words.
+
+    `near_a` caches, for one `a` compared with many `b`, whether a word is close to a word of `a`
+    (a hot-spot check compares a new ticket with thousands of open ones, whose words repeat)."""
     if not a or not b:
         return 0
-    # Shared words match on both sides; only the others need the fuzzy look-up (a hot-spot check
-    # compares a new ticket with thousands of open ones).
+    # Shared words match on both sides; only the others need the fuzzy look-up.
     shared = len(a & b)
     left = shared + sum(1 for w in a - b if _matches(w, b))
-    right = shared + sum(1 for w in b - a if _matches(w, a))
+    if near_a is None:
+        right = shared + sum(1 for w in b - a if _matches(w, a))
+    else:
+        right = shared
+        for w in b - a:
+            found = near_a.get(w)
+            if found is None:
+                found = near_a[w] = _matches(w, a)
+            right += found
     if min(left, right) < 3:
         return 0
     return round(100 * (left + right) / (len(a) + len(b)))
