@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.office_hours import at_local
-from bot.overdue import overdue_counts, overdue_tickets
+from bot.overdue import most_late, overdue_by_office, overdue_counts
 from bot.recipients import leaders, office_heads
 from bot.schedule import JobContext
 from storage.models import Office
@@ -25,14 +25,15 @@ def run_due(ctx: JobContext) -> None:
     if "leaders" in claimed_refs(ctx.session, kind="escalation", period=period):
         ctx.remember["escalation"] = period
         return
-    # Counts per office in one GROUP BY; only the listed tickets are read (the database orders them).
+    # Counts per office in one GROUP BY; only the listed tickets are read (the database ranks them).
     by_office = overdue_counts(ctx.session, ctx.today)
     if not by_office:
         return
+    lists = overdue_by_office(ctx.session, ctx.settings, ctx.today, limit=MAX_LISTED)
     for code, late in sorted(by_office.items()):
         if claim_reminder(ctx.session, kind="escalation", ref=code, period=period, now=ctx.now):
             office = ctx.session.get(Office, code)
-            office_items = overdue_tickets(ctx.session, ctx.settings, ctx.today, office=code, limit=MAX_LISTED)
+            office_items = lists.get(code, [])
             text = ctx.texts.render("office/escalation", office_name=office.name if office else code,
                                     items=office_items, total=late.count, today=ctx.today)
             ctx.send(office_heads(ctx.session, code), text)
@@ -40,7 +41,7 @@ def run_due(ctx: JobContext) -> None:
         names = {o.code: o.name for o in ctx.session.exec(select(Office)).all()}
         summary = [{"office": names.get(code, code), "count": late.count, "max_late": late.max_late}
                    for code, late in sorted(by_office.items())]
-        items = overdue_tickets(ctx.session, ctx.settings, ctx.today, limit=MAX_LISTED)
+        items = most_late(lists, MAX_LISTED)
         text = ctx.texts.render("leader/escalation", items=items, total=sum(v.count for v in by_office.values()),
                                 today=ctx.today, summary=summary, offices=names)
         ctx.send(leaders(ctx.session, ctx.settings), text)

@@ -74,19 +74,45 @@ def overdue_counts(session: Session, today: date) -> dict[str, OfficeOverdue]:
     return {office: OfficeOverdue(int(count), (today - _as_date(first)).days) for office, count, first in rows}
 
 
+def _code_order(session: Session):  # noqa: ANN202 - an ORDER BY term
+    code = col(Ticket.code)
+    return code.collate("C") if session.get_bind().dialect.name == "postgresql" else code  # byte order, as Python
+
+
+_LISTED = (Ticket.code, Ticket.office_code, Ticket.category, Ticket.hamlet, Ticket.assignee_id,
+           FIRST_STEP.label("step"), FIRST_DUE.label("due"))
+
+
 def overdue_tickets(session: Session, settings: Settings, today: date, *, office: str | None = None,
                     limit: int | None = None) -> list[OverdueItem]:
     """Open tickets with a passed deadline as of `today`, most late first (then by code); at most
     `limit` of them when given."""
-    code_order = col(Ticket.code)
-    if session.get_bind().dialect.name == "postgresql":
-        code_order = code_order.collate("C")        # byte order, as Python sorts the codes
-    stmt = (select(Ticket.code, Ticket.office_code, Ticket.category, Ticket.hamlet, Ticket.assignee_id,
-                   FIRST_STEP.label("step"), FIRST_DUE.label("due"))
-            .where(*_late(today, office)).order_by(FIRST_DUE, code_order))
+    stmt = select(*_LISTED).where(*_late(today, office)).order_by(FIRST_DUE, _code_order(session))
     if limit is not None:
         stmt = stmt.limit(limit)
-    rows = session.execute(stmt).all()
+    return _items(session, settings, today, session.execute(stmt).all())
+
+
+def overdue_by_office(session: Session, settings: Settings, today: date, *, limit: int) -> dict[str, list[OverdueItem]]:
+    """The `limit` most late tickets of each office with any, in one query (ROW_NUMBER per office)."""
+    rank = func.row_number().over(partition_by=Ticket.office_code,
+                                  order_by=(FIRST_DUE, _code_order(session))).label("rank")
+    ranked = select(*_LISTED, rank).where(*_late(today, None)).subquery()
+    rows = session.execute(select(ranked).where(ranked.c.rank <= limit)
+                           .order_by(ranked.c.office_code, ranked.c.rank)).all()
+    found: dict[str, list[OverdueItem]] = {}
+    for item in _items(session, settings, today, rows):
+        found.setdefault(item.office_code, []).append(item)
+    return found
+
+
+def most_late(lists: dict[str, list[OverdueItem]], limit: int) -> list[OverdueItem]:
+    """The `limit` most late over all offices from each office's most late (enough: the overall
+    first `limit` are among every office's first `limit`)."""
+    return sorted((i for items in lists.values() for i in items), key=lambda i: (-i.days_late, i.code))[:limit]
+
+
+def _items(session: Session, settings: Settings, today: date, rows: list) -> list[OverdueItem]:
     if not rows:
         return []
     assignees = {r.assignee_id for r in rows if r.assignee_id is not None}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -25,9 +26,15 @@ xin xu ly dan uy ban nhan dan don kiem tra giai quyet phan anh kien nghi chinh q
 
 def content_words(text: str, *, ignore: Iterable[str] = ()) -> frozenset[str]:
     """Folded, expanded words that carry the petition's subject."""
-    words = _WORD.findall(expand_abbreviations(fold(text)))
-    skip = STOPWORDS | set(ignore)
-    return frozenset(w for w in words if len(w) > 1 and w not in skip and not w.isdigit())
+    words = set(_WORD.findall(expand_abbreviations(fold(text))))
+    words -= _skipped(ignore if isinstance(ignore, frozenset) else frozenset(ignore))
+    return frozenset(w for w in words if len(w) > 1 and not w.isdigit())
+
+
+@lru_cache(maxsize=8)
+def _skipped(ignore: frozenset[str]) -> frozenset[str]:
+    """Stop words and the given words, built once (a hot-spot check reads thousands of descriptions)."""
+    return STOPWORDS | ignore
 
 
 def _matches(a: str, others: frozenset[str]) -> bool:

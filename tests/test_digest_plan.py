@@ -122,11 +122,15 @@ def recount_overdue(engine, today: date) -> list[tuple[str, str, int]]:  # noqa:
 
 def check_escalation_lists(services, today: date) -> None:  # noqa: ANN001
     """Per office: the SQL count, longest delay and first 60 equal the recount."""
-    from bot.overdue import overdue_counts, overdue_tickets
+    from bot.overdue import most_late, overdue_by_office, overdue_counts, overdue_tickets
 
     late = recount_overdue(services.engine, today)
     with Session(services.engine) as session:
         counts = overdue_counts(session, today)
+        lists = overdue_by_office(session, services.settings, today, limit=60)
+        assert [(i.code, i.step, i.days_late) for i in most_late(lists, 60)] == late[:60]
+        assert [(i.code, i.step, i.days_late) for i in most_late(lists, 60)] == [
+            (i.code, i.step, i.days_late) for i in overdue_tickets(session, services.settings, today, limit=60)]
         office_of = dict(session.execute(text("SELECT code, office_code FROM tickets")).all())
         assert sum(c.count for c in counts.values()) == len(late)
         for office, found in counts.items():
@@ -134,6 +138,8 @@ def check_escalation_lists(services, today: date) -> None:  # noqa: ANN001
             assert found.count == len(mine) and found.max_late == mine[0][2]
             listed = overdue_tickets(session, services.settings, today, office=office, limit=60)
             assert [(i.code, i.step, i.days_late) for i in listed] == mine[:60]
+            assert lists[office] == listed
+        assert set(lists) == set(counts)
     assert {step for _, step, _ in late} == {"trả lời", "thụ lý", "giải quyết"}   # every branch occurs
 
 
