@@ -1,9 +1,15 @@
 """Scale benchmark (issue 7 row 19): 10k / 100k / 1M generated tickets with their history, then the
-reminder scan, the weekly plan, the digest (with its chart), the annual and 6-month reports (.docx)
-and the register (.xlsx) on SQLite and PostgreSQL; each job runs in a fresh process so its time
-and peak RSS (ru_maxrss) are its own.
+reminder scan, the weekly plan, the digest (with its chart), the annual and 6-month reports (.docx),
+the register (.xlsx) and the public page's figures on SQLite and PostgreSQL; each job runs in a fresh
+process so its time and peak RSS (ru_maxrss) are its own.
+
+The digest job's seconds exclude importing matplotlib (chart_import_s), which the bot does in the
+hour before the digest's slot (bot.digest.warm_chart_library).
 
 Run:  .venv/bin/python -m bench.scale [--sizes 10000,100000,1000000] [--engine sqlite|postgresql|both]
+          [--keep DIR]     (keep the generated databases and reuse them on the next run: 1M takes 20-30 min)
+PostgreSQL database: $DANVAN_SCALE_DB (default danvan_scale); with --keep, one per size: <that name>_<size>.
+A kept database is reused: the scan job deletes the rows it wrote, so each run's first scan is a first scan.
 Goals at 1M tickets: scan < 1 s, digest < 5 s, peak RSS < 300 MB. Results: bench/results/scale.json.
 
 The data: tickets spread over four years up to "now" (Tuesday 16/06/2026 08:35 local); tickets of
@@ -36,13 +42,16 @@ os.environ.setdefault("DANVAN_DATA_KEY", "dGVzdC1rZXktZm9yLWRhbnZhbi10ZXN0cy0wMT
 from bench.harness import RESULTS, ROOT  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_DB = "danvan_scale"
-PG_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DB}"
+PG_DB = os.environ.get("DANVAN_SCALE_DB", "danvan_scale")
+
+
+def pg_url(name: str) -> str:
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 NOW = datetime(2026, 6, 16, 1, 35, tzinfo=timezone.utc)         # Tuesday 08:35 in Hà Nội time
 SPAN_DAYS = 4 * 365
 LIVE_DAYS = 60
 CHUNK = 5000
-JOBS = ("plan", "digest", "report_year", "report_6m", "register", "scan")
+JOBS = ("plan", "digest", "report_year", "report_6m", "register", "public", "scan")
 GOALS = {"scan_s": 1.0, "digest_s": 5.0, "peak_rss_mb": 300.0}
 
 
@@ -194,17 +203,6 @@ def generate(engine, settings, calendar, count: int, *, seed: int = 7) -> dict[s
                     closed_at = min(resolved_at + timedelta(days=7), NOW - timedelta(minutes=1))
             assignee = rng.choice(staff[office]) if accepted_at and office in staff else None
             code = f"{settings.commune.code_prefix}-{day.year}-{tid:07d}"
-            last = max(x for x in (received_at, accepted_at, resolved_at, closed_at) if x)
-            tickets.add(id=tid, code=code, pin_hash="x" * 64, type=type_, category=category, hamlet=hamlet,
-                        office_code=office, status=status, channel=rng.choice(("telegram", "telegram", "zalo", "web")),
-                        description=f"{rng.choice(SUBJECTS).capitalize()} {rng.choice(PROBLEMS)}, đề nghị xã xem xét "
-                                    f"giải quyết (đơn mẫu {tid})",
-                        source="electronic", citizen_id=None, anonymous=type_ == "to_cao",
-                        contact_name="", contact_phone="", cosigners=rng.choices((1, 2, 6), weights=(90, 8, 2))[0],
-                        latitude=None, longitude=None, received_at=received_at, received_date=day,
-                        answer_due=due.answer_due, accept_due=due.accept_due, resolve_due=due.resolve_due,
-                        accepted_at=accepted_at, resolved_at=resolved_at, closed_at=closed_at,
-                        assignee_id=assignee, created_at=received_at, updated_at=last)
             trail = [(received_at, "citizen:telegram", "created", None, "received", f"office={office}")]
             if status in ("transferred", "refused"):
                 trail.append((received_at + timedelta(days=2), "official", status, "received", status,
@@ -221,6 +219,18 @@ def generate(engine, settings, calendar, count: int, *, seed: int = 7) -> dict[s
                 trail.append((closed_at, "system:surveys", "closed", "resolved", "closed", ""))
             if status == "reopened":
                 trail.append((accepted_at + timedelta(hours=1), "citizen", "reopened", "accepted", "reopened", ""))
+            # Every status change sets updated_at (the reports skip finished tickets by it).
+            last = min(max(at for at, *_ in trail), NOW)
+            tickets.add(id=tid, code=code, pin_hash="x" * 64, type=type_, category=category, hamlet=hamlet,
+                        office_code=office, status=status, channel=rng.choice(("telegram", "telegram", "zalo", "web")),
+                        description=f"{rng.choice(SUBJECTS).capitalize()} {rng.choice(PROBLEMS)}, đề nghị xã xem xét "
+                                    f"giải quyết (đơn mẫu {tid})",
+                        source="electronic", citizen_id=None, anonymous=type_ == "to_cao",
+                        contact_name="", contact_phone="", cosigners=rng.choices((1, 2, 6), weights=(90, 8, 2))[0],
+                        latitude=None, longitude=None, received_at=received_at, received_date=day,
+                        answer_due=due.answer_due, accept_due=due.accept_due, resolve_due=due.resolve_due,
+                        accepted_at=accepted_at, resolved_at=resolved_at, closed_at=closed_at,
+                        assignee_id=assignee, created_at=received_at, updated_at=last)
             for at, actor, action, before, after, note in trail:
                 events.add(ticket_id=tid, at=min(at, NOW), actor=actor, action=action, from_status=before,
                            to_status=after, note=note, prev_hash="0" * 64, hash="f" * 64)
@@ -289,14 +299,86 @@ def fresh_database(engine_name: str, folder: Path) -> str:
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
             admin.execute(f"CREATE DATABASE {PG_DB}")
-        url = PG_URL
+        url = pg_url(PG_DB)
     engine = make_engine(url)
     upgrade_database(engine)
     engine.dispose()
     return url
 
 
+def kept_database(engine_name: str, keep: Path, count: int) -> tuple[str, bool]:
+    """(url, reusable) of the kept database for this size: a file under `keep` or the PostgreSQL
+    database {PG_DB}_{count}. Reusable when it holds exactly `count` tickets; then it is only brought
+    to the current migration (new indexes) and re-analysed; otherwise it is recreated empty."""
+    from sqlalchemy import text
+
+    from storage.engine import make_engine
+    from storage.migrate import upgrade_database
+
+    keep.mkdir(parents=True, exist_ok=True)
+    if engine_name == "sqlite":
+        path = keep / f"scale-{count}.sqlite3"
+        url, exists = f"sqlite:///{path}", path.exists()
+    else:
+        import psycopg
+
+        name = f"{PG_DB}_{count}"
+        url = pg_url(name)
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+    if exists:
+        engine = make_engine(url)
+        try:
+            with engine.connect() as conn:
+                found = conn.execute(text("SELECT COUNT(*) FROM tickets")).scalar()
+        except Exception:  # noqa: BLE001 - a half-made database: recreate it
+            found = None
+        if found == count:
+            upgrade_database(engine)
+            if engine_name == "postgresql":        # as autovacuum would; SQLite gets no statistics, as in use
+                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.exec_driver_sql("ANALYZE")
+            engine.dispose()
+            return url, True
+        engine.dispose()
+    if engine_name == "sqlite":
+        for old in keep.glob(f"scale-{count}.sqlite3*"):
+            old.unlink()
+    else:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name}")
+            admin.execute(f"CREATE DATABASE {name}")
+    engine = make_engine(url)
+    upgrade_database(engine)
+    engine.dispose()
+    return url, False
+
+
 # --- jobs (each in a fresh process) ----------------------------------------------------------------
+
+def high_water_marks(engine) -> dict[str, int]:  # noqa: ANN001
+    """The largest id of every table with an integer id, before a job that writes."""
+    from sqlalchemy import func, select
+
+    from storage.models import SQLModel
+
+    marks = {}
+    with engine.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            if "id" in table.c and table.c.id.primary_key and table.c.id.type.python_type is int:
+                marks[table.name] = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar()
+    return marks
+
+
+def rewind(engine, marks: dict[str, int]) -> None:  # noqa: ANN001
+    """Delete the rows written since `marks` (children first), so the database is as generated."""
+    from storage.models import SQLModel
+
+    with engine.begin() as conn:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            if table.name in marks:
+                conn.execute(table.delete().where(table.c.id > marks[table.name]))
+
 
 def run_job(job: str, url: str, folder: Path) -> dict[str, Any]:
     """One job in this process; returns its time(s) and peak memory."""
@@ -312,6 +394,17 @@ def run_job(job: str, url: str, folder: Path) -> dict[str, Any]:
     monday = today - timedelta(days=today.weekday())
     services.calendar.is_working_day(today)     # the holiday tables load once per process (~0.4 s), not per job
     out: dict[str, Any] = {"rss_before_mb": round(rss_mb(), 1)}
+    if job == "digest":        # as in the bot: the scans in the hour before the slot load matplotlib
+        try:
+            from bot.digest import warm_chart_library
+        except ImportError:    # an older checkout, for a before/after comparison: the job imports it
+            warm_chart_library = None
+        if warm_chart_library is not None:
+            begin = time.perf_counter()
+            thread = warm_chart_library()
+            if thread is not None:
+                thread.join()
+            out["chart_import_s"] = round(time.perf_counter() - begin, 3)
     started = time.perf_counter()
     if job == "plan":
         from bot.weekly_plan import build_plan, render_plan
@@ -331,7 +424,8 @@ def run_job(job: str, url: str, folder: Path) -> dict[str, Any]:
         out["numbers_s"] = round(time.perf_counter() - started, 3)
         body = render_digest(services.texts, settings, digest, office_names=names)
         write_chart(settings, digest, folder / "digest.png")
-        out.update(received=digest.week.received, overdue=len(digest.overdue), text_chars=len(body))
+        out.update(received=digest.week.received, overdue=getattr(digest, "overdue_total", len(digest.overdue)),
+                   text_chars=len(body))
     elif job in ("report_year", "report_6m"):
         from bot.report_docx import build_report_docx
         from bot.reports import build_report, report_period
@@ -351,8 +445,16 @@ def run_job(job: str, url: str, folder: Path) -> dict[str, Any]:
             write_register(session, settings, services.texts, date(today.year - 1, 1, 1), date(today.year - 1, 12, 31),
                            path)
         out.update(xlsx_mb=round(path.stat().st_size / 2**20, 1))
+    elif job == "public":
+        from bot.public_stats import build_public_page
+
+        with read_session(engine) as session:
+            page = build_public_page(session, settings, today=today)
+        out.update(year_total=page.report.total, months=[m.received for m in page.months])
     elif job == "scan":
         from bot.schedule import run_due_jobs
+
+        marks = high_water_marks(engine)
 
         def scan(at: datetime, memory: dict) -> tuple[float, int]:
             begin = time.perf_counter()
@@ -366,9 +468,11 @@ def run_job(job: str, url: str, folder: Path) -> dict[str, Any]:
         steady = [scan(NOW + timedelta(minutes=2 * n), memory)[0] for n in range(2, 7)]
         out.update(first_s=round(first, 3), first_messages=messages, restart_s=round(restart, 3),
                    steady_s=round(sorted(steady)[len(steady) // 2], 4))
+        out["seconds"] = round(time.perf_counter() - started, 3)
+        rewind(engine, marks)       # a kept database stays as generated for the next run
     else:
         raise SystemExit(f"unknown job {job}")
-    out["seconds"] = round(time.perf_counter() - started, 3)
+    out.setdefault("seconds", round(time.perf_counter() - started, 3))
     out["peak_rss_mb"] = round(peak_rss_mb(), 1)
     return out
 
@@ -388,23 +492,26 @@ def database_size_mb(url: str) -> float:
     import psycopg
 
     with psycopg.connect(PG_ADMIN) as conn:
-        return round(conn.execute("SELECT pg_database_size(%s)", (PG_DB,)).fetchone()[0] / 2**20, 1)
+        return round(conn.execute("SELECT pg_database_size(%s)", (url.rsplit("/", 1)[1],)).fetchone()[0] / 2**20, 1)
 
 
-def bench_one(engine_name: str, count: int, jobs: list[str]) -> dict[str, Any]:
+def bench_one(engine_name: str, count: int, jobs: list[str], keep: Path | None = None) -> dict[str, Any]:
     from bot.app import build_services
     from bot.clock import FixedClock
     from storage.engine import make_engine
 
     folder = Path(tempfile.mkdtemp(prefix=f"danvan-scale-{engine_name}-{count}-"))
-    url = fresh_database(engine_name, folder)
+    if keep is None:
+        url, reused = fresh_database(engine_name, folder), False
+    else:
+        url, reused = kept_database(engine_name, keep, count)
     settings, _ = _settings(folder, url)
     engine = make_engine(url)
     services = build_services(settings, clock=FixedClock(NOW), engine=engine, migrate=False)
     started = time.perf_counter()
-    rows = generate(engine, settings, services.calendar, count)
+    rows = {"tickets": count, "reused": True} if reused else generate(engine, settings, services.calendar, count)
     generate_s = time.perf_counter() - started
-    if engine_name == "postgresql":
+    if engine_name == "postgresql" and not reused:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")      # what autovacuum does after a bulk load
     engine.dispose()
@@ -414,7 +521,7 @@ def bench_one(engine_name: str, count: int, jobs: list[str]) -> dict[str, Any]:
     for job in jobs:
         result["jobs"][job] = child(job, url, folder)
         print(f"[{engine_name} {count}] {job}: {json.dumps(result['jobs'][job])}", flush=True)
-    if engine_name == "sqlite":
+    if engine_name == "sqlite" and keep is None:
         for path in folder.glob("scale.sqlite3*"):
             path.unlink()
     return result
@@ -467,6 +574,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--engine", default="both", choices=("sqlite", "postgresql", "both"))
     parser.add_argument("--jobs", default=",".join(JOBS))
+    parser.add_argument("--keep", help="folder for the generated SQLite files; with it, databases are kept "
+                                           "and reused")
     parser.add_argument("--child")
     parser.add_argument("--url")
     parser.add_argument("--folder")
@@ -496,7 +605,8 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     jobs = [j for j in args.jobs.split(",") if j]
     load = os.getloadavg()
-    results = [bench_one(e, n, jobs) for n in sizes for e in engines]
+    keep = Path(args.keep) if args.keep else None
+    results = [bench_one(e, n, jobs, keep) for n in sizes for e in engines]
     print(table(results))
     summary = {"measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                "machine": {"cpus": os.cpu_count(), "loadavg_at_start": load, "loadavg_at_end": os.getloadavg()},

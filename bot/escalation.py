@@ -3,11 +3,10 @@ tickets and the leaders get the whole list, with how many days each is late."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from sqlmodel import select
 
 from bot.office_hours import at_local
-from bot.overdue import OverdueItem, overdue_tickets
+from bot.overdue import most_late, overdue_by_office, overdue_counts
 from bot.recipients import leaders, office_heads
 from bot.schedule import JobContext
 from storage.models import Office
@@ -26,23 +25,24 @@ def run_due(ctx: JobContext) -> None:
     if "leaders" in claimed_refs(ctx.session, kind="escalation", period=period):
         ctx.remember["escalation"] = period
         return
-    items = overdue_tickets(ctx.session, ctx.settings, ctx.today)
-    if not items:
+    # Counts per office in one GROUP BY; only the listed tickets are read (the database ranks them).
+    by_office = overdue_counts(ctx.session, ctx.today)
+    if not by_office:
         return
-    by_office: dict[str, list[OverdueItem]] = defaultdict(list)
-    for item in items:
-        by_office[item.office_code].append(item)
-    for code, office_items in sorted(by_office.items()):
+    lists = overdue_by_office(ctx.session, ctx.settings, ctx.today, limit=MAX_LISTED)
+    for code, late in sorted(by_office.items()):
         if claim_reminder(ctx.session, kind="escalation", ref=code, period=period, now=ctx.now):
             office = ctx.session.get(Office, code)
+            office_items = lists.get(code, [])
             text = ctx.texts.render("office/escalation", office_name=office.name if office else code,
-                                    items=office_items[:MAX_LISTED], total=len(office_items), today=ctx.today)
+                                    items=office_items, total=late.count, today=ctx.today)
             ctx.send(office_heads(ctx.session, code), text)
     if claim_reminder(ctx.session, kind="escalation", ref="leaders", period=period, now=ctx.now):
         names = {o.code: o.name for o in ctx.session.exec(select(Office)).all()}
-        summary = [{"office": names.get(code, code), "count": len(v), "max_late": max(i.days_late for i in v)}
-                   for code, v in sorted(by_office.items())]
-        text = ctx.texts.render("leader/escalation", items=items[:MAX_LISTED], total=len(items), today=ctx.today,
-                                summary=summary, offices=names)
+        summary = [{"office": names.get(code, code), "count": late.count, "max_late": late.max_late}
+                   for code, late in sorted(by_office.items())]
+        items = most_late(lists, MAX_LISTED)
+        text = ctx.texts.render("leader/escalation", items=items, total=sum(v.count for v in by_office.values()),
+                                today=ctx.today, summary=summary, offices=names)
         ctx.send(leaders(ctx.session, ctx.settings), text)
 

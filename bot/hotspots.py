@@ -119,17 +119,16 @@ def run_due(ctx: JobContext) -> None:
     if ctx.memory.get("hotspots") == fingerprint:
         return
     ctx.remember["hotspots"] = fingerprint
+    # The window's open tickets without their "seen" mark: a NOT EXISTS probe per ticket on the
+    # ticket_id index. (Reading every mark of the window instead made the database walk a million
+    # hotspot_seen rows at 1M tickets.)
     seen = select(SentReminder.id).where(SentReminder.kind == "hotspot_seen", SentReminder.ticket_id == Ticket.id)
-    unchecked = ctx.session.exec(select(Ticket.id).where(
-        col(Ticket.status).in_(OPEN), Ticket.received_at >= _window_start(ctx.now, cfg.window_days),
-        ~seen.exists()).limit(1)).first()
-    if unchecked is None:
+    unchecked = set(ctx.session.exec(select(Ticket.id).where(
+        col(Ticket.status).in_(OPEN), Ticket.received_at >= since, ~seen.exists())).all())
+    if not unchecked:
         return
     recent = open_recent(ctx.session, ctx.now, cfg.window_days)
-    checked = set(ctx.session.exec(select(SentReminder.ref).where(
-        SentReminder.kind == "hotspot_seen", col(SentReminder.ticket_id).in_(
-            select(Ticket.id).where(col(Ticket.status).in_(OPEN), Ticket.received_at >= since)))).all())
-    fresh = [t for t in recent if str(t.id) not in checked]
+    fresh = [t for t in recent if t.id in unchecked]
     if not fresh:
         return
     if len(fresh) > MAX_PER_SCAN:
@@ -152,10 +151,15 @@ def run_due(ctx: JobContext) -> None:
         cache.clear()
     index: dict[str, list[int]] = defaultdict(list)
     by_id = {t.id: t for t in comparable}
+    hamlet_of = {t.id: t.hamlet for t in comparable}
     for t in comparable:
         for word in words[t.id]:
             index[word].append(t.id)
     to_leaders = leaders(ctx.session, ctx.settings)
+    recent_by_id = {t.id: t for t in recent}
+    same_place: dict[tuple[str, str], list] = defaultdict(list)      # oldest first, as `recent`
+    for t in recent:
+        same_place[(t.hamlet, t.category)].append(t)
     for ticket in fresh:
         if not claim_reminder(ctx.session, kind="hotspot_seen", ref=str(ticket.id), period="-", now=ctx.now,
                               ticket_id=ticket.id):
@@ -167,7 +171,7 @@ def run_due(ctx: JobContext) -> None:
         if alert and ticket.cosigners >= cfg.cosigners:
             ctx.send(to_leaders, ctx.texts.render("leader/hotspot_mass", t=ticket, category=category),
                      ticket_code=ticket.code)
-        match = _best_match(ticket, _candidates(ticket, words, index, by_id), words, cfg.similarity)
+        match = _best_match(ticket, _candidates(ticket, words, index, by_id, hamlet_of), words, cfg.similarity)
         if match is not None:
             earlier, score = match
             root_id = root_of(ctx.session, earlier.id)
@@ -177,13 +181,13 @@ def run_due(ctx: JobContext) -> None:
                          note=f"near_duplicate_of={root.code} score={score}")
             ctx.session.flush()
             linked_ids = _linked_ids(ctx.session, root.id)
-            group = [root.code] + sorted({t.code for t in recent if t.id in linked_ids} | {ticket.code})
+            group = [root.code] + sorted({recent_by_id[i].code for i in linked_ids if i in recent_by_id}
+                                         | {ticket.code})
             if alert:
                 ctx.send(to_leaders, ctx.texts.render("leader/hotspot_duplicate", t=ticket, root=root, score=score,
                                                       category=category, codes=group), ticket_code=ticket.code)
         if ticket.hamlet:
-            members = [t for t in recent if t.hamlet == ticket.hamlet and t.category == ticket.category
-                       and t.id <= ticket.id]
+            members = [t for t in same_place[(ticket.hamlet, ticket.category)] if t.id <= ticket.id]
             if alert and len(members) >= cfg.cluster_size and claim_reminder(
                     ctx.session, kind="hotspot_cluster", ref=_cluster_ref(ticket.hamlet, ticket.category),
                     period=str(members[0].id), now=ctx.now):
@@ -191,11 +195,16 @@ def run_due(ctx: JobContext) -> None:
                                                       category=category, tickets=members, days=cfg.window_days))
 
 
-def _candidates(ticket: Ticket, words: dict, index: dict[str, list[int]], by_id: dict[int, Ticket]) -> list[Ticket]:
-    """Earlier tickets sharing at least two exact content words (the rest cannot score)."""
+def _candidates(ticket: Ticket, words: dict, index: dict[str, list[int]], by_id: dict[int, Ticket],
+                hamlet_of: dict[int, str]) -> list[Ticket]:
+    """Earlier tickets sharing at least two exact content words (the rest cannot score), leaving out
+    those of another hamlet, which _best_match never pairs (checked on a plain dict here: reading
+    the hamlet off thousands of result rows per new ticket was most of a hot-spot check)."""
     # Counted in C (Counter over the chained id lists): a busy window has long lists per word.
     shared = Counter(chain.from_iterable(index.get(word, ()) for word in words[ticket.id]))
-    return [by_id[i] for i in sorted(i for i, n in shared.items() if n >= 2 and i < ticket.id)]
+    mine = ticket.hamlet
+    return [by_id[i] for i in sorted(i for i, n in shared.items() if n >= 2 and i < ticket.id
+                                     and (not mine or not hamlet_of[i] or hamlet_of[i] == mine))]
 
 
 def _linked_ids(session: Session, root_id: int) -> set[int]:
@@ -206,10 +215,11 @@ def _best_match(ticket: Ticket, earlier: list[Ticket], words: dict, threshold: i
     """The most similar earlier open ticket at or above the threshold (ties: the earliest)."""
     best: tuple[Ticket, int] | None = None
     mine = words[ticket.id]
+    near_mine: dict[str, bool] = {}
     for other in earlier:
         if ticket.hamlet and other.hamlet and ticket.hamlet != other.hamlet:
             continue
-        score = similarity(mine, words[other.id])
+        score = similarity(mine, words[other.id], near_a=near_mine)
         if score >= threshold and (best is None or score > best[1]):
             best = (other, score)
     return best

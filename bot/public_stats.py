@@ -4,16 +4,17 @@ ticket types and categories only. Khiếu nại and tố cáo never appear; neit
 
 from __future__ import annotations
 
+import heapq
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from sqlmodel import Session
 
 from bot.config import Settings
 from bot.reports import RESOLVED, PeriodReport, answer_text, build_report, local_day_end, report_period, resolved_day
 from storage.models import Ticket
-from storage.reports import status_events, tickets_received_until
+from storage.reports import public_batches, received_per_day
 
 NEVER_PUBLIC = frozenset({"khieu_nai", "to_cao"})
 PHONE_RE = re.compile(r"(?:\+?84|0)(?:[\s.\-]?\d){8,10}")
@@ -78,34 +79,49 @@ def month_window(today: date, count: int) -> list[MonthCount]:
 
 
 def build_public_page(session: Session, settings: Settings, *, today: date, answers: int = 10) -> PublicPage:
-    """Year-to-date figures, monthly trends and published answers for public tickets."""
+    """Year-to-date figures, monthly trends and published answers for public tickets.
+
+    Nothing here reads every ticket: the year's report streams like the printed reports (finished
+    tickets of past years left out), the received trend is a GROUP BY per day, and the resolved
+    trend and the answers read only public tickets resolved (last changed) within the trend window;
+    older resolutions are read only when the window holds fewer published answers than the page shows.
+    """
     period = report_period("year", today.year, today=today)
     until = local_day_end(settings, today)
-    tickets = [t for t in tickets_received_until(session, today) if is_public(settings, t)]
-    events = status_events(session, [int(t.id or 0) for t in tickets], until=until)
-    report = build_report(session, settings, period, loaded=(tickets, events),
-                          ticket_filter=lambda t: is_public(settings, t))
+    report = build_report(session, settings, period, ticket_filter=lambda t: is_public(settings, t))
     page = PublicPage(today=today, report=report, months=month_window(today, settings.portal.trend_months))
     by_month = {(m.year, m.month): m for m in page.months}
-    resolved: list[tuple[date, Ticket]] = []
-    for ticket in tickets:
-        if (slot := by_month.get((ticket.received_date.year, ticket.received_date.month))) is not None:
-            slot.received += 1
-        history = events.get(int(ticket.id or 0), [])
-        day = resolved_day(settings, history, until)
-        if day is None or ticket.status not in RESOLVED:
-            continue
+    types = sorted(t for t in settings.portal.public_types if t not in NEVER_PUBLIC)
+    categories = sorted(settings.portal.public_categories)
+    window_start = date(page.months[0].year, page.months[0].month, 1)
+    for day, count in received_per_day(session, window_start, today, types=types, categories=categories):
         if (slot := by_month.get((day.year, day.month))) is not None:
-            slot.resolved += 1
-        resolved.append((day, ticket))
-    if settings.portal.publish_answers:
-        resolved.sort(key=lambda item: (item[0], item[1].id or 0), reverse=True)
-        for day, ticket in resolved:
-            text = answer_text(events.get(int(ticket.id or 0), []))
-            if text:
-                page.answers.append(PublicAnswer(settings.category(ticket.category).name, ticket.hamlet,
-                                                 ticket.received_date, day,
-                                                 mask_personal(text, names=(ticket.contact_name,))))
-            if len(page.answers) >= answers:
-                break
+            slot.received += count
+    # A ticket whose last resolution falls in the window changed (updated_at) at or after its start.
+    window_moment = local_day_end(settings, window_start - timedelta(days=1))
+    published: list[tuple[date, int, PublicAnswer]] = []
+
+    def scan(batches, *, count_months: bool) -> None:  # noqa: ANN001 - (tickets, events) batches
+        for tickets, events in batches:
+            for ticket in tickets:
+                history = events.get(int(ticket.id or 0), [])
+                day = resolved_day(settings, history, until)
+                if day is None or ticket.status not in RESOLVED:
+                    continue
+                if count_months and (slot := by_month.get((day.year, day.month))) is not None:
+                    slot.resolved += 1
+                if settings.portal.publish_answers and (text := answer_text(history)):
+                    published.append((day, int(ticket.id or 0), PublicAnswer(
+                        settings.category(ticket.category).name, ticket.hamlet, ticket.received_date, day,
+                        mask_personal(text, names=(ticket.contact_name,)))))
+            if len(published) > 4 * answers:        # only the latest are shown
+                published[:] = heapq.nlargest(answers, published, key=lambda item: item[:2])
+
+    common = dict(until=today, types=types, categories=categories, statuses=RESOLVED, events_until=until)
+    scan(public_batches(session, changed_since=window_moment, **common), count_months=True)
+    if settings.portal.publish_answers and len(published) < answers:
+        # Too few answers in the window: older resolutions, all resolved before the window (so after
+        # these in the list) and outside the trend months.
+        scan(public_batches(session, changed_before=window_moment, **common), count_months=False)
+    page.answers = [a for _, _, a in heapq.nlargest(answers, published, key=lambda item: item[:2])]
     return page

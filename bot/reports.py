@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from storage.models import Ticket, TicketEvent
-from storage.reports import satisfaction_answers, ticket_batches
+from storage.reports import satisfaction_answers, ticket_batches, tickets_by_id
 
 FINISHED = frozenset({"resolved", "closed", "refused", "transferred"})
 RESOLVED = frozenset({"resolved", "closed"})
@@ -211,8 +211,13 @@ def build_report(session: Session, settings: Settings, period: Period, *, ticket
     report.by_hamlet = [r for r in hamlets.values() if r.total]
     report.by_office = list(offices.values())
     report.handling = dict(handling)
-    answers = [rating for ticket_id, rating in satisfaction_answers(session, start_moment, end_moment)
-               if ticket_id in counted or ticket_filter is None]
+    surveyed = satisfaction_answers(session, start_moment, end_moment)
+    if ticket_filter is not None and loaded is None:
+        # Streaming left out tickets finished before the period; a survey of one still counts
+        # when the ticket passes the filter.
+        counted |= {int(t.id) for t in tickets_by_id(session, {i for i, _ in surveyed} - counted)
+                    if t.received_date <= period.end and ticket_filter(t)}
+    answers = [rating for ticket_id, rating in surveyed if ticket_id in counted or ticket_filter is None]
     report.surveys_asked, report.ratings = len(answers), [r for r in answers if r is not None]
     return report
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -25,9 +26,15 @@ xin xu ly dan uy ban nhan dan don kiem tra giai quyet phan anh kien nghi chinh q
 
 def content_words(text: str, *, ignore: Iterable[str] = ()) -> frozenset[str]:
     """Folded, expanded words that carry the petition's subject."""
-    words = _WORD.findall(expand_abbreviations(fold(text)))
-    skip = STOPWORDS | set(ignore)
-    return frozenset(w for w in words if len(w) > 1 and w not in skip and not w.isdigit())
+    words = set(_WORD.findall(expand_abbreviations(fold(text))))
+    words -= _skipped(ignore if isinstance(ignore, frozenset) else frozenset(ignore))
+    return frozenset(w for w in words if len(w) > 1 and not w.isdigit())
+
+
+@lru_cache(maxsize=8)
+def _skipped(ignore: frozenset[str]) -> frozenset[str]:
+    """Stop words and the given words, built once (a hot-spot check reads thousands of descriptions)."""
+    return STOPWORDS | ignore
 
 
 def _matches(a: str, others: frozenset[str]) -> bool:
@@ -37,12 +44,25 @@ def _matches(a: str, others: frozenset[str]) -> bool:
     return len(a) > 3 and process.extractOne(a, others, scorer=fuzz.ratio, score_cutoff=85) is not None
 
 
-def similarity(a: frozenset[str], b: frozenset[str]) -> int:
-    """0–100: soft Dice overlap of two word sets; 0 when they share fewer than three words."""
+def similarity(a: frozenset[str], b: frozenset[str], *, near_a: dict[str, bool] | None = None) -> int:
+    """0–100: soft Dice overlap of two word sets; 0 when they share fewer than three words.
+
+    `near_a` caches, for one `a` compared with many `b`, whether a word is close to a word of `a`
+    (a hot-spot check compares a new ticket with thousands of open ones, whose words repeat)."""
     if not a or not b:
         return 0
-    left = sum(1 for w in a if _matches(w, b))
-    right = sum(1 for w in b if _matches(w, a))
+    # Shared words match on both sides; only the others need the fuzzy look-up.
+    shared = len(a & b)
+    left = shared + sum(1 for w in a - b if _matches(w, b))
+    if near_a is None:
+        right = shared + sum(1 for w in b - a if _matches(w, a))
+    else:
+        right = shared
+        for w in b - a:
+            found = near_a.get(w)
+            if found is None:
+                found = near_a[w] = _matches(w, a)
+            right += found
     if min(left, right) < 3:
         return 0
     return round(100 * (left + right) / (len(a) + len(b)))

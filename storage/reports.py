@@ -58,6 +58,45 @@ def ticket_batches(session: Session, *, end: date, start: date | None = None, ev
         yield part, status_events(session, [int(t.id) for t in part], until=events_until)
 
 
+def public_batches(session: Session, *, until: date, types: list[str], categories: list[str],
+                   statuses: frozenset[str], changed_since: datetime | None = None,
+                   changed_before: datetime | None = None, events_until: datetime,
+                   size: int = BATCH) -> Iterator[tuple[list[Row], dict[int, list[Row]]]]:
+    """Tickets of the given types and categories received up to `until`, in one of `statuses`,
+    whose last change (updated_at: every status change sets it) is at or after `changed_since`
+    and/or before `changed_before`, a batch at a time with their events up to `events_until`.
+    The public page reads the tickets resolved within its trend window this way instead of every
+    ticket ever received."""
+    stmt = select(*TICKET_FACTS).where(Ticket.received_date <= until, col(Ticket.type).in_(types),
+                                       col(Ticket.category).in_(categories),
+                                       col(Ticket.status).in_(sorted(statuses)))
+    if changed_since is not None:
+        stmt = stmt.where(Ticket.updated_at >= changed_since)
+    if changed_before is not None:
+        stmt = stmt.where(Ticket.updated_at < changed_before)
+    stmt = stmt.order_by(col(Ticket.id)).execution_options(yield_per=size)
+    for part in session.execute(stmt).partitions(size):
+        yield part, status_events(session, [int(t.id) for t in part], until=events_until)
+
+
+def received_per_day(session: Session, start: date, end: date, *, types: list[str],
+                     categories: list[str]) -> list[tuple[date, int]]:
+    """(local day, tickets received) from `start` to `end` for the given types and categories."""
+    rows = session.execute(select(Ticket.received_date, func.count()).where(
+        Ticket.received_date >= start, Ticket.received_date <= end, col(Ticket.type).in_(types),
+        col(Ticket.category).in_(categories)).group_by(Ticket.received_date)).all()
+    return [(day if isinstance(day, date) else date.fromisoformat(str(day)), int(n)) for day, n in rows]
+
+
+def tickets_by_id(session: Session, ids: set[int]) -> list[Row]:
+    """Facts of these tickets (a few: those a report needs beyond the ones it streamed)."""
+    found: list[Row] = []
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), BATCH):
+        found.extend(session.execute(select(*TICKET_FACTS).where(col(Ticket.id).in_(ordered[start:start + BATCH]))))
+    return found
+
+
 def count_received_between(session: Session, start: date, end: date) -> int:
     """How many tickets were received from `start` to `end` inclusive (local dates)."""
     return int(session.execute(select(func.count()).select_from(Ticket).where(

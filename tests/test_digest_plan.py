@@ -85,12 +85,62 @@ def test_digest_and_plan_numbers_equal_a_recount(dataset, tmp_path):
     assert "chỉ tiêu 95,0%" in body
     rate = f"{expected['on_time'] / expected['resolved'] * 100:.1f}".replace(".", ",")
     assert f"Đúng hạn: {rate}%" in body
+    late = recount_overdue(services.engine, WEEK + timedelta(days=7))
+    assert digest.overdue_total == len(late) > 20
+    assert [(i.code, i.step, i.days_late) for i in digest.overdue] == late[:20]
+    assert f"Quá hạn: {len(late)} hồ sơ" in body
+    check_escalation_lists(services, WEEK + timedelta(days=7))
     check_plan_numbers(services)          # same data set: generated once
     png = write_chart(settings, digest, tmp_path / "chart.png")
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     assert width >= 800 and height >= 400
+
+
+def recount_overdue(engine, today: date) -> list[tuple[str, str, int]]:  # noqa: ANN001
+    """(code, step name, days late) of every open ticket with a passed running deadline, the most
+    late first: the earliest passed deadline counts, ties to the earlier step (plain SQL + Python)."""
+    conv = lambda d: d if d is None or isinstance(d, date) else date.fromisoformat(d)  # noqa: E731
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT code, status, answer_due, accept_due, resolve_due, accepted_at FROM tickets "
+            "WHERE status IN ('received','accepted','in_progress','waiting_citizen','reopened')")).all()
+    found = []
+    for code, status, answer, accept, resolve, accepted_at in rows:
+        running = []
+        if status == "received":
+            running.append(("trả lời", conv(answer)))
+            if accept is not None and accepted_at is None:
+                running.append(("thụ lý", conv(accept)))
+        running.append(("giải quyết", conv(resolve)))
+        step, due = min(running, key=lambda s: s[1])
+        if due < today:
+            found.append((code, step, (today - due).days))
+    return sorted(found, key=lambda f: (-f[2], f[0]))
+
+
+def check_escalation_lists(services, today: date) -> None:  # noqa: ANN001
+    """Per office: the SQL count, longest delay and first 60 equal the recount."""
+    from bot.overdue import most_late, overdue_by_office, overdue_counts, overdue_tickets
+
+    late = recount_overdue(services.engine, today)
+    with Session(services.engine) as session:
+        counts = overdue_counts(session, today)
+        lists = overdue_by_office(session, services.settings, today, limit=60)
+        assert [(i.code, i.step, i.days_late) for i in most_late(lists, 60)] == late[:60]
+        assert [(i.code, i.step, i.days_late) for i in most_late(lists, 60)] == [
+            (i.code, i.step, i.days_late) for i in overdue_tickets(session, services.settings, today, limit=60)]
+        office_of = dict(session.execute(text("SELECT code, office_code FROM tickets")).all())
+        assert sum(c.count for c in counts.values()) == len(late)
+        for office, found in counts.items():
+            mine = [item for item in late if office_of[item[0]] == office]
+            assert found.count == len(mine) and found.max_late == mine[0][2]
+            listed = overdue_tickets(session, services.settings, today, office=office, limit=60)
+            assert [(i.code, i.step, i.days_late) for i in listed] == mine[:60]
+            assert lists[office] == listed
+        assert set(lists) == set(counts)
+    assert {step for _, step, _ in late} == {"trả lời", "thụ lý", "giải quyết"}   # every branch occurs
 
 
 def check_plan_numbers(services) -> None:  # noqa: ANN001
@@ -150,3 +200,45 @@ def test_cli_plan_and_digest(tmp_path, settings, services, capsys, monkeypatch):
     assert (tmp_path / "out" / "digest-2026-W24.png").read_bytes()[:4] == b"\x89PNG"
     assert "Hạ tầng" in (tmp_path / "out" / "digest-2026-W24.txt").read_text(encoding="utf-8")
     assert main(["--config", str(config), "hotspots", "--days", "14"]) == 0
+
+
+WARMUP_SCRIPT = """
+import sys
+from datetime import datetime, timezone
+from bot.app import build_services
+from bot.clock import FixedClock
+from bot.config import load_settings
+from bot import digest
+from bot.schedule import run_due_jobs
+
+settings = load_settings(sys.argv[1], environ={"DATABASE_URL": sys.argv[2]})
+services = build_services(settings, clock=FixedClock(datetime(2026, 6, 15, tzinfo=timezone.utc)), migrate=False)
+def scan(at):
+    run_due_jobs(services.engine, at, settings=settings, texts=services.texts, calendar=services.calendar,
+                 jobs=[("digest", digest.run_due)], memory={})
+    return "matplotlib.pyplot" in sys.modules
+# Tuesday 07:10 (not the digest's day) and Monday 06:20 (quiet hours): nothing loaded.
+print(scan(datetime(2026, 6, 9, 0, 10, tzinfo=timezone.utc)),
+      scan(datetime(2026, 6, 14, 23, 20, tzinfo=timezone.utc)))
+# Monday 07:10, twenty minutes before the 07:30 slot: loaded by a background thread.
+scan(datetime(2026, 6, 15, 0, 10, tzinfo=timezone.utc))
+digest._warmup.join(60)
+print("matplotlib.pyplot" in sys.modules, digest._warmup.name)
+"""
+
+
+def test_the_scans_before_the_digest_slot_load_the_chart_library(tmp_path, engine, database_url):
+    """In a fresh process, matplotlib is loaded by the scans in the hour before the digest's slot, in a
+    background thread, and not by scans on other days: the digest job itself only draws."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, write_config
+
+    config = write_config(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", WARMUP_SCRIPT, str(config), database_url], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    before, warmed = proc.stdout.strip().splitlines()[-2:]
+    assert before == "False False"
+    assert warmed == "True digest-chart-warmup"
