@@ -13,13 +13,18 @@ from storage.models import SentReminder
 
 def claim_reminder(session: Session, *, kind: str, ref: str, period: str, now: datetime,
                    ticket_id: int | None = None) -> bool:
-    """Record that (kind, ref, period) goes out in this transaction; False when it already has."""
+    """Record that (kind, ref, period) goes out in this transaction; False when it already has.
+
+    Decided by RETURNING, not rowcount: psycopg reports -1 rows for this ORM-level insert, which made
+    every claim on PostgreSQL look new."""
     values = dict(kind=kind, ref=ref, period=period, ticket_id=ticket_id, recipients=0, created_at=now)
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = session.execute(insert(SentReminder).values(**values)
-                             .on_conflict_do_nothing(index_elements=["kind", "ref", "period"]))
-    return bool(result.rowcount)
+    table = SentReminder.__table__
+    result = session.execute(insert(table).values(**values)
+                             .on_conflict_do_nothing(index_elements=["kind", "ref", "period"])
+                             .returning(table.c.id))
+    return result.first() is not None
 
 
 def claim_reminders(session: Session, keys: list[tuple[str, str, str, int | None]], *,
