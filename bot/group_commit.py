@@ -80,18 +80,31 @@ class GroupCommit(Generic[Item]):
         return batch
 
     def _run(self) -> None:
-        while (batch := self._next_batch()) is not None:
-            items = [item for item, _ in batch]
-            try:
-                outcomes = list(self._handle_batch(items))
-                if len(outcomes) != len(items):
-                    raise RuntimeError("handle_batch returned a wrong number of outcomes")
-            except BaseException as exc:  # noqa: BLE001 - every waiting caller must hear about it
-                outcomes = [exc] * len(items)
-            self.batches += 1
-            self.items += len(items)
-            for (_, future), outcome in zip(batch, outcomes):
-                if isinstance(outcome, BaseException):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
+        try:
+            while (batch := self._next_batch()) is not None:
+                # A caller that gave up (its request was cancelled) before its turn is left out: it
+                # was never answered, so not handling it is right; the rest can no longer be cancelled.
+                batch = [(item, future) for item, future in batch if future.set_running_or_notify_cancel()]
+                if batch:
+                    self._run_batch(batch)
+        except BaseException:
+            with self._lock:        # never leave a dead writer registered: the next submit starts one
+                self._thread = None
+            log.exception("group commit writer stopped; a new one starts with the next event")
+            raise
+
+    def _run_batch(self, batch: list[tuple[Item, Future[Any]]]) -> None:
+        items = [item for item, _ in batch]
+        try:
+            outcomes = list(self._handle_batch(items))
+            if len(outcomes) != len(items):
+                raise RuntimeError("handle_batch returned a wrong number of outcomes")
+        except BaseException as exc:  # noqa: BLE001 - every waiting caller must hear about it
+            outcomes = [exc] * len(items)
+        self.batches += 1
+        self.items += len(items)
+        for (_, future), outcome in zip(batch, outcomes):
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)

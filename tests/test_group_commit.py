@@ -11,12 +11,14 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
+import time
 
 import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
 from bot.domain import Channel, Inbound
+from bot.group_commit import GroupCommit
 from bot.service import HandleResult, Service
 from storage.engine import read_session
 from storage.models import ProcessedInbound, Ticket
@@ -131,3 +133,31 @@ async def test_webhook_answers_only_after_the_shared_commit(app, http, engine, d
     assert processed_ids(engine) == {str(u["update_id"]) for u in updates[:-1]}
     assert app.service.writer.batches - batches_before <= 4, "concurrent events were not committed together"
     assert threading.active_count() < 50
+
+
+async def test_writer_keeps_order_skips_callers_who_gave_up_and_idles_out():
+    """The queue itself: items that wait during a batch form the next one, in submission order; a
+    caller cancelled before its turn is not handled (it was never answered); the thread ends when idle."""
+    handled: list[list[int]] = []
+    started = threading.Event()
+
+    def handle(items):
+        started.set()
+        handled.append(list(items))
+        time.sleep(0.2)
+        return [RuntimeError("odd") if i % 2 else i * 10 for i in items]
+
+    writer = GroupCommit(handle, idle_seconds=0.3)
+    first = asyncio.ensure_future(writer.run(0))
+    await asyncio.to_thread(started.wait)
+    later = [asyncio.ensure_future(writer.run(i)) for i in range(1, 7)]
+    await asyncio.sleep(0.01)
+    later[2].cancel()                                   # item 3 gives up while batch [0] runs
+    assert await first == 0
+    results = await asyncio.gather(*later, return_exceptions=True)
+    assert handled == [[0], [1, 2, 4, 5, 6]]
+    assert [r if not isinstance(r, BaseException) else type(r).__name__ for r in results] == \
+        ["RuntimeError", 20, "CancelledError", 40, "RuntimeError", 60]
+    await asyncio.sleep(0.6)
+    assert writer._thread is None
+    assert await writer.run(8) == 80                    # and a new writer starts on demand
