@@ -114,12 +114,13 @@ class Service:
         return await self.writer.run((inbound, verdict))
 
     def handle_batch(self, items: Sequence[tuple[Inbound, Verdict | None]]) -> list[HandleResult | Exception]:
-        """Handle events in order in ONE write transaction, each in its own savepoint.
+        """Handle events in order in ONE write transaction; a later event of the same chat sees the
+        effects of the earlier ones.
 
         One outcome per event: its HandleResult, or the exception :meth:`handle_inbound` would raise
-        for it alone. An event that fails rolls back only its savepoint; a later event of the same
-        chat sees the effects of the earlier ones. If the database is unavailable, or the commit
-        fails, every event of the batch gets that error (none of them was handled).
+        for it alone. When an event fails, the batch is run again with a savepoint per event, so only
+        that event's writes are lost. If the database is unavailable, or the commit fails, every
+        event of the batch gets that error (none of them was handled).
         """
         outcomes: list[HandleResult | Exception | None] = [None] * len(items)
         work: list[tuple[int, Inbound, bool, bool]] = []        # index, event, flood warning, counted
@@ -132,10 +133,9 @@ class Service:
                 continue
             work.append((index, inbound, verdict is Verdict.WARN, inbound.is_private and verdict is Verdict.OK))
         if work:
-            now = self.services.clock.now()
             try:
                 try:
-                    done = self._commit_batch(work, now, isolated=False)
+                    done = self._commit_batch(work, isolated=False)
                 except OperationalError:
                     raise
                 except Exception:  # noqa: BLE001 - one event failed; nothing was committed
@@ -143,7 +143,7 @@ class Service:
                     # first pass wrote nothing anywhere but in the rolled-back transaction, and no
                     # caller has been answered, so running the events again is safe.
                     log.info("a batch of %d events failed; handled again one savepoint each", len(work))
-                    done = self._commit_batch(work, now, isolated=True)
+                    done = self._commit_batch(work, isolated=True)
             except Exception as exc:  # noqa: BLE001 - nothing of the batch was committed
                 for index, inbound, _, counted in work:
                     outcomes[index] = exc
@@ -157,13 +157,14 @@ class Service:
                     self._after(outcome, inbound)
         return outcomes  # type: ignore[return-value]
 
-    def _commit_batch(self, work: list[tuple[int, Inbound, bool, bool]], now, *,
+    def _commit_batch(self, work: list[tuple[int, Inbound, bool, bool]], *,
                       isolated: bool) -> dict[int, HandleResult | Exception]:
         """One transaction for the batch. Not `isolated`: the first failure fails it all (savepoints
         cost about a tenth of an event, and failures are rare); `isolated`: a savepoint per event."""
         done: dict[int, HandleResult | Exception] = {}
         with write_session(self.services.engine) as session:
             for index, inbound, warn, _ in work:
+                now = self.services.clock.now()             # each event its own time, as when alone
                 session.info.pop("danvan_official", None)   # office_service's per-event note: never a neighbour's
                 if isolated:
                     done[index] = self._handle_isolated(session, inbound, now, warn=warn)
