@@ -46,9 +46,6 @@ OUTAGE = float(os.environ.get("DANVAN_OUTAGE_SECONDS", "5"))
 CITIZENS = int(os.environ.get("DANVAN_OUTAGE_CITIZENS", "10"))
 DESCRIPTION = "Đường liên thôn đoạn qua thôn Mẫu 1 bị sạt lở, xe máy đi lại rất nguy hiểm, đề nghị sửa gấp"
 _update_ids = itertools.count(7_000_000)
-# A person's pause between answers: keeps the intakes going across the outage (which starts 1.5 s
-# in) however fast the server answers; without it a fast server finished them all before it.
-THINK = 0.25
 
 
 def intake_script() -> list[str]:
@@ -78,7 +75,6 @@ async def citizen(http: aiohttp.ClientSession, url: str, user_id: int, statuses:
                 answered.append(time.monotonic())
                 break
             await asyncio.sleep(0.1)
-        await asyncio.sleep(THINK)
 
 
 async def test_database_outage_loses_nothing_and_everything_recovers(tmp_path, engine):
