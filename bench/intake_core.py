@@ -1,7 +1,8 @@
 """In-process cost of the intake core: the same citizen scripts as bench.intake_throughput, fed
-straight to Service.handle_inbound (no HTTP, no sender), one at a time. For profiling.
+straight to Service.handle_inbound (no HTTP, no sender), one at a time, or to
+Service.handle_batch in groups of --batch (what the webhook's writer thread does under load). For profiling.
 
-    python -m bench.intake_core [--citizens 50] [--rounds 2] [--profile out.html|out.prof]
+    python -m bench.intake_core [--citizens 50] [--rounds 2] [--batch 1] [--profile out.html|out.prof]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--citizens", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=1, help="events per transaction (1: handle_inbound)")
     parser.add_argument("--profile", default="")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,8 +55,13 @@ def main() -> None:
             profiler.enable()
         started = time.perf_counter()
         tickets = 0
-        for inbound in inbounds:
-            tickets += len(service.handle_inbound(inbound).ticket_codes)
+        if args.batch <= 1:
+            for inbound in inbounds:
+                tickets += len(service.handle_inbound(inbound).ticket_codes)
+        else:
+            for first in range(0, len(inbounds), args.batch):
+                for outcome in service.handle_batch([(i, None) for i in inbounds[first:first + args.batch]]):
+                    tickets += len(outcome.ticket_codes)
         elapsed = time.perf_counter() - started
         if args.profile.endswith(".html"):
             profiler.stop()
@@ -64,7 +71,7 @@ def main() -> None:
             profiler.disable()
             profiler.dump_stats(args.profile)
         services.engine.dispose()
-    print(json.dumps({"updates": len(inbounds), "tickets": tickets, "seconds": round(elapsed, 3),
+    print(json.dumps({"batch": args.batch, "updates": len(inbounds), "tickets": tickets, "seconds": round(elapsed, 3),
                       "updates_per_s": round(len(inbounds) / elapsed, 1),
                       "ms_per_update": round(elapsed / len(inbounds) * 1000, 3)}))
 

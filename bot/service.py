@@ -1,18 +1,20 @@
 """The service owns transactions: one inbound event = one transaction that writes the dedupe key,
 the conversation step, tickets, audit events and outbox rows together, or nothing at all.
 
-It is synchronous on purpose (SQLModel sessions are), and adapters call it from a worker thread.
+It is synchronous on purpose (SQLModel sessions are). Adapters on the event loop call
+`Service.submit`, which hands the event to one writer thread that commits concurrent events
+together (bot.group_commit): one transaction per batch, one savepoint per event, so each event
+is still all or nothing and is acknowledged only after the commit.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import Engine
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 
@@ -24,12 +26,14 @@ from bot.config import Settings
 from bot.conversation import Turn, load_data, store_data
 from bot.domain import Inbound, Reply
 from bot.flood import FloodGuard, Verdict
+from bot.group_commit import GroupCommit
 from bot.text import normalize_text
 from bot.texts import Texts
 from bot.workdays import WorkingCalendar
 
 from storage.conversations import load_conversation
 from storage.engine import read_session, write_session
+from storage.inbound_events import claim_inbound
 from storage.models import Official, ProcessedInbound
 from storage.outbox import enqueue_message, release_held
 from storage.tickets import ensure_citizen
@@ -72,6 +76,7 @@ class Service:
         self.flood = FloodGuard(per_minute=services.settings.intake.messages_per_minute)
         self._officials: set[tuple[str, str]] = set()
         self._officials_loaded = float("-inf")
+        self.writer: GroupCommit[tuple[Inbound, Verdict | None]] = GroupCommit(self.handle_batch)
 
     def screen(self, inbound: Inbound) -> Verdict | None:
         """The flood verdict for an event, from memory only, for the adapter's event loop.
@@ -98,37 +103,101 @@ class Service:
 
         `verdict`: the flood verdict already given by :meth:`screen`, if any.
         """
-        inbound = replace(inbound, text=normalize_text(inbound.text)[0] if inbound.text else "")
-        if verdict is None and inbound.is_private and not self._is_official(inbound):
-            verdict = self.flood.check(str(inbound.channel), inbound.user_id, event_id=inbound.external_id)
-        counted = inbound.is_private and verdict is Verdict.OK
-        if verdict is not None:
+        outcome = self.handle_batch([(inbound, verdict)])[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    async def submit(self, inbound: Inbound, *, verdict: Verdict | None = None) -> HandleResult:
+        """:meth:`handle_inbound` for the event loop: queued for the writer thread, which commits
+        it together with whatever else is waiting (see bot.group_commit); returns after the commit."""
+        return await self.writer.run((inbound, verdict))
+
+    def handle_batch(self, items: Sequence[tuple[Inbound, Verdict | None]]) -> list[HandleResult | Exception]:
+        """Handle events in order in ONE write transaction; a later event of the same chat sees the
+        effects of the earlier ones.
+
+        One outcome per event: its HandleResult, or the exception :meth:`handle_inbound` would raise
+        for it alone. When an event fails, the batch is run again with a savepoint per event, so only
+        that event's writes are lost. If the database is unavailable, or the commit fails, every
+        event of the batch gets that error (none of them was handled).
+        """
+        outcomes: list[HandleResult | Exception | None] = [None] * len(items)
+        work: list[tuple[int, Inbound, bool, bool]] = []        # index, event, flood warning, counted
+        for index, (inbound, verdict) in enumerate(items):
+            inbound = replace(inbound, text=normalize_text(inbound.text)[0] if inbound.text else "")
+            if verdict is None and inbound.is_private and not self._is_official(inbound):
+                verdict = self.flood.check(str(inbound.channel), inbound.user_id, event_id=inbound.external_id)
             if verdict is Verdict.DROP:
-                return HandleResult()
-            if verdict is Verdict.WARN:
-                return self._warn_flood(inbound)
-        now = self.services.clock.now()
-        result = HandleResult()
-        try:
-            with write_session(self.services.engine) as session:
-                if inbound.external_id:
-                    # A plain INSERT (no unit of work): a duplicate fails here, before any other work.
-                    session.execute(insert(ProcessedInbound).values(
-                        channel=str(inbound.channel), external_id=inbound.external_id, processed_at=now))
-                if office_flow.wants(session, inbound):
-                    office_flow.handle(self.services, session, inbound, now, result)
+                outcomes[index] = HandleResult()
+                continue
+            work.append((index, inbound, verdict is Verdict.WARN, inbound.is_private and verdict is Verdict.OK))
+        if work:
+            try:
+                try:
+                    done = self._commit_batch(work, isolated=False)
+                except OperationalError:
+                    raise
+                except Exception:  # noqa: BLE001 - one event failed; nothing was committed
+                    # Again, each event in a savepoint of its own, so that event alone fails. The
+                    # first pass wrote nothing anywhere but in the rolled-back transaction, and no
+                    # caller has been answered, so running the events again is safe.
+                    log.info("a batch of %d events failed; handled again one savepoint each", len(work))
+                    done = self._commit_batch(work, isolated=True)
+            except Exception as exc:  # noqa: BLE001 - nothing of the batch was committed
+                for index, inbound, _, counted in work:
+                    outcomes[index] = exc
+                    if counted and isinstance(exc, OperationalError):
+                        # answered 503 and redelivered later: count the message once, not per try
+                        self.flood.refund(str(inbound.channel), inbound.user_id, event_id=inbound.external_id)
+                return outcomes  # type: ignore[return-value]
+            for index, inbound, _, _ in work:
+                outcome = outcomes[index] = done[index]
+                if isinstance(outcome, HandleResult):
+                    self._after(outcome, inbound)
+        return outcomes  # type: ignore[return-value]
+
+    def _commit_batch(self, work: list[tuple[int, Inbound, bool, bool]], *,
+                      isolated: bool) -> dict[int, HandleResult | Exception]:
+        """One transaction for the batch. Not `isolated`: the first failure fails it all (savepoints
+        cost about a tenth of an event, and failures are rare); `isolated`: a savepoint per event."""
+        done: dict[int, HandleResult | Exception] = {}
+        with write_session(self.services.engine) as session:
+            for index, inbound, warn, _ in work:
+                now = self.services.clock.now()             # each event its own time, as when alone
+                session.info.pop("danvan_official", None)   # office_service's per-event note: never a neighbour's
+                if isolated:
+                    done[index] = self._handle_isolated(session, inbound, now, warn=warn)
                 else:
-                    self._citizen_turn(session, inbound, now, result)
-        except IntegrityError:
-            if inbound.external_id and self._already_processed(inbound):
-                log.info("duplicate inbound %s/%s ignored", inbound.channel, inbound.external_id)
-                return HandleResult(duplicate=True)
-            raise
+                    done[index] = self._handle_one(session, inbound, now, warn=warn)
+        return done
+
+    def _handle_isolated(self, session, inbound: Inbound, now, *, warn: bool) -> HandleResult | Exception:
+        """One event in a savepoint of its own: its failure rolls back only its own writes."""
+        try:
+            with session.begin_nested():
+                return self._handle_one(session, inbound, now, warn=warn)
         except OperationalError:
-            if counted:         # answered 503 and redelivered later: count the message once, not per try
-                self.flood.refund(str(inbound.channel), inbound.user_id, event_id=inbound.external_id)
-            raise
-        return self._after(result, inbound)
+            raise                   # the connection or the lock is gone: the whole batch fails
+        except Exception as exc:  # noqa: BLE001 - only this event's savepoint is rolled back
+            return exc
+
+    def _handle_one(self, session, inbound: Inbound, now, *, warn: bool) -> HandleResult:
+        """One event inside the batch's transaction: the dedupe key first, then its effects."""
+        result = HandleResult()
+        if warn:
+            self._enqueue_flood_warning(session, inbound, now)
+            result.chats.add((str(inbound.channel), inbound.chat_id))
+            return result
+        if inbound.external_id and not claim_inbound(session, channel=str(inbound.channel),
+                                                     external_id=inbound.external_id, now=now):
+            log.info("duplicate inbound %s/%s ignored", inbound.channel, inbound.external_id)
+            return HandleResult(duplicate=True)
+        if office_flow.wants(session, inbound):
+            office_flow.handle(self.services, session, inbound, now, result)
+        else:
+            self._citizen_turn(session, inbound, now, result)
+        return result
 
     def _citizen_turn(self, session, inbound: Inbound, now, result: HandleResult) -> None:
         """A citizen's event: the conversation step, its replies and its outgoing messages."""
@@ -167,10 +236,6 @@ class Service:
             self.on_ticket()
         return result
 
-    def _already_processed(self, inbound: Inbound) -> bool:
-        with read_session(self.services.engine) as session:
-            return session.get(ProcessedInbound, (str(inbound.channel), inbound.external_id)) is not None
-
     def _is_official(self, inbound: Inbound) -> bool:
         """Staff are never throttled; their ids are cached for a minute (the table is small)."""
         now = time.monotonic()
@@ -181,17 +246,12 @@ class Service:
             self._officials_loaded = now
         return (str(inbound.channel), inbound.user_id) in self._officials
 
-    def _warn_flood(self, inbound: Inbound) -> HandleResult:
+    def _enqueue_flood_warning(self, session, inbound: Inbound, now) -> None:
         """One polite warning per window to a person sending too fast; their message is set aside."""
-        now = self.services.clock.now()
         log.warning("flood: %s user sends too fast; messages set aside for a minute", inbound.channel)
         reply = Reply(text=self.services.texts.render("citizen/flood_warning"))
-        with write_session(self.services.engine) as session:
-            enqueue_message(session, channel=str(inbound.channel), chat_id=inbound.chat_id, payload=reply.to_json(),
-                            now=now)
-        if self.on_outbox:
-            self.on_outbox()
-        return HandleResult(chats={(str(inbound.channel), inbound.chat_id)})
+        enqueue_message(session, channel=str(inbound.channel), chat_id=inbound.chat_id, payload=reply.to_json(),
+                        now=now)
 
     def handle_failure(self, inbound: Inbound) -> None:
         """After an unexpected error: mark the event handled and apologise, so it is not retried forever."""

@@ -1,5 +1,8 @@
 """The Telegram edge: webhook endpoint (secret checked in constant time, 2xx only after commit)
 and long polling, both feeding the same core through `TelegramAdapter.process`.
+
+Updates go to `Service.submit`, which commits concurrent updates together in one writer thread;
+its answer comes after the commit, so the webhook's 200 still means "committed".
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ class TelegramAdapter:
             return          # a flood's surplus: dropped here, without a worker thread or the database
         result = None
         try:
-            result = await asyncio.to_thread(self.service.handle_inbound, inbound, verdict=verdict)
+            result = await self.service.submit(inbound, verdict=verdict)
             if result.ticket_codes and self.on_ticket:
                 self.on_ticket()
         except OperationalError:

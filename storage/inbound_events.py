@@ -1,13 +1,30 @@
-"""Queries for raw webhook events waiting to be processed (add/flush only; callers own transactions)."""
+"""Queries for inbound events: the keys of events already handled, and raw webhook events waiting
+to be processed (add/flush only; callers own transactions)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from storage.models import InboundEvent
+from storage.models import InboundEvent, ProcessedInbound
+
+
+def claim_inbound(session: Session, *, channel: str, external_id: str, now: datetime) -> bool:
+    """Record that this event is handled in this transaction; False when it already was.
+
+    ON CONFLICT DO NOTHING rather than a failing INSERT: a redelivery then costs no exception,
+    which on PostgreSQL would abort the whole transaction (and with it a batch of other events).
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = ProcessedInbound.__table__
+    # RETURNING, not rowcount: psycopg through SQLAlchemy reports -1 for this statement.
+    stmt = (insert(table).values(channel=channel, external_id=external_id, processed_at=now)
+            .on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(table.c.channel))
+    return session.execute(stmt).first() is not None
 
 
 def store_event(session: Session, *, channel: str, dedupe_key: str, event_name: str, payload: str,
