@@ -309,6 +309,7 @@ class WeeklySlot(_Frozen):
 class ReceptionSettings(_Frozen):
     weekday: int = Field(default=3, ge=0, le=6)   # the chairman's citizen reception day (0 = Monday)
     brief_at: time = time(14, 0)                  # leaders get the brief on the working day before
+    max_cases: int = Field(default=20, ge=1)      # cases listed in the brief; the rest are counted
 
 
 class ReportDeadline(_Frozen):

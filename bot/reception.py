@@ -1,5 +1,8 @@
 """The chairman's weekly citizen reception: on the working day before it, leaders get the open
-cases worth raising (overdue, reopened, repeat petitioners, mass cases)."""
+cases worth raising (overdue, reopened, repeat petitioners, mass cases).
+
+The brief lists the most pressing `schedule.reception.max_cases` (mass cases, then reopened, then
+the longest overdue) and counts the rest: at scale the whole list would be thousands of lines."""
 
 from __future__ import annotations
 
@@ -30,7 +33,8 @@ def next_reception(settings: Settings, calendar: WorkingCalendar, today: date) -
 
 
 def cases_to_raise(session: Session, settings: Settings, today: date) -> list[dict]:
-    """Open tickets that are overdue, reopened, from repeat petitioners, or mass/linked cases."""
+    """Open tickets that are overdue, reopened, from repeat petitioners, or mass/linked cases, the
+    most pressing first; the template words each reason."""
     tickets = session.execute(select(*OPEN_TICKET_COLUMNS).where(col(Ticket.status).in_(OPEN))
                               .order_by(col(Ticket.id))).all()
     since = today - timedelta(days=REPEAT_LOOKBACK_DAYS)
@@ -40,21 +44,17 @@ def cases_to_raise(session: Session, settings: Settings, today: date) -> list[di
         session.exec(select(TicketLink.ticket_id)).all())
     found = []
     for t in tickets:
-        reasons = []
         late = overdue_steps(t, today)
-        if late:
-            reasons.append(f"quá hạn {max((today - s.due).days for s in late)} ngày")
-        if t.status == TicketStatus.REOPENED:
-            reasons.append("được xem xét lại")
-        if t.citizen_id is not None and counts[t.citizen_id] >= 2:
-            reasons.append(f"người gửi đã gửi {counts[t.citizen_id]} đơn")
-        if t.cosigners >= settings.hotspots.cosigners:
-            reasons.append(f"đơn đông người ({t.cosigners} người ký)")
-        if t.id in linked:
-            reasons.append("có đơn trùng nội dung")
-        if reasons:
+        case = {"days_late": max((today - s.due).days for s in late) if late else 0,
+                "reopened": t.status == TicketStatus.REOPENED,
+                "repeat": counts[t.citizen_id] if t.citizen_id is not None and counts[t.citizen_id] >= 2 else 0,
+                "cosigners": t.cosigners if t.cosigners >= settings.hotspots.cosigners else 0,
+                "duplicate": t.id in linked}
+        if any(case.values()):
             found.append({"code": t.code, "category": settings.category(t.category).name, "hamlet": t.hamlet,
-                          "type": settings.ticket_type(t.type).name, "reasons": reasons})
+                          "type": settings.ticket_type(t.type).name, **case})
+    found.sort(key=lambda c: (-c["cosigners"], not c["reopened"], -c["days_late"], -c["repeat"],
+                              not c["duplicate"], c["code"]))
     return found
 
 
@@ -75,4 +75,5 @@ def run_due(ctx: JobContext) -> None:
     if not claim_reminder(ctx.session, kind="reception", ref="leaders", period=day.isoformat(), now=ctx.now):
         return
     cases = cases_to_raise(ctx.session, ctx.settings, ctx.today)
-    ctx.send(leaders(ctx.session, ctx.settings), ctx.texts.render("leader/reception_brief", day=day, cases=cases))
+    ctx.send(leaders(ctx.session, ctx.settings), ctx.texts.render(
+        "leader/reception_brief", day=day, cases=cases, limit=ctx.settings.schedule.reception.max_cases))
