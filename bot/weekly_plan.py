@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from bot.config import Settings
 from bot.domain import Attachment, TicketStatus
 from bot.office_hours import at_local, week_label, week_monday, weekly_fire_day
+from bot.overdue import STEP_NAMES
 from bot.recipients import leaders, office_group, office_heads
 from bot.schedule import OPEN, OPEN_TICKET_COLUMNS, JobContext, due_steps
 from bot.texts import Texts
@@ -24,7 +25,6 @@ from bot.weekly_plan_xlsx import XLSX_MIME, sheet_words, write_plan_xlsx
 from storage.models import Office, Official, Ticket
 from storage.reminders import claim_reminder, claimed_refs
 
-STEP_NAMES = {"answer": "trả lời", "accept": "thụ lý", "resolve": "giải quyết"}
 
 
 @dataclass

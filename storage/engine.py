@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
@@ -24,6 +26,11 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 def is_sqlite(engine: Engine) -> bool:
     """True when the engine talks to SQLite."""
     return engine.dialect.name == "sqlite"
+
+
+def upsert_insert(session: Session):  # noqa: ANN201 - the dialect's Insert construct
+    """The dialect's INSERT construct, which offers ON CONFLICT (both engines support it)."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def make_engine(database_url: str, *, echo: bool = False, sqlite_tuning: bool = True,

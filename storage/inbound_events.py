@@ -6,10 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from storage.engine import upsert_insert
 from storage.models import InboundEvent, ProcessedInbound
 
 
@@ -19,7 +18,7 @@ def claim_inbound(session: Session, *, channel: str, external_id: str, now: date
     ON CONFLICT DO NOTHING rather than a failing INSERT: a redelivery then costs no exception,
     which on PostgreSQL would abort the whole transaction (and with it a batch of other events).
     """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(session)
     table = ProcessedInbound.__table__
     # RETURNING, not rowcount: psycopg through SQLAlchemy reports -1 for this statement.
     stmt = (insert(table).values(channel=channel, external_id=external_id, processed_at=now)

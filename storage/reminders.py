@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from storage.engine import upsert_insert
 from storage.models import SentReminder
 
 
@@ -15,16 +14,9 @@ def claim_reminder(session: Session, *, kind: str, ref: str, period: str, now: d
                    ticket_id: int | None = None) -> bool:
     """Record that (kind, ref, period) goes out in this transaction; False when it already has.
 
-    Decided by RETURNING, not rowcount: psycopg reports -1 rows for this ORM-level insert, which made
-    every claim on PostgreSQL look new."""
-    values = dict(kind=kind, ref=ref, period=period, ticket_id=ticket_id, recipients=0, created_at=now)
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = SentReminder.__table__
-    result = session.execute(insert(table).values(**values)
-                             .on_conflict_do_nothing(index_elements=["kind", "ref", "period"])
-                             .returning(table.c.id))
-    return result.first() is not None
+    Decided by RETURNING (see claim_reminders), not rowcount: psycopg reported -1 rows for the
+    insert this used to be, which made every claim on PostgreSQL look new."""
+    return bool(claim_reminders(session, [(kind, ref, period, ticket_id)], now=now))
 
 
 def claim_reminders(session: Session, keys: list[tuple[str, str, str, int | None]], *,
@@ -36,10 +28,8 @@ def claim_reminders(session: Session, keys: list[tuple[str, str, str, int | None
     of building and compiling a 500-row VALUES clause per chunk."""
     if not keys:
         return set()
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     table = SentReminder.__table__
-    stmt = (insert(table).on_conflict_do_nothing(index_elements=["kind", "ref", "period"])
+    stmt = (upsert_insert(session)(table).on_conflict_do_nothing(index_elements=["kind", "ref", "period"])
             .returning(table.c.kind, table.c.ref, table.c.period))
     rows = [dict(kind=k, ref=r, period=p, ticket_id=t, recipients=0, created_at=now) for k, r, p, t in keys]
     return {(k, r, p) for k, r, p in session.execute(stmt, rows)}

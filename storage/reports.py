@@ -53,9 +53,8 @@ def ticket_batches(session: Session, *, end: date, start: date | None = None, ev
         day, moment, statuses = finished_before
         stmt = stmt.where(or_(Ticket.received_date >= day, col(Ticket.status).not_in(sorted(statuses)),
                               Ticket.updated_at >= moment))
-    stmt = stmt.order_by(col(Ticket.received_date), col(Ticket.id)).execution_options(yield_per=size)
-    for part in session.execute(stmt).partitions(size):
-        yield part, status_events(session, [int(t.id) for t in part], until=events_until)
+    return _with_events(session, stmt.order_by(col(Ticket.received_date), col(Ticket.id)), size=size,
+                        events_until=events_until)
 
 
 def public_batches(session: Session, *, until: date, types: list[str], categories: list[str],
@@ -74,8 +73,14 @@ def public_batches(session: Session, *, until: date, types: list[str], categorie
         stmt = stmt.where(Ticket.updated_at >= changed_since)
     if changed_before is not None:
         stmt = stmt.where(Ticket.updated_at < changed_before)
-    stmt = stmt.order_by(col(Ticket.id)).execution_options(yield_per=size)
-    for part in session.execute(stmt).partitions(size):
+    return _with_events(session, stmt.order_by(col(Ticket.id)), size=size, events_until=events_until)
+
+
+def _with_events(session: Session, stmt, *, size: int,  # noqa: ANN001 - a Select of TICKET_FACTS
+                 events_until: datetime) -> Iterator[tuple[list[Row], dict[int, list[Row]]]]:
+    """The tickets of `stmt`, streamed `size` at a time (server-side cursor on PostgreSQL), each batch
+    with its events up to `events_until`."""
+    for part in session.execute(stmt.execution_options(yield_per=size)).partitions(size):
         yield part, status_events(session, [int(t.id) for t in part], until=events_until)
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, or_, select
 
+from storage.engine import upsert_insert
 from storage.models import ChannelIdentity, Citizen, Office, ReporterIdentity, Ticket, TicketSequence
 
 
@@ -17,8 +16,7 @@ def next_ticket_number(session: Session, *, prefix: str, year: int) -> int:
     An UPDATE falling back to an INSERT lost tickets on PostgreSQL: two first tickets of a year
     both found no row and one INSERT failed on the primary key. The upsert cannot race.
     """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (insert(TicketSequence).values(prefix=prefix, year=year, last_value=1)
+    stmt = (upsert_insert(session)(TicketSequence).values(prefix=prefix, year=year, last_value=1)
             .on_conflict_do_update(index_elements=["prefix", "year"],
                                    set_={"last_value": TicketSequence.last_value + 1})
             .returning(TicketSequence.last_value))
