@@ -18,7 +18,8 @@ from sqlmodel import Session, col, select
 from bot.config import Settings
 from bot.domain import Attachment, Button, Channel, Reply
 from bot.texts import Texts
-from storage.models import Announcement, ChannelIdentity, NoticeSubscription, TicketEvent
+from bot.tickets import record_refusal
+from storage.models import Announcement, ChannelIdentity, NoticeSubscription
 from storage.outbox import enqueue_message
 
 COMMAND = "thongbao"
@@ -96,8 +97,8 @@ def confirm_announcement(session: Session, settings: Settings, texts: Texts, *, 
     """Fan a drafted announcement out to the audience through the outbox; report to the leader."""
     row = session.get(Announcement, announcement_id)
     if row is None or row.author != author:           # forged, or another leader's draft: refused, audited
-        session.add(TicketEvent(ticket_id=None, at=now, actor=author, action="denied",
-                                note=f"action=announcement_send reason=not_author id={announcement_id}"))
+        record_refusal(session, actor=author, action="announcement_send", reason="not_author", now=now,
+                       where=f"id={announcement_id}")
         return Reply(text=texts.render("leader/announcement_stale"))
     if row.status != "draft":
         return Reply(text=texts.render("leader/announcement_stale"))
@@ -125,8 +126,8 @@ def handle_leader_input(session: Session, settings: Settings, texts: Texts, *, a
             return [confirm_announcement(session, settings, texts, announcement_id=ident, author=author, now=now)]
         row = session.get(Announcement, ident)
         if row is None or row.author != author:
-            session.add(TicketEvent(ticket_id=None, at=now, actor=author, action="denied",
-                                    note=f"action=announcement_cancel reason=not_author id={ident}"))
+            record_refusal(session, actor=author, action="announcement_cancel", reason="not_author", now=now,
+                           where=f"id={ident}")
         elif row.status == "draft":
             row.status = "cancelled"
         return [Reply(text=texts.render("leader/announcement_cancelled"))]

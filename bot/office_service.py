@@ -12,13 +12,14 @@ from bot import officials
 from bot.action_tokens import PREFIX, lookup, parse_payload
 from bot.surveys import CITIZEN_ACTIONS
 from bot.ticket_actions import DENIED
+from bot.tickets import record_refusal
 from bot.conversation import load_data, store_data
 from bot.domain import Inbound
 from bot.office_turn import OfficeTurn
 from bot.policy import ChatContext
 from bot.texts import html_to_plain
 from storage.conversations import load_conversation
-from storage.models import Conversation, TicketEvent
+from storage.models import Conversation
 from storage.officials import find_official, office_of_chat
 from storage.outbox import enqueue_message
 
@@ -67,8 +68,8 @@ def handle(services: Any, session: Session, inbound: Inbound, now: datetime, res
             result.leave_chat = True          # the bot works only in registered office groups
             if inbound.payload is not None:   # a button pressed there can only be forged: audit the refusal
                 actor = f"official:{official.id}" if official is not None else f"{channel}:unknown"
-                session.add(TicketEvent(ticket_id=None, at=now, actor=actor, action="denied",
-                                        note=f"action=? reason=unregistered_group chat={channel}:{inbound.chat_id}"))
+                record_refusal(session, actor=actor, action="?", reason="unregistered_group", now=now,
+                               where=f"chat={channel}:{inbound.chat_id}")
                 result.callback_text = DENIED
             return
         office_code = office.code if office else None

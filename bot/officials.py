@@ -17,7 +17,7 @@ from bot.lifecycle import OPEN_STATUSES
 from bot.office_turn import OfficeTurn
 from bot.policy import can, visible_to
 from bot.text import fold
-from bot.tickets import record_event
+from bot.tickets import record_event, record_refusal
 from storage.models import Official, OfficeGroup, ReporterIdentity, Ticket, TicketEvent
 from storage.tickets import find_ticket
 
@@ -68,8 +68,8 @@ def register_group(turn: OfficeTurn, argument: str) -> bool:
     office_code = argument.strip().upper()
     decision = can(turn.official, "register_group", None, turn.chat)
     if not decision:
-        turn.session.add(TicketEvent(ticket_id=None, at=turn.now, actor=turn.actor, action="denied",
-                                     note=f"action=register_group reason={decision.reason} chat={turn.chat.key}"))
+        record_refusal(turn.session, actor=turn.actor, action="register_group", reason=decision.reason,
+                       now=turn.now, where=f"chat={turn.chat.key}")
         return False
     if office_code not in {o.code for o in turn.settings.offices}:
         turn.say("office/group_unknown_office", codes=[o.code for o in turn.settings.offices])

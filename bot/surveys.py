@@ -14,9 +14,9 @@ from sqlmodel import Session, col, select
 from bot import action_tokens, cards
 from bot.citizen_notices import notify_citizen
 from bot.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType
-from bot.tickets import change_status, local_date, record_event
+from bot.tickets import change_status, local_date, record_event, record_refusal
 from storage.engine import write_session
-from storage.models import SatisfactionSurvey, Ticket, TicketEvent
+from storage.models import SatisfactionSurvey, Ticket
 from storage.officials import heads_of_office, lock_ticket
 from storage.outbox import enqueue_message
 
@@ -104,9 +104,9 @@ def handle_citizen_token(turn: Any, raw: str) -> bool:
     turn.data.pop("survey_buttons", None)
     if token.chat_key != chat_key or ticket is None:
         # Someone else's survey button (forwarded, forged): refused like any other button, and audited.
-        turn.session.add(TicketEvent(ticket_id=ticket.id if ticket else None, at=turn.now,
-                                     actor=f"citizen:{turn.inbound.channel}", action="denied",
-                                     note=f"action={token.action} reason=token_other_chat chat={chat_key}"))
+        record_refusal(turn.session, actor=f"citizen:{turn.inbound.channel}", action=token.action,
+                       reason="token_other_chat", now=turn.now, ticket_id=ticket.id if ticket else None,
+                       where=f"chat={chat_key}")
         turn.replies.append(Reply(text=turn.texts.render("citizen/stale_button")))
         return True
     if token.action.startswith("rate:"):

@@ -19,9 +19,9 @@ from bot.lifecycle import TRANSITIONS
 from bot.office_turn import OfficeTurn
 from bot.policy import can
 from bot.text import is_meaningful, normalize_text
-from bot.tickets import change_status, local_date, record_event
+from bot.tickets import change_status, local_date, record_event, record_refusal
 from storage.conversations import load_conversation
-from storage.models import Office, Official, Ticket, TicketAttachment, TicketEvent
+from storage.models import Office, Official, Ticket, TicketAttachment
 from storage.officials import lock_ticket
 
 DENIED = "Không có quyền"
@@ -49,8 +49,8 @@ def policy_action(action: str) -> str:
 
 def deny(turn: OfficeTurn, ticket: Ticket | None, action: str, reason: str) -> None:
     """Refuse, say so, and keep an audit event of the attempt."""
-    turn.session.add(TicketEvent(ticket_id=ticket.id if ticket else None, at=turn.now, actor=turn.actor,
-                                 action="denied", note=f"action={action} reason={reason} chat={turn.chat.key}"))
+    record_refusal(turn.session, actor=turn.actor, action=action, reason=reason, now=turn.now,
+                   ticket_id=ticket.id if ticket else None, where=f"chat={turn.chat.key}")
     turn.callback_text = DENIED
     if turn.chat.is_private:
         turn.say("office/denied")

@@ -67,6 +67,13 @@ def record_event(session: Session, ticket: Ticket, *, actor: str, action: str, n
                             from_status=from_status, to_status=to_status, note=note))
 
 
+def record_refusal(session: Session, *, actor: str, action: str, reason: str, now: datetime,
+                   ticket_id: int | None = None, where: str = "") -> None:
+    """Audit a refused action (not permitted, forged or someone else's button): who tried what, why, where."""
+    note = f"action={action} reason={reason}" + (f" {where}" if where else "")
+    session.add(TicketEvent(ticket_id=ticket_id, at=now, actor=actor, action="denied", note=note))
+
+
 def change_status(session: Session, ticket: Ticket, target: TicketStatus, *, actor: str, action: str,
                   now: datetime, note: str = "") -> None:
     """Move a ticket to `target` if the lifecycle allows it, with its audit event."""
