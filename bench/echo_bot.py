@@ -14,7 +14,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
-from handlers.telegram_request import AiohttpRequest
+from handlers.telegram.request import AiohttpRequest
 
 
 async def echo(update: Update, _context) -> None:  # type: ignore[no-untyped-def]

@@ -123,7 +123,7 @@ def main() -> None:
                 tickets = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
     finally:
         stop(api)
-    from bot.config import load_settings
+    from bot.config.settings import load_settings
     settings = load_settings(Path(__file__).resolve().parents[1] / "config.yaml", environ={}, dotenv=False)
     normal_tickets = args.citizens * 2
     result = {"quiet": quiet, "flood": flood,

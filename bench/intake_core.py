@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.harness import bench_config
 from bench.intake_throughput import intake_script
-from bot.domain import Channel, Inbound
+from bot.core.domain import Channel, Inbound
 
 
 def main() -> None:
@@ -31,9 +31,9 @@ def main() -> None:
         os.environ["DANVAN_CONFIG"] = str(bench_config(Path(tmp) / "config.yaml"))
         os.environ["DATABASE_URL"] = f"sqlite:///{Path(tmp) / 'core.sqlite3'}"
         os.environ["DANVAN__STORAGE__ATTACHMENTS_DIR"] = str(Path(tmp) / "files")
-        from bot.app import build_services
-        from bot.config import load_settings
-        from bot.service import Service
+        from bot.main.composition import build_services
+        from bot.config.settings import load_settings
+        from bot.service.transactions import Service
 
         services = build_services(load_settings(dotenv=False))
         service = Service(services)

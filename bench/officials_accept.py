@@ -17,12 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from bot.action_tokens import payload_for  # noqa: E402
-from bot.app import build_services  # noqa: E402
-from bot.clock import FixedClock  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.domain import Channel, Inbound  # noqa: E402
-from bot.service import Service  # noqa: E402
+from bot.tickets.tokens import payload_for  # noqa: E402
+from bot.main.composition import build_services  # noqa: E402
+from bot.core.clock import FixedClock  # noqa: E402
+from bot.config.settings import load_settings  # noqa: E402
+from bot.core.domain import Channel, Inbound  # noqa: E402
+from bot.service.transactions import Service  # noqa: E402
 from storage.engine import make_engine, write_session  # noqa: E402
 from storage.migrate import upgrade_database  # noqa: E402
 from storage.models import Official  # noqa: E402

@@ -16,11 +16,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 import time
 
-from bot.clock import SystemClock
-from bot.domain import Reply
-from handlers.telegram_request import AiohttpRequest
-from notifications.outbox_sender import OutboxSender
-from notifications.telegram_sender import TelegramSender
+from bot.core.clock import SystemClock
+from bot.core.domain import Reply
+from handlers.telegram.request import AiohttpRequest
+from notifications.outbox.sender import OutboxSender
+from notifications.telegram.sender import TelegramSender
 from bench.harness import RESULTS
 from storage.engine import make_engine, write_session
 from storage.migrate import upgrade_database

@@ -4,7 +4,7 @@ the register (.xlsx) and the public page's figures on SQLite and PostgreSQL; eac
 process so its time and peak RSS (ru_maxrss) are its own.
 
 The digest job's seconds exclude importing matplotlib (chart_import_s), which the bot does in the
-hour before the digest's slot (bot.digest.warm_chart_library).
+hour before the digest's slot (bot.jobs.digest.warm_chart_library).
 
 Run:  .venv/bin/python -m bench.scale [--sizes 10000,100000,1000000] [--engine sqlite|postgresql|both]
           [--keep DIR]     (keep the generated databases and reuse them on the next run: 1M takes 20-30 min)
@@ -69,7 +69,7 @@ def peak_rss_mb() -> float:
 # --- data ------------------------------------------------------------------------------------------
 
 def _settings(folder: Path, url: str):  # noqa: ANN202
-    from bot.config import load_settings
+    from bot.config.settings import load_settings
     from tests.conftest import write_config
 
     config = write_config(folder, lambda raw: raw["schedule"].update(digest_dir=str(folder / "digests")))
@@ -112,11 +112,11 @@ class Writer:
 
 def generate(engine, settings, calendar, count: int, *, seed: int = 7) -> dict[str, int]:  # noqa: ANN001, C901
     """Insert `count` tickets with their events, cards, outbox history and sent reminders."""
-    from bot.deadlines import compute_deadlines
-    from bot.reminders import stages
-    from bot.routing import route_ticket
-    from bot.schedule import DueStep
-    from bot.config import TICKET_TYPE_CODES
+    from bot.core.deadlines import compute_deadlines
+    from bot.jobs.reminders import stages
+    from bot.core.routing import route_ticket
+    from bot.jobs.registry import DueStep
+    from bot.config.settings import TICKET_TYPE_CODES
     from storage.models import Official, OutboxMessage, SentReminder, Ticket, TicketCard, TicketEvent
     from tests.data_factory import PROBLEMS, SUBJECTS
 
@@ -382,8 +382,8 @@ def rewind(engine, marks: dict[str, int]) -> None:  # noqa: ANN001
 
 def run_job(job: str, url: str, folder: Path) -> dict[str, Any]:
     """One job in this process; returns its time(s) and peak memory."""
-    from bot.app import build_services
-    from bot.clock import FixedClock
+    from bot.main.composition import build_services
+    from bot.core.clock import FixedClock
     from storage.engine import make_engine, read_session
 
     settings, _ = _settings(folder, url)
@@ -396,7 +396,7 @@ def run_job(job: str, url: str, folder: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"rss_before_mb": round(rss_mb(), 1)}
     if job == "digest":        # as in the bot: the scans in the hour before the slot load matplotlib
         try:
-            from bot.digest import warm_chart_library
+            from bot.jobs.digest import warm_chart_library
         except ImportError:    # an older checkout, for a before/after comparison: the job imports it
             warm_chart_library = None
         if warm_chart_library is not None:
@@ -407,7 +407,7 @@ def run_job(job: str, url: str, folder: Path) -> dict[str, Any]:
             out["chart_import_s"] = round(time.perf_counter() - begin, 3)
     started = time.perf_counter()
     if job == "plan":
-        from bot.weekly_plan import build_plan, render_plan
+        from bot.jobs.weekly_plan import build_plan, render_plan
 
         with read_session(engine) as session:
             plans = build_plan(session, settings, monday=monday, today=today)
@@ -416,7 +416,7 @@ def run_job(job: str, url: str, folder: Path) -> dict[str, Any]:
         out["lines"] = sum(len(p.overdue) + len(p.due_this_week) + len(p.not_accepted) for p in plans)
         out["text_chars"] = sum(len(t) for t in texts)
     elif job == "digest":
-        from bot.digest import build_digest, office_names, render_digest, write_chart
+        from bot.jobs.digest import build_digest, office_names, render_digest, write_chart
 
         with read_session(engine) as session:
             digest = build_digest(session, settings, monday=monday - timedelta(days=7), now=NOW)
@@ -427,8 +427,8 @@ def run_job(job: str, url: str, folder: Path) -> dict[str, Any]:
         out.update(received=digest.week.received, overdue=getattr(digest, "overdue_total", len(digest.overdue)),
                    text_chars=len(body))
     elif job in ("report_year", "report_6m"):
-        from bot.report_docx import build_report_docx
-        from bot.reports import build_report, report_period
+        from bot.documents.report_docx import build_report_docx
+        from bot.documents.statistics import build_report, report_period
 
         period = report_period("year", today.year - 1) if job == "report_year" else report_period("6m", today.year, today=today)
         with read_session(engine) as session:
@@ -438,7 +438,7 @@ def run_job(job: str, url: str, folder: Path) -> dict[str, Any]:
         build_report_docx(report, settings=settings, texts=services.texts, today=today).save(str(path))
         out.update(counted=report.total, docx_kb=round(path.stat().st_size / 1024))
     elif job == "register":
-        from bot.register_xlsx import write_register
+        from bot.documents.register_xlsx import write_register
 
         path = folder / "register.xlsx"
         with read_session(engine) as session:
@@ -446,13 +446,13 @@ def run_job(job: str, url: str, folder: Path) -> dict[str, Any]:
                            path)
         out.update(xlsx_mb=round(path.stat().st_size / 2**20, 1))
     elif job == "public":
-        from bot.public_stats import build_public_page
+        from bot.interop.public_stats import build_public_page
 
         with read_session(engine) as session:
             page = build_public_page(session, settings, today=today)
         out.update(year_total=page.report.total, months=[m.received for m in page.months])
     elif job == "scan":
-        from bot.schedule import run_due_jobs
+        from bot.jobs.registry import run_due_jobs
 
         marks = high_water_marks(engine)
 
@@ -496,8 +496,8 @@ def database_size_mb(url: str) -> float:
 
 
 def bench_one(engine_name: str, count: int, jobs: list[str], keep: Path | None = None) -> dict[str, Any]:
-    from bot.app import build_services
-    from bot.clock import FixedClock
+    from bot.main.composition import build_services
+    from bot.core.clock import FixedClock
     from storage.engine import make_engine
 
     folder = Path(tempfile.mkdtemp(prefix=f"danvan-scale-{engine_name}-{count}-"))

@@ -14,12 +14,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlmodel import Session  # noqa: E402
 
-from bot.app import build_services  # noqa: E402
-from bot.clock import FixedClock  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.digest import build_digest, write_chart  # noqa: E402
-from bot.schedule import run_due_jobs  # noqa: E402
-from bot.weekly_plan import build_plan  # noqa: E402
+from bot.main.composition import build_services  # noqa: E402
+from bot.core.clock import FixedClock  # noqa: E402
+from bot.config.settings import load_settings  # noqa: E402
+from bot.jobs.digest import build_digest, write_chart  # noqa: E402
+from bot.jobs.registry import run_due_jobs  # noqa: E402
+from bot.jobs.weekly_plan import build_plan  # noqa: E402
 from storage.engine import make_engine, write_session  # noqa: E402
 from storage.migrate import upgrade_database  # noqa: E402
 from tests.conftest import write_config  # noqa: E402

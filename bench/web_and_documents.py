@@ -16,15 +16,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app import build_services  # noqa: E402
-from bot.clock import FixedClock  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.domain import TicketStatus as S  # noqa: E402
-from bot.public_stats import build_public_page  # noqa: E402
-from bot.register_xlsx import build_register  # noqa: E402
-from bot.report_docx import build_report_docx  # noqa: E402
-from bot.reports import build_report, report_period  # noqa: E402
-from bot.tickets import Draft, change_status, create_ticket  # noqa: E402
+from bot.main.composition import build_services  # noqa: E402
+from bot.core.clock import FixedClock  # noqa: E402
+from bot.config.settings import load_settings  # noqa: E402
+from bot.core.domain import TicketStatus as S  # noqa: E402
+from bot.interop.public_stats import build_public_page  # noqa: E402
+from bot.documents.register_xlsx import build_register  # noqa: E402
+from bot.documents.report_docx import build_report_docx  # noqa: E402
+from bot.documents.statistics import build_report, report_period  # noqa: E402
+from bot.tickets.records import Draft, change_status, create_ticket  # noqa: E402
 from storage.engine import read_session, write_session  # noqa: E402
 
 TYPES = ["phan_anh"] * 6 + ["kien_nghi"] * 3 + ["gop_y", "khieu_nai", "to_cao"]

@@ -30,11 +30,11 @@ import aiohttp  # noqa: E402
 from sqlalchemy import func  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
-from bot.app import TelegramBotApp, build_services  # noqa: E402
-from bot.clock import SystemClock  # noqa: E402
-from bot.domain import Reply  # noqa: E402
-from bot.texts import Texts  # noqa: E402
-from notifications.zalo_sender import ZaloSender  # noqa: E402
+from bot.main.composition import TelegramBotApp, build_services  # noqa: E402
+from bot.core.clock import SystemClock  # noqa: E402
+from bot.core.domain import Reply  # noqa: E402
+from bot.core.render import Texts  # noqa: E402
+from notifications.zalo.sender import ZaloSender  # noqa: E402
 from storage.engine import make_engine  # noqa: E402
 from storage.models import InboundEvent, OutboxMessage, ProcessedInbound  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402

@@ -7,10 +7,10 @@ import sys
 import uuid
 from typing import TextIO
 
-from bot.domain import Channel, Inbound
-from bot.service import Service, Services
-from notifications.console_sender import ConsoleSender
-from notifications.outbox_sender import OutboxSender
+from bot.core.domain import Channel, Inbound
+from bot.service.transactions import Service, Services
+from notifications.console.sender import ConsoleSender
+from notifications.outbox.sender import OutboxSender
 
 
 async def run_console(services: Services, *, user_id: str = "console", stdin: TextIO | None = None,

@@ -14,10 +14,10 @@ import yaml
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from bot.app import build_services
-from bot.clock import FixedClock
-from bot.config import Settings, load_settings
-from bot.service import Service, Services
+from bot.main.composition import build_services
+from bot.core.clock import FixedClock
+from bot.config.settings import Settings, load_settings
+from bot.service.transactions import Service, Services
 from storage.engine import make_engine
 from storage.migrate import upgrade_database
 

@@ -9,12 +9,12 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.config import TICKET_TYPE_CODES, Settings
-from bot.deadlines import compute_deadlines
-from bot.domain import TicketStatus
-from bot.routing import route_ticket
-from bot.tickets import Draft, create_ticket
-from bot.workdays import WorkingCalendar
+from bot.config.settings import TICKET_TYPE_CODES, Settings
+from bot.core.deadlines import compute_deadlines
+from bot.core.domain import TicketStatus
+from bot.core.routing import route_ticket
+from bot.tickets.records import Draft, create_ticket
+from bot.core.workdays import WorkingCalendar
 from storage.engine import write_session
 from storage.models import Official, Ticket
 

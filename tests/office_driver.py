@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.domain import Channel, Inbound, Reply
-from bot.service import HandleResult, Service
-from bot.texts import html_to_plain
+from bot.core.domain import Channel, Inbound, Reply
+from bot.service.transactions import HandleResult, Service
+from bot.core.render import html_to_plain
 from storage.models import Official, OutboxMessage
 
 _ids = itertools.count(1)

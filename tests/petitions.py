@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from bot.domain import TicketStatus as S
-from bot.service import Services
-from bot.tickets import Draft, change_status, create_ticket
+from bot.core.domain import TicketStatus as S
+from bot.service.transactions import Services
+from bot.tickets.records import Draft, change_status, create_ticket
 from storage.engine import write_session
 from storage.models import Ticket
 

@@ -22,8 +22,8 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-from bot.app import TelegramBotApp, build_services
-from bot.config import load_settings
+from bot.main.composition import TelegramBotApp, build_services
+from bot.config.settings import load_settings
 
 
 class AcceleratedClock:

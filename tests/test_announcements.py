@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.announcements import handle_leader_input
-from bot.domain import Channel
+from bot.officials.announcements import handle_leader_input
+from bot.core.domain import Channel
 from storage.engine import write_session
 from storage.models import Announcement, ChannelIdentity, Citizen, NoticeSubscription, OutboxMessage
 from tests.drivers import CoreChat

@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from bot.attachments import check_attachment, sniff
+from bot.intake.attachments import check_attachment, sniff
 from tests.test_telegram_intake import gps_photo
 
 

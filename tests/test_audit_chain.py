@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from bot.cli import main
+from bot.main.cli import main
 from storage.audit import verify_chain
 from tests.drivers import CoreChat
 from tests.test_intake_core import intake_until_contact

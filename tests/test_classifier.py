@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.classifier import Classifier, CategorySpec, load_seed
-from bot.text import expand_abbreviations, fold, is_meaningful, normalize_text
+from bot.language.classifier import Classifier, CategorySpec, load_seed
+from bot.language.normalize import expand_abbreviations, fold, is_meaningful, normalize_text
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_PATH = ROOT / "config.yaml"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.main.cli import main
 from tests.conftest import ROOT
 
 CASES = list(csv.DictReader((Path(__file__).parent / "data" / "deadline_cases.csv").open(encoding="utf-8")))
@@ -57,7 +57,7 @@ def test_invalid_config_names_file_key_and_reason(tmp_path):
 
 
 def test_env_override_and_broken_yaml(tmp_path):
-    from bot.config import ConfigError, load_settings
+    from bot.config.settings import ConfigError, load_settings
 
     settings = load_settings(ROOT / "config.yaml", environ={"DANVAN__WEB__PORT": "9191",
                                                             "DANVAN__DEADLINES__RULE_SET": "2011"})
@@ -73,7 +73,7 @@ def test_env_override_and_broken_yaml(tmp_path):
 def test_hotspot_listing_text():
     from types import SimpleNamespace as Spot
 
-    from bot.cli import _say
+    from bot.main.cli import _say
 
     text = _say("hotspots", days=14, category_names={"ha_tang": "Hạ tầng"},
                 spots=[Spot(kind="mass", cosigners=7, category="ha_tang", hamlet="Thôn Mẫu 1",

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from bot.data_rights import purge_expired_personal_data
+from bot.intake.data_rights import purge_expired_personal_data
 from storage.models import Citizen, DataRequest, Ticket
 from storage.engine import write_session
 from tests.drivers import CoreChat

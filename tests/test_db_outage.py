@@ -26,10 +26,10 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
-from bot.app import TelegramBotApp, build_services
-from bot.clock import FixedClock
-from bot.config import load_settings
-from bot.domain import Reply
+from bot.main.composition import TelegramBotApp, build_services
+from bot.core.clock import FixedClock
+from bot.config.settings import load_settings
+from bot.core.domain import Reply
 from storage.engine import make_engine, write_session
 from storage.models import OutboxMessage, SentReminder, Ticket
 from storage.outbox import enqueue_message

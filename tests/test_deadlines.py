@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.deadlines import (
+from bot.core.deadlines import (
     Deadlines,
     Period,
     TypeRules,
@@ -17,7 +17,7 @@ from bot.deadlines import (
     deadlines_to_json,
     rules_from_config,
 )
-from bot.workdays import WorkingCalendar
+from bot.core.workdays import WorkingCalendar
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))

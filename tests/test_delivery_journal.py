@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from notifications.delivery_journal import DeliveryJournal
+from notifications.outbox.delivery_journal import DeliveryJournal
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.test_outbox_delivery import delivered_texts, enqueue, make_bot, make_sender, rows, run_until_drained
 

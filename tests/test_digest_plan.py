@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from bot.cli import main
-from bot.digest import build_digest, office_names, render_digest, write_chart
-from bot.texts import html_to_plain
-from bot.weekly_plan import build_plan, render_plan
+from bot.main.cli import main
+from bot.jobs.digest import build_digest, office_names, render_digest, write_chart
+from bot.core.render import html_to_plain
+from bot.jobs.weekly_plan import build_plan, render_plan
 from tests.data_factory import generate_tickets
 
 WEEK = date(2026, 6, 8)          # ISO 2026-W24, a Monday
@@ -122,7 +122,7 @@ def recount_overdue(engine, today: date) -> list[tuple[str, str, int]]:  # noqa:
 
 def check_escalation_lists(services, today: date) -> None:  # noqa: ANN001
     """Per office: the SQL count, longest delay and first 60 equal the recount."""
-    from bot.overdue import most_late, overdue_by_office, overdue_counts, overdue_tickets
+    from bot.jobs.overdue import most_late, overdue_by_office, overdue_counts, overdue_tickets
 
     late = recount_overdue(services.engine, today)
     with Session(services.engine) as session:
@@ -205,11 +205,11 @@ def test_cli_plan_and_digest(tmp_path, settings, services, capsys, monkeypatch):
 WARMUP_SCRIPT = """
 import sys
 from datetime import datetime, timezone
-from bot.app import build_services
-from bot.clock import FixedClock
-from bot.config import load_settings
-from bot import digest
-from bot.schedule import run_due_jobs
+from bot.main.composition import build_services
+from bot.core.clock import FixedClock
+from bot.config.settings import load_settings
+from bot.jobs import digest
+from bot.jobs.registry import run_due_jobs
 
 settings = load_settings(sys.argv[1], environ={"DATABASE_URL": sys.argv[2]})
 services = build_services(settings, clock=FixedClock(datetime(2026, 6, 15, tzinfo=timezone.utc)), migrate=False)

@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bot.app import TelegramBotApp, build_services
+from bot.main.composition import TelegramBotApp, build_services
 from storage.models import InboundEvent, OutboxMessage, ProcessedInbound, Ticket
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import APP_ID, OA_ID, FakeZalo, sign
@@ -207,7 +207,7 @@ async def test_each_update_three_times_shuffled_50_at_once(tmp_path, database_ur
 
 def test_flood_guard_does_not_count_a_redelivery():
     """Three deliveries of each of 12 updates are 12 messages, not 36 (the limit is 30 a minute)."""
-    from bot.flood import FloodGuard, Verdict
+    from bot.service.flood import FloodGuard, Verdict
 
     guard = FloodGuard(per_minute=30, window=60)
     verdicts = [guard.check("telegram", "u1", now=100.0 + i / 100, event_id=str(i % 12)) for i in range(36)]

@@ -29,7 +29,7 @@ from telegram.error import (
 from telegram.ext import Application, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
-from handlers.telegram_request import AiohttpRequest
+from handlers.telegram.request import AiohttpRequest
 from tests.fakes.telegram_api import (
     FakeTelegramAPI,
     Upload,
@@ -543,7 +543,7 @@ async def test_network_errors_never_carry_the_bot_token():
     """A canary token must not reach an error message (and so a log line) through a request URL."""
     from telegram.error import TelegramError
 
-    from handlers.telegram_request import AiohttpRequest
+    from handlers.telegram.request import AiohttpRequest
 
     canary = "987654:CANARYtokenSECRETvalue"
     # A misconfigured base URL: aiohttp quotes the whole URL, token included, in its error.

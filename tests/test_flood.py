@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, func, select
 
-from bot.domain import Channel
-from bot.flood import FloodGuard, Verdict
+from bot.core.domain import Channel
+from bot.service.flood import FloodGuard, Verdict
 from storage.models import OutboxMessage, Ticket
 from tests.drivers import CoreChat
 from tests.test_intake_core import ROAD, intake_until_contact
@@ -53,8 +53,8 @@ def test_ticket_cap_per_day(service, services):
 
 def test_screened_events_are_counted_once(service, services):
     """The webhook screens floods on its event loop and passes the verdict on: one count per message."""
-    from bot.domain import Inbound
-    from bot.flood import Verdict
+    from bot.core.domain import Inbound
+    from bot.service.flood import Verdict
 
     service.flood.per_minute = 3
 

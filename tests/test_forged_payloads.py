@@ -35,12 +35,12 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import text as sql
 from sqlmodel import Session
 
-from bot.action_tokens import payload_for
-from bot.app import build_services
-from bot.config import load_settings
-from bot.domain import Channel, Inbound
-from bot.service import Service
-from bot.tickets import Draft, create_ticket
+from bot.tickets.tokens import payload_for
+from bot.main.composition import build_services
+from bot.config.settings import load_settings
+from bot.core.domain import Channel, Inbound
+from bot.service.transactions import Service
+from bot.tickets.records import Draft, create_ticket
 from storage.engine import write_session
 from storage.models import Official
 from storage.tickets import ensure_citizen

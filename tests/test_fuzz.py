@@ -8,8 +8,8 @@ import itertools
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from telegram import Bot, Update
 
-from bot.domain import Attachment, Channel, Contact, Inbound, Location
-from handlers.telegram_updates import inbound_from_update
+from bot.core.domain import Attachment, Channel, Contact, Inbound, Location
+from handlers.telegram.updates import inbound_from_update
 from tests.drivers import CoreChat
 
 _ids = itertools.count()

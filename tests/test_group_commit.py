@@ -1,4 +1,4 @@
-"""Group commit (bot.group_commit, Service.handle_batch): concurrent events share one transaction,
+"""Group commit (bot.service.group_commit, Service.handle_batch): concurrent events share one transaction,
 a savepoint each. What must hold: a chat's events keep their order and see each other's effects,
 one failing event loses none of the others, and a webhook answers 200 only after the commit.
 
@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from bot.domain import Channel, Inbound
-from bot.group_commit import GroupCommit
-from bot.service import HandleResult, Service
+from bot.core.domain import Channel, Inbound
+from bot.service.group_commit import GroupCommit
+from bot.service.transactions import HandleResult, Service
 from storage.engine import read_session
 from storage.models import ProcessedInbound, Ticket
 from tests.stress_scripts import telegram_intake_script, telegram_text_update

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlmodel import Session, col, select
 
-from bot.hotspots import find_hotspots
-from bot.schedule import run_due_jobs
+from bot.jobs.hotspots import find_hotspots
+from bot.jobs.registry import run_due_jobs
 from storage.engine import write_session
 from storage.models import OutboxMessage, Ticket, TicketEvent, TicketLink
 from tests.data_factory import add_official, add_ticket

@@ -6,9 +6,9 @@ import unicodedata
 
 from sqlmodel import Session, select
 
-from bot.domain import Location, Contact, Attachment
-from bot.pins import check_pin
-from bot.service import Service
+from bot.core.domain import Location, Contact, Attachment
+from bot.core.pins import check_pin
+from bot.service.transactions import Service
 from storage.models import Conversation, OutboxMessage, ReporterIdentity, Ticket, TicketEvent
 from tests.drivers import CoreChat
 
@@ -198,7 +198,7 @@ def test_restart_resumes_at_the_same_step(service: Service, services):
     chat.press("Gửi phản ánh")
     chat.press("Phản ánh")
     chat.send(ROAD)
-    from bot.app import build_services
+    from bot.main.composition import build_services
     from storage.engine import make_engine
 
     fresh_engine = make_engine(services.settings.database_url)

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.office_hours import (in_quiet_hours, may_send, parse_week, previous_working_day, week_label,
+from bot.jobs.office_hours import (in_quiet_hours, may_send, parse_week, previous_working_day, week_label,
                               weekly_fire_day, working_days_before)
-from bot.workdays import WorkingCalendar
+from bot.core.workdays import WorkingCalendar
 
 CAL = WorkingCalendar(extra_days_off=[date(2027, 2, 11)], extra_working_days=[date(2027, 2, 20)])
 

@@ -8,8 +8,8 @@ import json
 
 from sqlmodel import Session, select
 
-from bot.cli import main
-from bot.officials_cli import console_identity
+from bot.main.cli import main
+from bot.main.officials_cli import console_identity
 from handlers.console import run_console
 from storage.engine import write_session
 from storage.models import Official, OfficialInvite

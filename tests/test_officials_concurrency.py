@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 
 from sqlmodel import Session, select
 
-from bot.action_tokens import payload_for
-from bot.domain import Channel, Inbound
-from bot.service import Service
+from bot.tickets.tokens import payload_for
+from bot.core.domain import Channel, Inbound
+from bot.service.transactions import Service
 from storage.engine import write_session
 from storage.models import Official, Ticket, TicketEvent
 from tests.test_officials_permissions import add_ticket

@@ -7,7 +7,7 @@ import json
 
 from sqlmodel import Session, select
 
-from bot.service import Service
+from bot.service.transactions import Service
 from storage.models import OutboxMessage, ReporterIdentity, TicketEvent
 from tests.office_driver import OfficeChat, add_official, plain, rows_for
 from tests.test_officials_core import fresh, submit

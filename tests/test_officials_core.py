@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.invites import create_invite
-from bot.service import Service
-from bot.surveys import due_survey_actions, run_due_survey_actions, satisfaction_stats
+from bot.officials.invites import create_invite
+from bot.service.transactions import Service
+from bot.intake.surveys import due_survey_actions, run_due_survey_actions, satisfaction_stats
 from storage.engine import write_session
 from storage.models import Official, SatisfactionSurvey, Ticket, TicketCard, TicketEvent
 from tests.drivers import CoreChat

@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 
 from sqlmodel import Session, col, select
 
-from bot.action_tokens import payload_for
-from bot.domain import TicketStatus
-from bot.service import Service
-from bot.tickets import Draft, create_ticket
+from bot.tickets.tokens import payload_for
+from bot.core.domain import TicketStatus
+from bot.service.transactions import Service
+from bot.tickets.records import Draft, create_ticket
 from storage.engine import write_session
 from storage.models import Official, Ticket, TicketEvent
 from storage.tickets import ensure_citizen
@@ -174,7 +174,7 @@ def test_replayed_payloads(service: Service, services):
     assert other.callback_text == "Không có quyền"
     assert snapshot(services.engine, ticket.id)[0] == after_first
     # The very same update delivered twice is handled once.
-    from bot.domain import Channel, Inbound
+    from bot.core.domain import Channel, Inbound
 
     inbound = Inbound(channel=Channel.TELEGRAM, user_id="8101", chat_id=KT_GROUP, external_id="dup-1",
                       payload=accept, is_private=False)
@@ -193,7 +193,7 @@ def test_revocation_takes_effect_on_the_next_action(service: Service, services):
                            now=services.clock.now())
     me = OfficeChat(service, user_id="8201", chat_id=KT_GROUP)
     me.send(payload=note)                                # prompt shown while still active
-    from bot.invites import revoke_official
+    from bot.officials.invites import revoke_official
 
     with write_session(services.engine) as session:
         official = session.exec(select(Official).where(Official.user_id == "8201")).one()

@@ -12,9 +12,9 @@ from aiohttp import web
 from georeport import GeoReport
 from sqlmodel import select
 
-from bot.api_keys import create_api_key, revoke_api_key
-from bot.app import build_web_app
-from bot.cli import main
+from bot.interop.api_keys import create_api_key, revoke_api_key
+from bot.main.composition import build_web_app
+from bot.main.cli import main
 from storage.engine import read_session, write_session
 from storage.models import OutboxMessage, Ticket, TicketEvent
 from tests.conftest import OFFICE_CHATS

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.clock import FixedClock, SystemClock
-from bot.domain import Reply
-from notifications.outbox_sender import OutboxSender
+from bot.core.clock import FixedClock, SystemClock
+from bot.core.domain import Reply
+from notifications.outbox.sender import OutboxSender
 from storage.engine import make_engine, write_session
 from storage.locks import Leadership
 from storage.models import OutboxMessage

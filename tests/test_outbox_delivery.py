@@ -11,11 +11,11 @@ import pytest
 from sqlmodel import Session, col, select
 from telegram import Bot
 
-from bot.clock import SystemClock
-from bot.domain import Reply
-from handlers.telegram_request import AiohttpRequest
-from notifications.outbox_sender import OutboxSender
-from notifications.telegram_sender import TelegramSender
+from bot.core.clock import SystemClock
+from bot.core.domain import Reply
+from handlers.telegram.request import AiohttpRequest
+from notifications.outbox.sender import OutboxSender
+from notifications.telegram.sender import TelegramSender
 from storage.engine import write_session
 from storage.models import OutboxMessage
 from storage.outbox import enqueue_message
@@ -199,7 +199,7 @@ async def test_unsent_rows_go_out_after_a_restart(engine):
 
 
 async def test_digest_chart_goes_out_as_a_photo_after_the_text(engine, tmp_path):
-    from bot.domain import Attachment
+    from bot.core.domain import Attachment
 
     png = tmp_path / "chart.png"
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)

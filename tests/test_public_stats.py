@@ -11,9 +11,9 @@ import pytest
 from sqlmodel import Session
 
 from bench.scale import generate
-from bot.public_stats import (PublicAnswer, PublicPage, build_public_page, is_public,
+from bot.interop.public_stats import (PublicAnswer, PublicPage, build_public_page, is_public,
                               mask_personal, month_window)
-from bot.reports import RESOLVED, answer_text, build_report, local_day_end, report_period, resolved_day
+from bot.documents.statistics import RESOLVED, answer_text, build_report, local_day_end, report_period, resolved_day
 from storage.reports import status_events, tickets_received_until
 
 

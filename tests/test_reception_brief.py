@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 
 from sqlmodel import Session, select
 
-from bot import reception
-from bot.schedule import run_due_jobs
-from bot.texts import html_to_plain
+from bot.jobs import reception
+from bot.jobs.registry import run_due_jobs
+from bot.core.render import html_to_plain
 from storage.engine import write_session
 from storage.models import OutboxMessage
 from tests.data_factory import add_official, add_ticket

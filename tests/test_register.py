@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
-from bot.cli import main
-from bot.register_xlsx import build_register, safe_cell
+from bot.main.cli import main
+from bot.documents.register_xlsx import build_register, safe_cell
 from storage.engine import read_session
 from tests.petitions import DENOUNCER_NAME, DENOUNCER_PHONE, seed_period
 

@@ -8,12 +8,12 @@ from datetime import datetime, timezone
 import pytest
 from sqlmodel import select
 
-from bot.app import build_bot, build_services
-from bot.clock import FixedClock
-from bot.config import load_settings
-from bot.report_delivery import deliver_due_report
-from notifications.outbox_sender import OutboxSender
-from notifications.telegram_sender import TelegramSender
+from bot.main.composition import build_bot, build_services
+from bot.core.clock import FixedClock
+from bot.config.settings import load_settings
+from bot.jobs.report_delivery import deliver_due_report
+from notifications.outbox.sender import OutboxSender
+from notifications.telegram.sender import TelegramSender
 from storage.engine import read_session
 from storage.models import OutboxMessage
 from tests.conftest import write_config

@@ -11,9 +11,9 @@ import pytest
 from docx import Document
 from sqlmodel import select
 
-from bot.cli import main
-from bot.report_docx import place_date_parts, write_report_docx
-from bot.reports import build_report, report_due, report_period
+from bot.main.cli import main
+from bot.documents.report_docx import place_date_parts, write_report_docx
+from bot.documents.statistics import build_report, report_due, report_period
 from storage.engine import read_session
 from storage.models import ReporterIdentity
 from tests.petitions import DENOUNCER_NAME, DENOUNCER_PHONE, seed_period

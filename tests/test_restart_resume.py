@@ -6,9 +6,9 @@ import random
 
 from sqlmodel import Session, select
 
-from bot.app import build_services
-from bot.domain import Channel, Inbound
-from bot.service import Service
+from bot.main.composition import build_services
+from bot.core.domain import Channel, Inbound
+from bot.service.transactions import Service
 from storage.engine import make_engine
 from storage.models import Conversation
 

@@ -28,11 +28,11 @@ from datetime import date, datetime, time as dtime, timedelta, timezone
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.app import build_services
-from bot.clock import FixedClock
-from bot.config import load_settings
-from bot.domain import Reply
-from bot.schedule import run_due_jobs
+from bot.main.composition import build_services
+from bot.core.clock import FixedClock
+from bot.config.settings import load_settings
+from bot.core.domain import Reply
+from bot.jobs.registry import run_due_jobs
 from storage.engine import make_engine, write_session
 from storage.migrate import upgrade_database
 from storage.models import OutboxMessage, SentReminder

@@ -12,13 +12,13 @@ from datetime import date, datetime, time, timedelta, timezone
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.app import build_services
-from bot.clock import FixedClock
-from bot.config import load_settings
-from bot.domain import Reply
-from bot.office_hours import in_quiet_hours
-from bot.schedule import run_due_jobs
-from notifications.outbox_sender import OutboxSender
+from bot.main.composition import build_services
+from bot.core.clock import FixedClock
+from bot.config.settings import load_settings
+from bot.core.domain import Reply
+from bot.jobs.office_hours import in_quiet_hours
+from bot.jobs.registry import run_due_jobs
+from notifications.outbox.sender import OutboxSender
 from storage.engine import write_session
 from storage.models import OutboxMessage, SentReminder, Ticket
 from tests.conftest import OFFICE_CHATS, write_config

@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 
 from sqlmodel import Session, select
 
-from bot.app import build_services
-from bot.clock import FixedClock
-from bot.config import load_settings
-from notifications.scheduler import DueScanner
+from bot.main.composition import build_services
+from bot.core.clock import FixedClock
+from bot.config.settings import load_settings
+from bot.main.scheduler import DueScanner
 from storage.models import SentReminder
 from tests.conftest import write_config
 

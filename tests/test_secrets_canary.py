@@ -340,7 +340,7 @@ def test_log_filter_removes_secrets_from_messages_arguments_and_tracebacks(canar
     """The filter itself, without a subprocess: every form a library might log is scrubbed."""
     import logging
 
-    from bot.redaction import RedactingFilter
+    from bot.main.log_redaction import RedactingFilter
 
     environ = {k: v for k, v in canaries.items() if k != "DB_PASSWORD"}
     environ["DATABASE_URL"] = f"postgresql+psycopg://danvan:{canaries['DB_PASSWORD']}@db.example/danvan"

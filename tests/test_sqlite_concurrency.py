@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, func, select
 
-from bot.app import TelegramBotApp, build_services
-from bot.config import load_settings
-from bot.domain import Channel, Inbound
-from bot.service import Service
+from bot.main.composition import TelegramBotApp, build_services
+from bot.config.settings import load_settings
+from bot.core.domain import Channel, Inbound
+from bot.service.transactions import Service
 from storage.engine import make_engine
 from storage.models import ProcessedInbound
 from tests.conftest import PG_URL, write_config

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 from sqlmodel import Session, select
 
-from bot.app import TelegramBotApp, build_services
-from bot.config import load_settings
+from bot.main.composition import TelegramBotApp, build_services
+from bot.config.settings import load_settings
 from storage.models import ProcessedInbound, ReporterIdentity, Ticket, TicketAttachment
 from tests.conftest import OFFICE_CHATS, write_config
 from tests.fakes.telegram_api import (DEFAULT_TOKEN, FakeTelegramAPI, callback_update, contact_update,

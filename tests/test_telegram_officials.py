@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from bot.invites import create_invite
+from bot.officials.invites import create_invite
 from storage.engine import write_session
 from storage.models import Official, Ticket, TicketEvent
 from tests.conftest import OFFICE_CHATS

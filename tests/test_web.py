@@ -11,9 +11,9 @@ from aiohttp import ClientSession, CookieJar, web
 from sqlmodel import select
 from yarl import URL
 
-from bot.app import build_web_app
-from bot.pins import check_pin
-from bot.tickets import Draft, create_ticket
+from bot.main.composition import build_web_app
+from bot.core.pins import check_pin
+from bot.tickets.records import Draft, create_ticket
 from storage.engine import read_session, write_session
 from storage.models import OutboxMessage, Ticket, TicketAttachment
 from tests.conftest import write_config
@@ -69,8 +69,8 @@ async def test_public_page_counts_only_public_types(services, server):
 
 
 async def test_published_answers_hide_phone_numbers(tmp_path, database_url, engine, clock):
-    from bot.app import build_services
-    from bot.config import load_settings
+    from bot.main.composition import build_services
+    from bot.config.settings import load_settings
 
     def mutate(raw):
         raw["portal"]["publish_answers"] = True
@@ -99,7 +99,7 @@ async def test_published_answers_hide_phone_numbers(tmp_path, database_url, engi
 
 
 def ticket_state(name: str):
-    from bot.domain import TicketStatus
+    from bot.core.domain import TicketStatus
     return TicketStatus(name)
 
 

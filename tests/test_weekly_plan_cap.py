@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 from openpyxl import load_workbook
 from sqlmodel import Session, select
 
-from bot import weekly_plan
-from bot.schedule import run_due_jobs
-from bot.texts import html_to_plain
+from bot.jobs import weekly_plan
+from bot.jobs.registry import run_due_jobs
+from bot.core.render import html_to_plain
 from storage.engine import write_session
 from storage.models import Office, OutboxMessage
 from tests.data_factory import add_official, add_ticket
@@ -74,7 +74,7 @@ def test_a_long_plan_is_cut_in_chat_and_attached_in_full(services, engine, tmp_p
 
 
 def test_the_cli_plan_prints_every_line(services, engine):
-    from bot.weekly_plan import build_plan, render_plan
+    from bot.jobs.weekly_plan import build_plan, render_plan
     from datetime import date
 
     with write_session(engine) as session:

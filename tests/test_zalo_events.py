@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain import Channel, Location
-from handlers.zalo_events import dedupe_key, parse_event
+from bot.core.domain import Channel, Location
+from handlers.zalo.events import dedupe_key, parse_event
 
 USER = "2512523625412515"
 

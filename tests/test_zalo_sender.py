@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
-from bot.app import ZaloChannel, build_services, held_alert
-from bot.config import load_settings
-from bot.domain import Attachment, Button, ButtonKind, Reply
-from notifications.outbox_sender import OutboxSender
+from bot.main.composition import ZaloChannel, build_services, held_alert
+from bot.config.settings import load_settings
+from bot.core.domain import Attachment, Button, ButtonKind, Reply
+from notifications.outbox.sender import OutboxSender
 from storage.engine import write_session
 from storage.models import OutboxMessage
 from storage.outbox import enqueue_message

@@ -11,10 +11,10 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from sqlmodel import Session, select
 
-from bot.app import ZaloChannel, build_services
-from bot.config import load_settings
-from bot.domain import Reply
-from notifications.zalo_tokens import TokenUnavailable
+from bot.main.composition import ZaloChannel, build_services
+from bot.config.settings import load_settings
+from bot.core.domain import Reply
+from notifications.zalo.tokens import TokenUnavailable
 from storage.engine import make_engine
 from storage.models import OutboxMessage, ZaloToken
 from tests.conftest import OFFICE_CHATS, write_config
@@ -120,7 +120,7 @@ def run_fake_in_thread() -> tuple[FakeZalo, asyncio.AbstractEventLoop, threading
 
 
 def test_cli_first_authorisation_with_pkce(tmp_path, database_url, engine, monkeypatch, capsys):
-    from bot.cli import main
+    from bot.main.cli import main
 
     fake, loop, thread = run_fake_in_thread()
     try:

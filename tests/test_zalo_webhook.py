@@ -13,10 +13,10 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlmodel import Session, select
 
-from bot.app import build_services, build_web_app
-from bot.config import load_settings
-from bot.service import Service
-from handlers.zalo_webhook import ZaloWebhook, expected_signature, signature_valid
+from bot.main.composition import build_services, build_web_app
+from bot.config.settings import load_settings
+from bot.service.transactions import Service
+from handlers.zalo.webhook import ZaloWebhook, expected_signature, signature_valid
 from storage.models import InboundEvent, OutboxMessage, ProcessedInbound
 from tests.conftest import write_config
 from tests.fakes.zalo_api import APP_ID, APP_SECRET, OA_SECRET_KEY, post_event, sign, text_event

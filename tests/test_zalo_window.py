@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from sqlmodel import Session, select
 
-from bot.domain import Reply
+from bot.core.domain import Reply
 from storage.engine import write_session
 from storage.models import OutboxMessage, TicketEvent
 from storage.outbox import enqueue_message

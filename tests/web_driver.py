@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import ClientSession, FormData
 
-from bot.texts import html_to_plain
+from bot.core.render import html_to_plain
 
 CSRF_RE = re.compile(r'name="csrf-token" content="([0-9a-f]+)"')
 

@@ -11,8 +11,8 @@ import aiohttp
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bot.app import TelegramBotApp, build_services
-from bot.config import Settings, load_settings
+from bot.main.composition import TelegramBotApp, build_services
+from bot.config.settings import Settings, load_settings
 from storage.models import InboundEvent, OutboxMessage
 from tests.conftest import write_config
 from tests.fakes.telegram_api import DEFAULT_TOKEN

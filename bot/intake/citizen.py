@@ -1,0 +1,312 @@
+"""The citizen's conversation: consent, menu, help, status lookup, commands, and the dispatch of
+every inbound event to the current step (intake steps live in bot/intake.py).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from bot.intake import data_rights
+from bot.intake import flow as intake
+from bot.intake import subscriptions as notices
+from bot.intake import relay
+from bot.intake import surveys
+from bot.conversation.engine import Choice, Flow, Step, Turn, resolve_choice
+from bot.language.normalize import fold, is_meaningful, normalize_text
+from bot.core.pins import check_pin
+from storage.models import Office, Ticket
+from storage.officials import add_follower
+from storage.tickets import citizen_owns_ticket, find_ticket, tickets_of_citizen
+
+flow = Flow()
+CODE_RE = re.compile(r"\b([A-Za-z]{1,6})\s*-\s*(\d{4})\s*-\s*(\d{1,9})\b")
+PIN_RE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+MAX_PIN_FAILURES = 5
+PIN_WINDOW = timedelta(hours=1)
+CANCEL_WORDS = {"huy", "huy bo", "thoi", "dung lai", "thoat", "cancel"}
+MENU_WORDS = {"menu", "bat dau", "trang chinh", "start", "xin chao", "chao", "hello", "hi", "alo"}
+
+
+# --- consent ----------------------------------------------------------------------------------
+
+def prompt_consent(turn: Turn) -> None:
+    turn.say("citizen/welcome", commune=turn.settings.commune,
+             choices=[Choice("yes", turn.texts.label("consent_yes")), Choice("no", turn.texts.label("consent_no"))])
+
+
+def choose_consent(turn: Turn, value: str) -> None:
+    citizen = turn.citizen
+    citizen.consent = value == "yes"
+    citizen.consent_at = turn.now
+    citizen.updated_at = turn.now
+    turn.data["consent_decided"] = True
+    turn.say("citizen/consent_yes" if citizen.consent else "citizen/consent_no")
+    pending = turn.data.pop("pending_text", "")
+    if pending:
+        intake.start_intake(turn, description=pending)
+    else:
+        turn.goto("menu")
+
+
+flow.step("consent", Step(prompt=prompt_consent, on_choice=choose_consent))
+
+
+# --- menu -------------------------------------------------------------------------------------
+
+def menu_choices(turn: Turn) -> list[Choice]:
+    return [Choice("submit", turn.texts.label("menu_submit")), Choice("lookup", turn.texts.label("menu_lookup")),
+            Choice("help", turn.texts.label("menu_help"))]
+
+
+def prompt_menu(turn: Turn) -> None:
+    turn.say("citizen/menu", choices=menu_choices(turn))
+
+
+def choose_menu(turn: Turn, value: str) -> None:
+    if value == "submit":
+        intake.start_intake(turn)
+    elif value == "lookup":
+        turn.goto("lookup")
+    else:
+        turn.say("citizen/help", commune=turn.settings.commune)
+        turn.goto("menu")
+
+
+def menu_text(turn: Turn, text: str) -> None:
+    """Free text at the menu: a real description starts an intake with it; anything else gets help."""
+    clean, _ = normalize_text(text, max_chars=turn.settings.intake.max_text_chars)
+    folded = fold(clean)
+    if folded in MENU_WORDS:
+        turn.say("citizen/greeting_again")
+        turn.goto("menu")
+        return
+    if looks_like_lookup(clean):
+        lookup_text(turn, clean)
+        return
+    limits = turn.settings.intake
+    if is_meaningful(clean) and len(clean.split()) >= limits.min_description_words \
+            and len(clean) >= limits.min_description_chars:
+        turn.say("citizen/text_as_new_petition")
+        intake.start_intake(turn, description=clean)
+        return
+    turn.say("citizen/not_understood")
+    turn.goto("menu")
+
+
+flow.step("menu", Step(prompt=prompt_menu, on_choice=choose_menu, on_text=menu_text))
+
+
+# --- lookup -----------------------------------------------------------------------------------
+
+def looks_like_lookup(text: str) -> bool:
+    """A ticket code (with or without PIN) typed on its own."""
+    return bool(CODE_RE.search(text)) and len(text.split()) <= 4
+
+
+def prompt_lookup(turn: Turn) -> None:
+    own = tickets_of_citizen(turn.session, turn.citizen.id) if turn.citizen.id else []
+    turn.say("citizen/lookup_ask", tickets=[status_view(turn, t) for t in own],
+             choices=[Choice("menu", turn.texts.label("back_menu"))])
+
+
+def lookup_text(turn: Turn, text: str) -> None:
+    """Find a ticket by code (own tickets) or code + PIN (anyone), with a cap on PIN guesses."""
+    match = CODE_RE.search(text)
+    if not match:
+        turn.say("citizen/lookup_format")
+        turn.goto("lookup")
+        return
+    code = f"{match.group(1).upper()}-{match.group(2)}-{int(match.group(3)):06d}"
+    rest = text[:match.start()] + " " + text[match.end():]
+    pin_match = PIN_RE.search(rest)
+    ticket = find_ticket(turn.session, code)
+    if ticket is not None and turn.citizen.id and citizen_owns_ticket(turn.session, turn.citizen.id, ticket):
+        show_ticket(turn, ticket)
+        return
+    if pin_match is None:
+        turn.say("citizen/lookup_need_pin", code=code)
+        turn.goto("lookup")
+        return
+    if pin_locked(turn):
+        turn.say("citizen/lookup_locked")
+        turn.goto("menu")
+        return
+    if ticket is None or not check_pin(code, pin_match.group(1), ticket.pin_hash):
+        record_pin_failure(turn)
+        turn.say("citizen/lookup_not_found")
+        turn.goto("lookup")
+        return
+    show_ticket(turn, ticket)
+
+
+def pin_locked(turn: Turn) -> bool:
+    failures = [f for f in turn.data.get("pin_failures", []) if f > (turn.now - PIN_WINDOW).timestamp()]
+    turn.data["pin_failures"] = failures
+    return len(failures) >= MAX_PIN_FAILURES
+
+
+def record_pin_failure(turn: Turn) -> None:
+    turn.data.setdefault("pin_failures", []).append(turn.now.timestamp())
+
+
+def status_view(turn: Turn, ticket: Ticket) -> dict[str, object]:
+    """What a citizen may see of a ticket: no official's name, no internal notes."""
+    office = turn.session.get(Office, ticket.office_code)
+    return {
+        "code": ticket.code, "status": turn.texts.label(f"status_{ticket.status}"),
+        "type_name": turn.settings.ticket_type(ticket.type).name,
+        "category_name": turn.settings.category(ticket.category).name,
+        "office_name": office.name if office else ticket.office_code,
+        "received": ticket.received_date, "answer_due": ticket.answer_due, "resolve_due": ticket.resolve_due,
+        "accept_due": ticket.accept_due,
+    }
+
+
+def show_ticket(turn: Turn, ticket: Ticket) -> None:
+    turn.say("citizen/lookup_result", t=status_view(turn, ticket))
+    turn.goto("menu")
+
+
+def choose_lookup(turn: Turn, value: str) -> None:
+    turn.goto("menu")
+
+
+flow.step("lookup", Step(prompt=prompt_lookup, on_choice=choose_lookup, on_text=lookup_text))
+
+
+# --- announcements opt-in (bot/notices.py) -----------------------------------------------------
+
+flow.step("notices_offer", Step(prompt=notices.prompt_notices_offer, on_choice=notices.choose_notices_offer,
+                                on_text=menu_text))
+
+
+# --- dispatch ---------------------------------------------------------------------------------
+
+STEPS = {**flow.steps, **intake.flow.steps, **data_rights.flow.steps}
+
+
+def handle_command(turn: Turn, command: str, argument: str) -> bool:
+    """Global commands work at any step; returns False for an unknown command."""
+    if command in ("start", "batdau", "menu"):
+        turn.data.pop("draft", None)
+        turn.data.pop("editing", None)
+        if not turn.data.get("consent_decided") or not turn.citizen.consent:
+            turn.goto("consent")        # undecided, or declined earlier: offer the choice again
+        else:
+            turn.say("citizen/greeting_again")
+            turn.goto("menu")
+    elif command == "huy":
+        had_draft = "draft" in turn.data
+        turn.data.pop("draft", None)
+        turn.data.pop("editing", None)
+        turn.say("citizen/cancelled" if had_draft else "citizen/nothing_to_cancel")
+        turn.goto("menu" if turn.data.get("consent_decided") else "consent")
+    elif command == "tracuu":
+        if argument:
+            lookup_text(turn, argument)
+        else:
+            turn.goto("lookup")
+    elif command in data_rights.COMMANDS:
+        data_rights.handle_command(turn, command)
+    elif command in ("dangkytin", "huytin"):
+        notices.notices_command(turn, subscribe=command == "dangkytin")
+        turn.goto(turn.step if turn.step in STEPS else "menu")
+    elif command in ("huongdan", "help"):
+        turn.say("citizen/help", commune=turn.settings.commune)
+        turn.goto(turn.step if turn.step in STEPS else "menu")
+    elif command == "theodoi":
+        follow_ticket(turn, argument)
+        turn.goto(turn.step if turn.step in STEPS and "draft" in turn.data else "menu")
+    else:
+        return False
+    return True
+
+
+def follow_ticket(turn: Turn, argument: str) -> None:
+    """/theodoi CODE PIN: this chat receives the ticket's updates from now on (PIN guesses are capped)."""
+    match = CODE_RE.search(argument)
+    pin_match = PIN_RE.search(CODE_RE.sub(" ", argument, count=1)) if match else None
+    if match is None or pin_match is None:
+        turn.say("citizen/follow_format")
+        return
+    if pin_locked(turn):
+        turn.say("citizen/lookup_locked")
+        return
+    code = f"{match.group(1).upper()}-{match.group(2)}-{int(match.group(3)):06d}"
+    ticket = find_ticket(turn.session, code)
+    if ticket is None or not check_pin(code, pin_match.group(1), ticket.pin_hash):
+        record_pin_failure(turn)
+        turn.say("citizen/lookup_not_found")
+        return
+    add_follower(turn.session, ticket_id=ticket.id, channel=str(turn.inbound.channel), chat_id=turn.inbound.chat_id,
+                 user_id=turn.inbound.user_id, now=turn.now)
+    turn.say("citizen/follow_ok", t=status_view(turn, ticket))
+
+
+def handle_turn(turn: Turn) -> None:
+    """Route one inbound event to the current step and show the next prompt."""
+    inbound = turn.inbound
+    text = inbound.text or ""
+    step_name = turn.step if turn.step in STEPS else ""
+    if text.startswith("/") and inbound.payload is None:
+        command, _, argument = text[1:].partition(" ")
+        command = command.split("@", 1)[0].lower()
+        if not handle_command(turn, command, argument.strip()):
+            turn.say("citizen/unknown_command")
+            turn.goto(step_name or "menu")
+        return finish(turn)
+    # Officials' workflow reaching the citizen: survey buttons, the answer to an information request.
+    survey_press = inbound.payload if inbound.payload is not None else (
+        text if text.startswith("x:") else surveys.number_to_payload(turn))
+    if survey_press is not None and surveys.handle_citizen_token(turn, survey_press):
+        return finish(turn)
+    if relay.take_info_answer(turn) or surveys.take_comment(turn):
+        return finish(turn)
+    if not step_name or (not turn.data.get("consent_decided") and step_name != "consent"):
+        # First contact: whatever they sent, show the notice; keep a real description for later.
+        clean = normalize_text(text, max_chars=turn.settings.intake.max_text_chars)[0] if text else ""
+        if clean and len(clean.split()) >= turn.settings.intake.min_description_words:
+            turn.data["pending_text"] = clean
+        turn.goto("consent")
+        return finish(turn)
+    folded = fold(text) if text and inbound.payload is None else ""
+    if folded in CANCEL_WORDS and step_name not in ("consent", "menu"):
+        handle_command(turn, "huy", "")
+        return finish(turn)
+    step = STEPS[step_name]
+    kind, value = resolve_choice(turn, text=text if inbound.payload is None else None, payload=inbound.payload)
+    if kind == "stale":
+        turn.say("citizen/stale_button")
+        turn.goto(step_name)
+    elif kind == "choice" and value == "cancel":
+        handle_command(turn, "huy", "")
+    elif kind == "choice" and step.on_choice:
+        step.on_choice(turn, value)
+    elif inbound.contact and step.on_contact:
+        step.on_contact(turn)
+    elif inbound.location and step.on_location:
+        step.on_location(turn)
+    elif inbound.attachments and step.on_media:
+        step.on_media(turn)
+    elif text and step.on_text:
+        step.on_text(turn, text)
+    elif text and not is_meaningful(text):
+        turn.say("citizen/empty_input")
+        turn.goto(step_name)
+    else:
+        turn.say("citizen/not_understood_choice" if step.on_choice else "citizen/not_understood")
+        turn.goto(step_name)
+    finish(turn)
+
+
+def finish(turn: Turn) -> None:
+    """Enter the next step and show its prompt (a step may chain to another one)."""
+    seen = 0
+    if turn.next_step == "menu" and notices.should_offer(turn):
+        turn.next_step = "notices_offer"
+    while turn.next_step is not None and seen < 5:
+        step_name, turn.next_step = turn.next_step, None
+        turn.conversation.step = step_name
+        STEPS[step_name].prompt(turn)
+        seen += 1

@@ -1,0 +1,116 @@
+"""Personal-data rights (Luật Bảo vệ dữ liệu cá nhân 91/2025, NĐ 356/2025): see what is held
+(/dulieu), ask for deletion (/xoadulieu), and the retention purge the scheduler runs daily.
+
+Khiếu nại and tố cáo case files are archived by law: deletion of their content is refused with
+that reason, but the person's contact details on other petitions are erased.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from bot.conversation.engine import Choice, Flow, Step, Turn
+from bot.core.domain import TicketType
+from bot.core.lifecycle import OPEN_STATUSES
+from bot.tickets.records import local_date, record_event
+from storage.models import ChannelIdentity, Citizen, DataRequest, ReporterIdentity, Ticket
+from storage.tickets import tickets_of_citizen
+
+flow = Flow()
+ARCHIVED_TYPES = frozenset({TicketType.KHIEU_NAI, TicketType.TO_CAO})
+COMMANDS = ("dulieu", "xoadulieu")
+
+
+def show_data(turn: Turn) -> None:
+    """/dulieu: everything danvan holds about this person, in their own chat."""
+    citizen = turn.citizen
+    identities = turn.session.exec(select(ChannelIdentity).where(ChannelIdentity.citizen_id == citizen.id)).all()
+    tickets = tickets_of_citizen(turn.session, citizen.id, limit=50) if citizen.id else []
+    turn.say("citizen/data_view", citizen=citizen, channels=sorted({i.channel for i in identities}),
+             tickets=[{"code": t.code, "type_name": turn.settings.ticket_type(t.type).name,
+                       "received": t.received_date, "contact_name": t.contact_name,
+                       "contact_phone": t.contact_phone} for t in tickets],
+             retention_days=turn.settings.privacy.retention_days)
+    turn.goto("menu")
+
+
+def prompt_delete(turn: Turn) -> None:
+    turn.say("citizen/data_delete_confirm", choices=[Choice("confirm", turn.texts.label("data_delete_confirm")),
+                                                     Choice("menu", turn.texts.label("back_menu"))])
+
+
+def choose_delete(turn: Turn, value: str) -> None:
+    if value != "confirm":
+        turn.goto("menu")
+        return
+    outcome = erase_citizen(turn.session, turn.citizen, now=turn.now, actor=f"citizen:{turn.inbound.channel}")
+    due = turn.services.calendar.add_working_days(local_date(turn.settings, turn.now), 2)
+    turn.session.add(DataRequest(citizen_id=turn.citizen.id, kind="deletion", requested_at=turn.now, due_date=due,
+                                 executed_at=turn.now, status="done" if not outcome.kept else "partial",
+                                 note=f"erased={outcome.erased} kept={','.join(outcome.kept)}"))
+    turn.data.clear()
+    turn.data["consent_decided"] = True
+    turn.say("citizen/data_deleted", kept=outcome.kept, erased=outcome.erased)
+    turn.goto("menu")
+
+
+flow.step("data_delete", Step(prompt=prompt_delete, on_choice=choose_delete))
+
+
+def handle_command(turn: Turn, command: str) -> None:
+    """Route /dulieu and /xoadulieu."""
+    if command == "dulieu":
+        show_data(turn)
+    else:
+        turn.goto("data_delete")
+
+
+class ErasureOutcome:
+    def __init__(self) -> None:
+        self.erased = 0
+        self.kept: list[str] = []
+
+
+def erase_citizen(session: Session, citizen: Citizen, *, now: datetime, actor: str) -> ErasureOutcome:
+    """Erase a person's contact details everywhere the law allows; withdraw consent."""
+    outcome = ErasureOutcome()
+    for ticket in session.exec(select(Ticket).where(Ticket.citizen_id == citizen.id)).all():
+        if ticket.type in ARCHIVED_TYPES:
+            outcome.kept.append(ticket.code)
+            continue
+        if ticket.contact_name or ticket.contact_phone:
+            ticket.contact_name, ticket.contact_phone = "", ""
+            ticket.anonymous = True
+            record_event(session, ticket, actor=actor, action="personal_data_erased", now=now)
+            outcome.erased += 1
+    for identity in session.exec(select(ReporterIdentity).where(ReporterIdentity.citizen_id == citizen.id)).all():
+        ticket = session.get(Ticket, identity.ticket_id)
+        if ticket is not None:
+            outcome.kept.append(ticket.code)
+    citizen.name, citizen.phone = "", ""
+    citizen.consent = False
+    citizen.consent_at = now
+    citizen.updated_at = now
+    return outcome
+
+
+def purge_expired_personal_data(session: Session, *, now: datetime, retention_days: int) -> int:
+    """Daily: erase contact details of finished, non-archived petitions older than the retention period."""
+    cutoff = now - timedelta(days=retention_days)
+    open_statuses = [str(s) for s in OPEN_STATUSES]
+    stale = session.exec(select(Ticket).where(col(Ticket.type).not_in([str(t) for t in ARCHIVED_TYPES]),
+                                              col(Ticket.status).not_in(open_statuses),
+                                              Ticket.updated_at < cutoff,
+                                              (Ticket.contact_name != "") | (Ticket.contact_phone != ""))).all()
+    for ticket in stale:
+        ticket.contact_name, ticket.contact_phone = "", ""
+        record_event(session, ticket, actor="system:retention", action="personal_data_erased", now=now)
+    session.execute(update(Citizen).where(Citizen.updated_at < cutoff, (Citizen.name != "") | (Citizen.phone != ""),
+                                          ~col(Citizen.id).in_(select(Ticket.citizen_id).where(
+                                              col(Ticket.status).in_(open_statuses),
+                                              col(Ticket.citizen_id).is_not(None))))
+                    .values(name="", phone="", updated_at=now))
+    return len(stale)

@@ -1,0 +1,31 @@
+"""The scheduler's other duties, beside reminders and digests: satisfaction-survey follow-ups,
+report drafts for leaders, and the daily personal-data retention purge."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.intake.data_rights import purge_expired_personal_data
+from bot.jobs.report_delivery import deliver_due_report
+from bot.intake.surveys import run_due_survey_actions
+from storage.engine import write_session
+
+log = logging.getLogger(__name__)
+
+
+def run_housekeeping(services: Any, memory: dict[str, Any]) -> int:
+    """Run what is due; daily duties once per local day (`memory` is this process's note of that)."""
+    now = services.clock.now()
+    today = now.astimezone(services.settings.commune.tz).date().isoformat()
+    written = sum(run_due_survey_actions(services, now).values())
+    if memory.get("housekeeping_day") != today:
+        if deliver_due_report(services) is not None:
+            written += 1
+        with write_session(services.engine) as session:
+            purged = purge_expired_personal_data(session, now=now,
+                                                 retention_days=services.settings.privacy.retention_days)
+        if purged:
+            log.info("retention: personal data erased on %d finished petitions", purged)
+        memory["housekeeping_day"] = today
+    return written

@@ -1,0 +1,163 @@
+"""The weekly plan ("Kế hoạch giải quyết đơn thư tuần NN"): each office group gets, at the start of
+the week, what is overdue, what falls due this week and what was received but not yet accepted,
+with assignees; the leaders get the consolidated plan. `danvan plan` prints the same text in full.
+
+In chat each list is cut at `schedule.weekly_plan_max_lines` lines and the complete plan goes with
+the message as an .xlsx sheet: a backlog of hundreds of files would otherwise be dozens of Telegram
+messages that nobody scrolls through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from bot.config.settings import Settings
+from bot.core.domain import Attachment, TicketStatus
+from bot.jobs.office_hours import at_local, week_label, week_monday, weekly_fire_day
+from bot.jobs.overdue import STEP_NAMES
+from bot.tickets.recipients import leaders, office_group, office_heads
+from bot.jobs.registry import OPEN, OPEN_TICKET_COLUMNS, JobContext, due_steps
+from bot.core.render import Texts
+from bot.documents.weekly_plan_xlsx import XLSX_MIME, sheet_words, write_plan_xlsx
+from storage.models import Office, Official, Ticket
+from storage.reminders import claim_reminder, claimed_refs
+
+
+
+@dataclass
+class PlanLine:
+    code: str
+    office_code: str
+    step: str
+    due: date
+    days_late: int
+    category: str
+    hamlet: str
+    assignee: str
+
+
+@dataclass
+class OfficePlan:
+    """One office's plan for one week."""
+
+    office_code: str
+    office_name: str
+    overdue: list[PlanLine] = field(default_factory=list)
+    due_this_week: list[PlanLine] = field(default_factory=list)
+    not_accepted: list[PlanLine] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.overdue or self.due_this_week or self.not_accepted)
+
+
+def build_plan(session: Session, settings: Settings, *, monday: date, today: date | None = None,
+               office: str | None = None) -> list[OfficePlan]:
+    """Every office's plan for the week starting `monday`, as of `today` (default: that Monday).
+
+    A ticket is overdue when a running deadline ended before `today`; due this week when its
+    earliest running deadline falls within the week; not accepted while its status is 'received'.
+    """
+    today = today or monday
+    sunday = monday + timedelta(days=6)
+    offices = session.exec(select(Office).order_by(col(Office.code))).all()
+    plans = {o.code: OfficePlan(o.code, o.name) for o in offices if office in (None, o.code)}
+    names = {o.id: o.display_name for o in session.exec(select(Official)).all()}
+    stmt = select(*OPEN_TICKET_COLUMNS).where(col(Ticket.status).in_(OPEN)).order_by(col(Ticket.id))
+    if office:
+        stmt = stmt.where(Ticket.office_code == office)
+    categories = {c.code: c.name for c in settings.categories}
+    for ticket in session.execute(stmt):
+        plan = plans.get(ticket.office_code)
+        if plan is None:
+            continue
+        steps = due_steps(ticket)
+        late = [s for s in steps if s.due < today]
+        upcoming = [s for s in steps if today <= s.due <= sunday]
+
+        def line(step):  # noqa: ANN001, ANN202 - a local shorthand
+            return PlanLine(code=ticket.code, office_code=ticket.office_code, step=STEP_NAMES[step.step],
+                            due=step.due, days_late=max(0, (today - step.due).days),
+                            category=categories[ticket.category], hamlet=ticket.hamlet,
+                            assignee=names.get(ticket.assignee_id, "") if ticket.assignee_id else "")
+
+        if late:
+            plan.overdue.append(line(min(late, key=lambda s: s.due)))
+        elif upcoming:
+            plan.due_this_week.append(line(min(upcoming, key=lambda s: s.due)))
+        if ticket.status == TicketStatus.RECEIVED:
+            plan.not_accepted.append(line(min(steps, key=lambda s: s.due)))
+    for plan in plans.values():
+        plan.overdue.sort(key=lambda x: (-x.days_late, x.code))
+        plan.due_this_week.sort(key=lambda x: (x.due, x.code))
+    return list(plans.values())
+
+
+CONSOLIDATED_OVERDUE_LINES = 15      # overdue lines per office in the leaders' plan (the template's cut)
+
+
+def render_plan(texts: Texts, plans: list[OfficePlan], *, monday: date, consolidated: bool,
+                limit: int | None = None, attached: bool = False) -> str:
+    """The plan text (one office, or every office for the leaders); each list cut at `limit` lines
+    (None: all), saying so and, when `attached`, pointing to the attached sheet."""
+    week = monday.isocalendar()[1]
+    return texts.render("office/weekly_plan", plans=plans, week=week, year=monday.isocalendar()[0],
+                        monday=monday, sunday=monday + timedelta(days=6), consolidated=consolidated,
+                        limit=limit if limit is not None else 10**9, attached=attached,
+                        totals={"overdue": sum(len(p.overdue) for p in plans),
+                                "due": sum(len(p.due_this_week) for p in plans),
+                                "not_accepted": sum(len(p.not_accepted) for p in plans)})
+
+
+def run_due(ctx: JobContext) -> None:
+    """Send this week's plans once, at the configured slot (moved to the first working day)."""
+    if not ctx.may_send:
+        return
+    monday = week_monday(ctx.today)
+    slot = ctx.settings.schedule.weekly_plan
+    day = weekly_fire_day(ctx.calendar, monday, slot.weekday)
+    if day is None or ctx.now < at_local(ctx.settings, day, slot.at):
+        return
+    period = week_label(monday)
+    if ctx.memory.get("weekly_plan") == period:
+        return
+    ctx.remember["weekly_plan"] = period
+    if "leaders" in claimed_refs(ctx.session, kind="weekly_plan", period=period):
+        return
+    plans = None
+    for office in ctx.session.exec(select(Office).order_by(col(Office.code))).all():
+        if not claim_reminder(ctx.session, kind="weekly_plan", ref=office.code, period=period, now=ctx.now):
+            continue
+        plans = plans or build_plan(ctx.session, ctx.settings, monday=monday, today=ctx.today)
+        own = [p for p in plans if p.office_code == office.code]
+        recipients = office_group(ctx.session, office.code) or office_heads(ctx.session, office.code)
+        limit = ctx.settings.schedule.weekly_plan_max_lines
+        sheet = _sheet(ctx, own, monday=monday, office=office.name, ref=office.code) \
+            if _longest(own) > limit else ()
+        ctx.send(recipients, render_plan(ctx.texts, own, monday=monday, consolidated=False, limit=limit,
+                                         attached=bool(sheet)), attachments=sheet)
+    if claim_reminder(ctx.session, kind="weekly_plan", ref="leaders", period=period, now=ctx.now):
+        plans = plans or build_plan(ctx.session, ctx.settings, monday=monday, today=ctx.today)
+        cut = any(len(p.overdue) > CONSOLIDATED_OVERDUE_LINES for p in plans)
+        sheet = _sheet(ctx, plans, monday=monday, office="", ref="xa") if cut else ()
+        ctx.send(leaders(ctx.session, ctx.settings),
+                 render_plan(ctx.texts, plans, monday=monday, consolidated=True, attached=bool(sheet)),
+                 attachments=sheet)
+
+
+def _longest(plans: list[OfficePlan]) -> int:
+    return max((len(lines) for p in plans for lines in (p.overdue, p.due_this_week, p.not_accepted)), default=0)
+
+
+def _sheet(ctx: JobContext, plans: list[OfficePlan], *, monday: date, office: str,
+           ref: str) -> tuple[Attachment, ...]:
+    """The complete plan as an .xlsx attachment, written beside the digests."""
+    commune = ctx.settings.commune.name
+    words = sheet_words(ctx.texts, monday=monday, office=office, commune=commune)
+    name = f"{words['file_name']}-{ref.lower()}.xlsx"
+    path = write_plan_xlsx(ctx.texts, plans, monday=monday, office=office, commune=commune,
+                           path=Path(ctx.settings.schedule.digest_dir) / name)
+    return (Attachment(kind="document", path=str(path), name=name, mime=XLSX_MIME, size=path.stat().st_size),)

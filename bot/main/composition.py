@@ -1,0 +1,308 @@
+"""The composition root: the one place that wires config, database, core, channels and senders."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from contextlib import suppress
+from functools import lru_cache
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from telegram import Bot
+
+from bot.language.classifier import CategorySpec, Classifier
+from bot.intake.attachment_notices import notify_attachment_refused
+from bot.tickets.channel_alerts import alert_citizen_unreachable, alert_zalo_token_failure
+from bot.core.clock import Clock, SystemClock
+from bot.config.settings import Category, Settings
+from bot.service.transactions import Service, Services
+from bot.core.render import Texts
+from bot.core.workdays import WorkingCalendar
+from handlers.telegram.webhook import TelegramAdapter, run_polling
+from handlers.telegram.files import store_attachments
+from handlers.web.routes import add_web_routes
+from handlers.telegram.request import AiohttpRequest
+from handlers.zalo.webhook import ZaloWebhook
+from notifications.outbox.channel import ChannelSender, HeldFailure
+from notifications.outbox.delivery_journal import DeliveryJournal
+from notifications.outbox.sender import OutboxSender, Pending
+from notifications.outbox.rate_limits import ChatLimits
+from bot.main.scheduler import DueScanner
+from notifications.telegram.sender import TelegramSender
+from notifications.zalo.api import ZaloClient
+from notifications.zalo.sender import ZaloSender
+from notifications.zalo.tokens import ZaloTokens
+from notifications.zalo.window import ConsultationWindow
+from storage.engine import make_engine, read_session, write_session
+from storage.migrate import upgrade_database
+from storage.tickets import sync_offices
+
+log = logging.getLogger(__name__)
+ENGINE_KEY = web.AppKey("engine", Engine)
+
+
+def build_classifier(settings: Settings) -> Classifier:
+    """The category classifier from config keywords (plus its shipped seed examples)."""
+    return _classifier_for(settings.categories)
+
+
+@lru_cache(maxsize=4)
+def _classifier_for(categories: tuple[Category, ...]) -> Classifier:
+    # Training takes most of a second; identical category lists share one classifier.
+    return Classifier([CategorySpec(code=c.code, name=c.name, keywords=tuple(c.keywords), office=c.office)
+                       for c in categories])
+
+
+def build_services(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,
+                   migrate: bool = True) -> Services:
+    """Open the database (migrated to head), seed offices, and build the core's collaborators."""
+    engine = engine or make_engine(settings.database_url)
+    if migrate:
+        upgrade_database(engine)
+    with write_session(engine) as session:
+        sync_offices(session, [(o.code, o.name, o.telegram_chat_id) for o in settings.offices])
+    return Services(
+        settings=settings, engine=engine, clock=clock or SystemClock(), texts=Texts(),
+        classifier=build_classifier(settings),
+        calendar=WorkingCalendar(extra_days_off=settings.calendar.extra_days_off,
+                                 extra_working_days=settings.calendar.extra_working_days),
+    )
+
+
+def build_bot(settings: Settings) -> Bot:
+    """A python-telegram-bot Bot on our aiohttp request backend, pointed at the configured server."""
+    tg = settings.telegram
+    return Bot(tg.bot_token, base_url=tg.base_url, base_file_url=tg.base_file_url,
+               request=AiohttpRequest(), get_updates_request=AiohttpRequest(connection_pool_size=2, read_timeout=40))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers and the database is reachable."""
+    engine: Engine = request.app[ENGINE_KEY]
+
+    def ping() -> None:
+        with read_session(engine) as session:
+            session.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.to_thread(ping)
+    except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+        return web.json_response({"status": "database unavailable"}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+def build_web_app(services: Services, *, telegram: TelegramAdapter | None,
+                  zalo: "ZaloWebhook | None" = None) -> web.Application:
+    """The aiohttp application: health check and, when configured, the Telegram and Zalo webhooks."""
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app[ENGINE_KEY] = services.engine
+    app.router.add_get("/healthz", healthz)
+    if telegram is not None:
+        app.router.add_post(services.settings.telegram.webhook_path, telegram.webhook)
+    add_web_routes(app, services, service=telegram.service if telegram is not None else None)
+    if zalo is not None:
+        app.router.add_post(services.settings.zalo.webhook_path, zalo.webhook)
+    return app
+
+
+class TelegramBotApp:
+    """The running bot: Telegram adapter, outbox sender and web server, started and stopped together."""
+
+    def __init__(self, settings: Settings, *, services: Services | None = None, bot: Bot | None = None,
+                 port: int | None = None) -> None:
+        self.settings = settings
+        self.services = services or build_services(settings)
+        self.bot = bot or build_bot(settings)
+        self.zalo = ZaloChannel(settings, self.services) if settings.zalo.enabled else None
+        senders: dict[str, ChannelSender] = {"telegram": TelegramSender(
+            self.bot, per_chat_interval=settings.telegram.per_chat_interval)}
+        if self.zalo is not None:
+            senders["zalo"] = self.zalo.sender
+        limits = {"telegram": ChatLimits(global_per_second=settings.telegram.messages_per_second)}
+        if self.zalo is not None:
+            limits["zalo"] = ChatLimits(global_per_second=settings.zalo.messages_per_second)
+        delivery = settings.delivery
+        self.sender = OutboxSender(
+            self.services.engine, self.services.clock, senders, on_held=held_alert(self.services), limits=limits,
+            max_attempts=delivery.max_attempts, base_delay=delivery.base_delay, max_delay=delivery.max_delay,
+            admin_chats=tuple(("telegram", c) for c in delivery.admin_chat_ids),
+            dead_text=lambda row_id, channel, code: self.services.texts.render(
+                "office/delivery_failed", row_id=row_id, channel=channel, code=code),
+            journal=DeliveryJournal(settings.storage.delivery_journal) if settings.storage.delivery_journal else None)
+        self.scanner = DueScanner(self.services, on_outbox=self.sender.wake)
+        self.service = Service(self.services, on_outbox=self.sender.wake, on_ticket=self.scanner.nudge)
+        if self.zalo is not None:
+            self.zalo.attach(self.service)
+        self._files_wanted = asyncio.Event()
+        self.adapter = TelegramAdapter(self.service, self.bot, webhook_secret=settings.telegram.webhook_secret,
+                                       on_ticket=self._files_wanted.set)
+        self.port = settings.web.port if port is None else port
+        self.stop_event = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def webhook_mode(self) -> bool:
+        return bool(self.settings.telegram.webhook_url)
+
+    async def start(self) -> None:
+        """Initialise the bot, start the web server, the sender and (without a webhook URL) polling."""
+        await self.bot.initialize()
+        self._runner = web.AppRunner(build_web_app(self.services, telegram=self.adapter,
+                                                   zalo=self.zalo.webhook if self.zalo else None))
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.web.host, self.port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []  # noqa: SLF001 - the real port when 0 was asked
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+        self._tasks.append(asyncio.create_task(self.sender.run(self.stop_event)))
+        self._tasks.append(asyncio.create_task(self._store_files_loop()))
+        if self.zalo is not None:
+            self._tasks.extend(await self.zalo.start(self.stop_event))
+        self.scanner.start()
+        if self.webhook_mode:
+            if not self.settings.telegram.webhook_secret:
+                raise RuntimeError("TELEGRAM_WEBHOOK_SECRET is required with a webhook URL")
+            await self.bot.set_webhook(self.settings.telegram.webhook_url,
+                                       secret_token=self.settings.telegram.webhook_secret)
+        else:
+            await self.bot.delete_webhook()
+            self._tasks.append(asyncio.create_task(run_polling(self.adapter, self.stop_event)))
+        log.info("danvan bot started (%s), web on port %s", "webhook" if self.webhook_mode else "polling", self.port)
+
+    def _attachment_refused(self, ticket_code: str, reason: str) -> None:
+        """Tell the citizen a file was not kept (their petition stands); runs in a worker thread."""
+        if notify_attachment_refused(self.services.engine, self.services.texts, ticket_code=ticket_code,
+                                     reason=reason, now=self.services.clock.now()):
+            self.sender.wake()
+
+    async def _store_files_loop(self) -> None:
+        """Keep local copies of citizens' attachments: after each new ticket, and every few minutes."""
+        storage = self.settings.storage
+        while not self.stop_event.is_set():
+            try:
+                await store_attachments(self.bot, self.services.engine, directory=storage.attachments_dir,
+                                        max_bytes=storage.max_attachment_bytes, on_refused=self._attachment_refused)
+            except Exception:  # noqa: BLE001 - a failed download is retried on the next round
+                log.exception("storing attachments failed")
+            self._files_wanted.clear()
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._files_wanted.wait(), timeout=300)
+
+    async def stop(self) -> None:
+        """Stop accepting work, let the sender finish its current message, close everything."""
+        self.stop_event.set()
+        self.scanner.stop()
+        for task in self._tasks:
+            task.cancel()
+            with suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.zalo is not None:
+            await self.zalo.close()
+        with suppress(Exception):
+            await self.bot.shutdown()
+
+
+async def run_telegram(settings: Settings) -> None:
+    """Run the bot until SIGINT/SIGTERM."""
+    app = TelegramBotApp(settings)
+    try:
+        await app.start()
+    except BaseException:
+        await app.stop()              # e.g. the token was rejected: close the HTTP sessions, then report
+        raise
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, app.stop_event.set)
+    try:
+        await app.stop_event.wait()
+    finally:
+        await app.stop()
+
+
+async def run_local(settings: Settings, *, banner: str = "", user_id: str = "console") -> None:
+    """Without a Telegram token: the web front in the background and the console chat in the foreground."""
+    from handlers.console import run_console
+
+    services = build_services(settings)
+    runner = web.AppRunner(build_web_app(services, telegram=None), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.web.host, settings.web.port).start()
+    url = f"http://{settings.web.host}:{settings.web.port}"
+    banner = f"{banner}\nWeb: {url}  (chat: {url}/chat)" if banner else f"Web: {url}"
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    console = asyncio.create_task(run_console(services, user_id=user_id, banner=banner))
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({console, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if console.done() and not stop.is_set():
+            # Console closed (end of input): keep serving the web until interrupted.
+            print(f"Console closed; the web is still served at {url} (Ctrl+C to stop).", flush=True)
+            await stop.wait()
+    finally:
+        await runner.cleanup()
+    if not console.done():
+        # The console thread is blocked reading the terminal and cannot be cancelled; every
+        # transaction is committed, so leave at once instead of waiting for a line of input.
+        sys.stdout.flush()
+        os._exit(0)
+
+
+def held_alert(services: Services) -> Callable[[Session, Pending, HeldFailure], None]:
+    """The outbox's hook for a held message: ask the ticket's office to phone the citizen."""
+    def on_held(session: Session, row: Pending, failure: HeldFailure) -> None:
+        alert_citizen_unreachable(session, settings=services.settings, texts=services.texts,
+                                  now=services.clock.now(), channel=row.channel, chat_id=row.chat_id,
+                                  ticket_code=row.ticket_code, outbox_id=row.id, notified=failure.notified)
+    return on_held
+
+
+class ZaloChannel:
+    """The Zalo OA channel's parts (API client, tokens, sender, webhook + worker), wired together."""
+
+    def __init__(self, settings: Settings, services: Services) -> None:
+        zalo = settings.zalo
+        self.client = ZaloClient(zalo)
+
+        def on_token_failure(session: Session, reason: str) -> None:
+            alert_zalo_token_failure(session, settings=settings, texts=services.texts, now=services.clock.now(),
+                                     reason=reason)
+
+        self.tokens = ZaloTokens(services.engine, services.clock, self.client, zalo, on_failure=on_token_failure)
+        self.sender = ZaloSender(self.client, self.tokens, services.texts, zalo,
+                                 window_open=ConsultationWindow(services.engine, services.clock, zalo),
+                                 files_root=Path(settings.storage.attachments_dir))
+        self.services = services
+        self.webhook: ZaloWebhook | None = None
+
+    def attach(self, service: Service) -> None:
+        """Create the webhook once the core service exists."""
+        self.webhook = ZaloWebhook(service, self.services.engine, self.services.clock, self.services.settings.zalo)
+
+    async def start(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+        """Seed the token from the environment, then run the event worker and the token keeper."""
+        assert self.webhook is not None
+        await asyncio.to_thread(self.tokens.seed)
+        return [asyncio.create_task(self.webhook.run(stop)), asyncio.create_task(self.tokens.keep_fresh(stop))]
+
+    async def close(self) -> None:
+        """Close the HTTP session and the webhook's threads."""
+        await self.client.close()
+        if self.webhook is not None:
+            await asyncio.to_thread(self.webhook.close)

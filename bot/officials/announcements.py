@@ -1,0 +1,150 @@
+"""The commune's announcements: citizens opt in (asked once after their first ticket; /dangkytin and
+/huytin any time); a leader sends /thongbao with text (and optionally a photo), sees a preview with
+the number of people it will reach, confirms, and it fans out through the outbox (so the channel
+limits apply). On Zalo only citizens seen within the 7-day window can be reached; the rest are
+reported as not reachable.
+
+The officials' conversation (issue 3) hooks in with :func:`handle_leader_input`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.config.settings import Settings
+from bot.core.domain import Attachment, Button, Channel, Reply
+from bot.core.render import Texts
+from bot.tickets.records import record_refusal
+from storage.models import Announcement, ChannelIdentity, NoticeSubscription
+from storage.outbox import enqueue_message
+
+COMMAND = "thongbao"
+PAYLOAD_RE = re.compile(r"^ann:(send|cancel):(\d{1,12})$")
+MAX_TEXT = 3500
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who an announcement reaches now."""
+
+    chats: list[tuple[str, str]]
+    unreachable: int
+
+
+def subscription(session: Session, citizen_id: int) -> NoticeSubscription | None:
+    return session.exec(select(NoticeSubscription).where(NoticeSubscription.citizen_id == citizen_id)).first()
+
+
+def set_subscription(session: Session, *, citizen_id: int, subscribed: bool, now: datetime) -> NoticeSubscription:
+    """Record the citizen's choice (and that they were asked)."""
+    row = subscription(session, citizen_id)
+    if row is None:
+        row = NoticeSubscription(citizen_id=citizen_id, subscribed=subscribed, asked_at=now, changed_at=now)
+        session.add(row)
+    else:
+        row.subscribed, row.changed_at = subscribed, now
+        row.asked_at = row.asked_at or now
+    session.flush()
+    return row
+
+
+def offer_needed(session: Session, citizen_id: int | None) -> bool:
+    """True when this citizen was never asked about announcements."""
+    if not citizen_id:
+        return False
+    row = subscription(session, citizen_id)
+    return row is None or row.asked_at is None
+
+
+def audience(session: Session, settings: Settings, now: datetime) -> Audience:
+    """Every opted-in citizen's chats; Zalo chats silent for longer than the window are unreachable."""
+    window = timedelta(days=settings.delivery.zalo_window_days)
+    rows = session.exec(select(ChannelIdentity).join(
+        NoticeSubscription, NoticeSubscription.citizen_id == ChannelIdentity.citizen_id)
+        .where(col(NoticeSubscription.subscribed).is_(True)).order_by(col(ChannelIdentity.id))).all()
+    chats: list[tuple[str, str]] = []
+    unreachable = 0
+    for identity in rows:
+        if identity.channel == Channel.CONSOLE:
+            continue
+        if identity.channel == Channel.ZALO and identity.last_seen_at < now - window:
+            unreachable += 1
+            continue
+        chats.append((identity.channel, identity.chat_id))
+    return Audience(list(dict.fromkeys(chats)), unreachable)
+
+
+def draft_announcement(session: Session, *, author: str, text: str, photo_ref: str, now: datetime) -> Announcement:
+    row = Announcement(author=author, text=text[:MAX_TEXT], photo_ref=photo_ref, created_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def notice_reply(texts: Texts, settings: Settings, announcement: Announcement) -> Reply:
+    """What a citizen receives."""
+    body = texts.render("citizen/announcement", commune=settings.commune, text=announcement.text)
+    photos = (Attachment(kind="photo", ref=announcement.photo_ref),) if announcement.photo_ref else ()
+    return Reply(text=body, attachments=photos)
+
+
+def confirm_announcement(session: Session, settings: Settings, texts: Texts, *, announcement_id: int, author: str,
+                         now: datetime) -> Reply:
+    """Fan a drafted announcement out to the audience through the outbox; report to the leader."""
+    row = session.get(Announcement, announcement_id)
+    if row is None or row.author != author:           # forged, or another leader's draft: refused, audited
+        record_refusal(session, actor=author, action="announcement_send", reason="not_author", now=now,
+                       where=f"id={announcement_id}")
+        return Reply(text=texts.render("leader/announcement_stale"))
+    if row.status != "draft":
+        return Reply(text=texts.render("leader/announcement_stale"))
+    reach = audience(session, settings, now)
+    reply = notice_reply(texts, settings, row)
+    for channel, chat_id in reach.chats:
+        enqueue_message(session, channel=channel, chat_id=chat_id, payload=reply.to_json(), now=now)
+    row.status, row.sent_at = "sent", now
+    row.sent_count, row.unreachable_count = len(reach.chats), reach.unreachable
+    return Reply(text=texts.render("leader/announcement_sent", sent=row.sent_count, unreachable=reach.unreachable))
+
+
+def handle_leader_input(session: Session, settings: Settings, texts: Texts, *, author: str, now: datetime,
+                        text: str = "", payload: str | None = None, photo_ref: str = "") -> list[Reply] | None:
+    """A leader's /thongbao, or a press of its preview buttons; None when the input is not ours.
+
+    The caller has already checked that `author` (e.g. "official:12") is a leader.
+    """
+    if payload is not None:
+        match = PAYLOAD_RE.match(payload)
+        if not match:
+            return None
+        action, ident = match.group(1), int(match.group(2))
+        if action == "send":
+            return [confirm_announcement(session, settings, texts, announcement_id=ident, author=author, now=now)]
+        row = session.get(Announcement, ident)
+        if row is None or row.author != author:
+            record_refusal(session, actor=author, action="announcement_cancel", reason="not_author", now=now,
+                           where=f"id={ident}")
+        elif row.status == "draft":
+            row.status = "cancelled"
+        return [Reply(text=texts.render("leader/announcement_cancelled"))]
+    stripped = (text or "").strip()
+    if not stripped.startswith("/"):
+        return None
+    command, _, body = stripped[1:].partition(" ")
+    if command.split("@", 1)[0].lower() != COMMAND:
+        return None
+    body = body.strip()
+    if not body:
+        return [Reply(text=texts.render("leader/announcement_help"))]
+    row = draft_announcement(session, author=author, text=body, photo_ref=photo_ref, now=now)
+    reach = audience(session, settings, now)
+    preview = notice_reply(texts, settings, row)
+    ask = texts.render("leader/announcement_preview", sent=len(reach.chats), unreachable=reach.unreachable,
+                       photo=bool(photo_ref))
+    buttons = ((Button(texts.label("announce_send"), f"ann:send:{row.id}"),
+                Button(texts.label("announce_cancel"), f"ann:cancel:{row.id}")),)
+    return [preview, Reply(text=ask, buttons=buttons)]

@@ -1,0 +1,127 @@
+"""The ticket card: one message per chat, rendered from the ticket's current state with its
+action buttons (opaque tokens bound to that chat), sent once and then edited in place.
+
+The outbox row of a first send carries {"card_id"}; the sender records the message id it got
+back. An edit row carries {"edit_card"}; the sender edits that message, or sends a new one when
+the first send never got an id (so a card is never lost)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, func, select
+
+from bot.tickets.tokens import PREFIX, add_token
+from bot.core.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType
+from storage.models import ActionToken, Office, Official, Ticket, TicketAttachment, TicketCard, TicketEvent
+from storage.officials import card_in_chat, cards_of_ticket, office_group_chat, office_of_chat
+
+SUMMARY_CHARS = 1500
+BUTTONS_BY_STATUS: dict[str, tuple[tuple[str, ...], ...]] = {
+    S.RECEIVED: (("accept", "transfer"), ("request_info", "refuse"), ("note",)),
+    S.TRANSFERRED: (("accept", "transfer"), ("request_info", "refuse"), ("note",)),
+    S.REOPENED: (("accept", "transfer"), ("request_info", "refuse"), ("note",)),
+    S.ACCEPTED: (("progress", "resolve"), ("request_info", "transfer"), ("extend", "refuse"), ("note",)),
+    S.IN_PROGRESS: (("progress", "resolve"), ("request_info", "transfer"), ("extend", "refuse"), ("note",)),
+    S.WAITING_CITIZEN: (("progress", "resolve"), ("extend", "note")),
+    S.RESOLVED: (("note",),),
+    S.CLOSED: (("note",),),
+    S.REFUSED: (("note",),),
+}
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def card_view(ctx: Any, ticket: Ticket) -> dict[str, Any]:
+    """What an office may see of a ticket: never a tố cáo author, never a channel account."""
+    session: Session = ctx.session
+    office = session.get(Office, ticket.office_code)
+    assignee = session.get(Official, ticket.assignee_id) if ticket.assignee_id else None
+    attachments = session.exec(select(func.count()).select_from(TicketAttachment)
+                               .where(TicketAttachment.ticket_id == ticket.id)).one()
+    extensions = session.exec(select(func.count()).select_from(TicketEvent)
+                              .where(TicketEvent.ticket_id == ticket.id, TicketEvent.action == "extended")).one()
+    is_denunciation = ticket.type == TicketType.TO_CAO
+    return {
+        "code": ticket.code, "status": str(ticket.status), "status_name": ctx.texts.label(f"status_{ticket.status}"),
+        "type_name": ctx.settings.ticket_type(ticket.type).name,
+        "category_name": ctx.settings.category(ticket.category).name,
+        "office_name": office.name if office else ticket.office_code, "hamlet": ticket.hamlet,
+        "cosigners": ticket.cosigners, "received": ticket.received_date, "source": ticket.source,
+        "channel": ticket.channel, "answer_due": ticket.answer_due, "accept_due": ticket.accept_due,
+        "resolve_due": ticket.resolve_due, "accepted": ticket.accepted_at is not None,
+        "assignee": assignee.display_name if assignee else "", "attachments": int(attachments or 0),
+        "extensions": int(extensions or 0), "latitude": ticket.latitude, "longitude": ticket.longitude,
+        "is_denunciation": is_denunciation,
+        "contact_name": "" if is_denunciation or ticket.anonymous else ticket.contact_name,
+        "contact_phone": "" if is_denunciation or ticket.anonymous else ticket.contact_phone,
+        "summary": shorten(ticket.description, SUMMARY_CHARS),
+    }
+
+
+def card_buttons(ctx: Any, ticket: Ticket, *, chat_key: str) -> tuple[tuple[Button, ...], ...]:
+    """The actions that make sense in the ticket's state, as opaque per-chat tokens.
+
+    One query reads the chat's existing tokens; missing ones are added without a lookup each.
+    """
+    known = {t.action: PREFIX + t.token for t in ctx.session.exec(
+        select(ActionToken).where(ActionToken.ticket_id == ticket.id, ActionToken.chat_key == chat_key))}
+
+    def payload(action: str) -> str:
+        if action not in known:
+            known[action] = add_token(ctx.session, ticket_id=ticket.id, action=action, chat_key=chat_key, now=ctx.now)
+        return known[action]
+
+    return tuple(tuple(Button(ctx.texts.label(f"act_{action}"), payload(action)) for action in row)
+                 for row in BUTTONS_BY_STATUS.get(str(ticket.status), ()))
+
+
+def render_card(ctx: Any, ticket: Ticket, *, channel: str, chat_id: str, live: bool = True) -> Reply:
+    """The card as it should look now; a card left behind by a transfer keeps no buttons."""
+    text = ctx.texts.render("office/card", t=card_view(ctx, ticket), live=live)
+    buttons = card_buttons(ctx, ticket, chat_key=f"{channel}:{chat_id}") if live else ()
+    return Reply(text=text, buttons=buttons)
+
+
+def show_card(ctx: Any, ticket: Ticket, *, channel: str, chat_id: str) -> Outgoing:
+    """Send (or re-send) the card in a chat and remember it there, so later changes edit it."""
+    card = card_in_chat(ctx.session, ticket_id=ticket.id, channel=channel, chat_id=chat_id)
+    if card is None:
+        card = TicketCard(ticket_id=ticket.id, channel=channel, chat_id=chat_id, created_at=ctx.now,
+                          updated_at=ctx.now)
+        ctx.session.add(card)
+    card.active, card.message_ref, card.updated_at = True, "", ctx.now
+    ctx.session.flush()
+    reply = render_card(ctx, ticket, channel=channel, chat_id=chat_id)
+    return Outgoing(channel=Channel(channel), chat_id=chat_id, reply=reply, ticket_code=ticket.code,
+                    extra={"card_id": card.id})
+
+
+def post_office_card(ctx: Any, ticket: Ticket) -> Outgoing | None:
+    """The card for the office group that now owns the ticket (None when the office has no group yet)."""
+    target = office_group_chat(ctx.session, ticket.office_code)
+    if target is None:
+        return None
+    return show_card(ctx, ticket, channel=target[0], chat_id=target[1])
+
+
+def refresh_cards(ctx: Any, ticket: Ticket) -> list[Outgoing]:
+    """Edit every live card of the ticket; cards in chats of an office that lost it go quiet."""
+    messages = []
+    for card in cards_of_ticket(ctx.session, ticket.id):
+        if not card.active:
+            continue
+        office = office_of_chat(ctx.session, channel=card.channel, chat_id=card.chat_id)
+        live = office is None or office.code == ticket.office_code
+        if not live:
+            card.active = False
+        card.updated_at = ctx.now
+        reply = render_card(ctx, ticket, channel=card.channel, chat_id=card.chat_id, live=live)
+        messages.append(Outgoing(channel=Channel(card.channel), chat_id=card.chat_id, reply=reply,
+                                 ticket_code=ticket.code, extra={"edit_card": card.id}))
+    return messages

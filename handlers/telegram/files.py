@@ -1,0 +1,82 @@
+"""Keeps a local copy of the photos and files citizens send on Telegram (file ids can expire).
+
+Runs after commit, outside any transaction: find attachments without a stored copy, download
+them within the size limit under generated names, record the path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.intake.attachments import check_attachment
+from storage.engine import read_session, write_session
+from storage.models import Ticket, TicketAttachment
+
+log = logging.getLogger(__name__)
+SKIPPED_TOO_LARGE = "skipped:too-large"
+SKIPPED_UNAVAILABLE = "skipped:unavailable"
+
+
+def _pending(engine: Engine, limit: int) -> list[tuple[int, str, str, str, int, str]]:
+    """Telegram attachments with no stored copy and no verdict yet."""
+    with read_session(engine) as session:
+        rows = session.exec(
+            select(TicketAttachment.id, TicketAttachment.ref, TicketAttachment.kind, TicketAttachment.mime,
+                   TicketAttachment.size, Ticket.code)
+            .join(Ticket, col(Ticket.id) == TicketAttachment.ticket_id)
+            .where(TicketAttachment.path == "", TicketAttachment.ref != "", Ticket.channel == "telegram")
+            .order_by(col(TicketAttachment.id)).limit(limit)).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def _record(engine: Engine, attachment_id: int, path: str, size: int | None = None) -> None:
+    with write_session(engine) as session:
+        row = session.get(TicketAttachment, attachment_id)
+        if row is not None:
+            row.path = path
+            if size is not None:
+                row.size = size
+
+
+async def store_attachments(bot: Bot, engine: Engine, *, directory: str | Path, max_bytes: int,
+                            limit: int = 50, on_refused: Callable[[str, str], None] | None = None) -> int:
+    """Download attachments that have no local copy yet; returns how many were stored."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = 0
+    for attachment_id, ref, kind, mime, size, code in await asyncio.to_thread(_pending, engine, limit):
+        if size and size > max_bytes:
+            await asyncio.to_thread(_record, engine, attachment_id, SKIPPED_TOO_LARGE)
+            continue
+        try:
+            remote = await bot.get_file(ref)
+            if remote.file_size and remote.file_size > max_bytes:
+                await asyncio.to_thread(_record, engine, attachment_id, SKIPPED_TOO_LARGE)
+                continue
+            data = bytes(await remote.download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("attachment %s of %s not downloaded: %s", attachment_id, code, exc)
+            await asyncio.to_thread(_record, engine, attachment_id, SKIPPED_UNAVAILABLE)
+            continue
+        checked = await asyncio.to_thread(check_attachment, kind, data, max_bytes=max_bytes)
+        if not checked.ok:
+            log.info("attachment %s of %s refused: %s", attachment_id, code, checked.reason)
+            await asyncio.to_thread(_record, engine, attachment_id, f"refused:{checked.reason}")
+            if on_refused is not None:
+                await asyncio.to_thread(on_refused, code, checked.reason)
+            continue
+        # A generated name: nothing the sender chose (a path, a name) reaches the file system.
+        path = folder / f"{code}-{uuid.uuid4().hex[:12]}{checked.extension}"
+        await asyncio.to_thread(path.write_bytes, checked.data)
+        await asyncio.to_thread(_record, engine, attachment_id, str(path), len(checked.data))
+        stored += 1
+    return stored
