@@ -1,1 +1,2 @@
-"""TODO"""
+"""Prints replies for the terminal chat. May import: notifications.outbox, bot.core.
+"""

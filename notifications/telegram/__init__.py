@@ -1,1 +1,2 @@
-"""TODO"""
+"""Renders a Reply for Telegram and sends it. May import: notifications.outbox, bot.core, bot.config.
+"""

@@ -1,1 +1,2 @@
-"""TODO"""
+"""The web chat's side of the outbox: the browser pulls its rows. May import: bot.core, storage.
+"""

@@ -1,1 +1,3 @@
-"""TODO"""
+"""The Zalo OA client, token refresher, consultation window and sender.
+May import: notifications.outbox, bot.core, bot.config, storage.
+"""
