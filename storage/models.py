@@ -448,3 +448,36 @@ class Announcement(SQLModel, table=True):
     unreachable_count: int = 0
     created_at: datetime
     sent_at: Optional[datetime] = None
+
+
+class CategoryCorrection(SQLModel, table=True):
+    """An official's category correction kept as a labelled example, without personal data:
+    the description with phone numbers, e-mails, long numbers and names after an honorific
+    replaced; no ticket id, only a one-way reference so a ticket corrected twice counts once."""
+
+    __tablename__ = "category_corrections"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket_ref: str = Field(max_length=24, index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    from_category: str = Field(max_length=32)
+    to_category: str = Field(max_length=32)
+    source: str = Field(default="transfer", max_length=16)       # transfer | category_change
+    created_at: datetime
+
+
+class ClassifierModel(SQLModel, table=True):
+    """A retrained classifier and its scores; the active one is what the bot classifies with.
+    A model is reproduced from the shipped set plus corrections with id <= corrections_upto."""
+
+    __tablename__ = "classifier_models"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    version: str = Field(max_length=24)
+    corrections_upto: int = 0
+    examples: int = 0
+    heldout_top1: float = 0.0
+    heldout_top3: float = 0.0
+    recent_top1: float = 0.0
+    recent_count: int = 0
+    active: bool = False
+    decision: str = Field(default="", max_length=16)              # switched | kept | initial
+    created_at: datetime

@@ -1,5 +1,6 @@
 """The scheduler's other duties, beside reminders and digests: satisfaction-survey follow-ups,
-report drafts for leaders, and the daily personal-data retention purge."""
+report drafts for leaders, the daily personal-data retention purge and the daily retraining of
+the category classifier on officials' corrections."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from typing import Any
 
 from bot.intake.data_rights import purge_expired_personal_data
+from bot.jobs.classifier_retrain import retrain
 from bot.jobs.report_delivery import deliver_due_report
 from bot.intake.surveys import run_due_survey_actions
 from storage.engine import write_session
@@ -27,5 +29,9 @@ def run_housekeeping(services: Any, memory: dict[str, Any]) -> int:
                                                  retention_days=services.settings.privacy.retention_days)
         if purged:
             log.info("retention: personal data erased on %d finished petitions", purged)
+        try:
+            retrain(services.engine, services.classifier, now)
+        except Exception:  # noqa: BLE001 - the old model stays in use; tried again tomorrow
+            log.exception("classifier retraining failed; the current model stays in use")
         memory["housekeeping_day"] = today
     return written

@@ -3,13 +3,14 @@
 Three signals, all computed on accent-folded, abbreviation-expanded tokens:
 1. keyword phrases from config.yaml, matched longest-first (longer phrases weigh more);
 2. a binarised multinomial naive Bayes over word uni/bi-grams, fitted at start-up on
-   bot/language/classifier_seed.yaml (plus the keywords and names as tiny extra examples);
+   bot/language/data/labelled.jsonl (plus the keywords and names as tiny extra examples);
 3. rapidfuzz, to repair misspelt words before 1 and 2, and to match keyword phrases loosely.
 No network, no model files, standard library + rapidfuzz only.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter, defaultdict
@@ -17,13 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import yaml
 from rapidfuzz import fuzz, process
 
 from bot.language.normalize import expand_abbreviations, fold, normalize_text
 
 FALLBACK_CATEGORY = "khac"
-SEED_PATH = Path(__file__).with_name("classifier_seed.yaml")
+SEED_PATH = Path(__file__).parent / "data" / "labelled.jsonl"
 TOP_N = 5
 # The topic of a petition is stated early; bounding the tokens keeps a 6,000-character
 # message as cheap to classify as a short one.
@@ -112,9 +112,20 @@ def _features(tokens: Sequence[str]) -> list[str]:
 
 def load_seed(path: Path = SEED_PATH) -> dict[str, list[str]]:
     """Read the shipped training examples (category code -> example messages)."""
-    with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
-    return {str(code): [str(x) for x in (examples or [])] for code, examples in data.items()}
+    data: dict[str, list[str]] = defaultdict(list)
+    for row in read_labelled(path):
+        data[row[1]].append(row[0])
+    return dict(data)
+
+
+def read_labelled(path: Path) -> list[tuple[str, str]]:
+    """(text, category) pairs from a JSON-lines file of {"text", "category"} objects."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            item = json.loads(line)
+            rows.append((str(item["text"]), str(item["category"])))
+    return rows
 
 
 class Classifier:

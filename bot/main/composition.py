@@ -18,7 +18,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from telegram import Bot
 
-from bot.language.classifier import CategorySpec, Classifier
+from bot.language.classifier import CategorySpec
+from bot.language.learning import ModelSlot, build_model
+from bot.language.linear import Example, LinearClassifier
+from bot.jobs.classifier_retrain import active_corrections
 from bot.intake.attachment_notices import notify_attachment_refused
 from bot.tickets.channel_alerts import alert_citizen_unreachable, alert_zalo_token_failure
 from bot.core.clock import Clock, SystemClock
@@ -49,16 +52,25 @@ log = logging.getLogger(__name__)
 ENGINE_KEY = web.AppKey("engine", Engine)
 
 
-def build_classifier(settings: Settings) -> Classifier:
-    """The category classifier from config keywords (plus its shipped seed examples)."""
-    return _classifier_for(settings.categories)
+def category_specs(settings: Settings) -> list[CategorySpec]:
+    return [CategorySpec(code=c.code, name=c.name, keywords=tuple(c.keywords), office=c.office)
+            for c in settings.categories]
+
+
+def build_classifier(settings: Settings, engine: Engine | None = None) -> ModelSlot:
+    """The category classifier: the shipped labelled set plus (with a database) the corrections
+    of the active model version. Fitted on first use, never here."""
+    specs = category_specs(settings)
+    if engine is None:
+        return ModelSlot(specs, lambda: _fitted(settings.categories, ()))
+    return ModelSlot(specs, lambda: _fitted(settings.categories, tuple(active_corrections(engine))))
 
 
 @lru_cache(maxsize=4)
-def _classifier_for(categories: tuple[Category, ...]) -> Classifier:
-    # Training takes most of a second; identical category lists share one classifier.
-    return Classifier([CategorySpec(code=c.code, name=c.name, keywords=tuple(c.keywords), office=c.office)
-                       for c in categories])
+def _fitted(categories: tuple[Category, ...], corrections: tuple[Example, ...]) -> LinearClassifier:
+    # Fitting takes about a second; identical inputs share one fitted model (it is read-only).
+    return build_model([CategorySpec(code=c.code, name=c.name, keywords=tuple(c.keywords), office=c.office)
+                        for c in categories], corrections)
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,
@@ -71,7 +83,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None, engine: En
         sync_offices(session, [(o.code, o.name, o.telegram_chat_id) for o in settings.offices])
     return Services(
         settings=settings, engine=engine, clock=clock or SystemClock(), texts=Texts(),
-        classifier=build_classifier(settings),
+        classifier=build_classifier(settings, engine),
         calendar=WorkingCalendar(extra_days_off=settings.calendar.extra_days_off,
                                  extra_working_days=settings.calendar.extra_working_days),
     )

@@ -18,6 +18,7 @@ from bot.tickets.citizen_notices import notify_citizen, recipients
 from bot.core.deadlines import add_period, compute_deadlines
 from bot.core.domain import Attachment, Button, Outgoing, Reply, TicketStatus as S
 from bot.core.lifecycle import TRANSITIONS
+from bot.officials.corrections import correct_on_transfer
 from bot.officials.turn import OfficeTurn
 from bot.core.policy import can
 from bot.language.normalize import is_meaningful, normalize_text
@@ -237,13 +238,18 @@ def complete(turn: OfficeTurn, pending: dict[str, Any]) -> None:
 def finish_transfer(turn: OfficeTurn, ticket: Ticket, reason: str, *, action: str, photos: int) -> None:
     """Hand the ticket to another office: its group gets the card, the old card goes quiet."""
     target = action.split(":", 1)[1]
-    previous = ticket.office_code
+    previous, old_category = ticket.office_code, ticket.category
+    # The category follows the office (and the correction is kept to retrain the classifier).
+    corrected = correct_on_transfer(turn.session, turn.settings, turn.services.classifier, ticket, office=target,
+                                    now=turn.now)
+    note = f"from={previous} to={target} reason={reason}"
+    if corrected:
+        note = f"from={previous} to={target} category={old_category}>{corrected} reason={reason}"
     if str(ticket.status) != S.TRANSFERRED:
         change_status(turn.session, ticket, S.TRANSFERRED, actor=turn.actor, action="transferred", now=turn.now,
-                      note=f"from={previous} to={target} reason={reason}")
+                      note=note)
     else:
-        record_event(turn.session, ticket, actor=turn.actor, action="transferred", now=turn.now,
-                     note=f"from={previous} to={target} reason={reason}")
+        record_event(turn.session, ticket, actor=turn.actor, action="transferred", now=turn.now, note=note)
     ticket.office_code = target
     ticket.assignee_id = None
     ticket.updated_at = turn.now

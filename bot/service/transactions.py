@@ -20,7 +20,7 @@ from sqlmodel import select
 
 from bot.intake import citizen as citizen_flow
 from bot.officials import service as office_flow
-from bot.language.classifier import Classifier
+from bot.language.learning import ModelSlot
 from bot.core.clock import Clock
 from bot.config.settings import Settings
 from bot.conversation.engine import Turn, load_data, store_data
@@ -50,7 +50,7 @@ class Services:
     engine: Engine
     clock: Clock
     texts: Texts
-    classifier: Classifier
+    classifier: ModelSlot
     calendar: WorkingCalendar
 
 

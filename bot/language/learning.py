@@ -1,0 +1,106 @@
+"""Learning from the commune: officials' corrections as examples, and the rule that decides
+whether a retrained model replaces the one in use.
+
+A model is the shipped labelled set plus the corrections up to some id; it is fitted again
+from those rows whenever needed (deterministic), so nothing but the cut-off and the scores is
+stored. A retrained model is switched to only when it is at least as good as the current one on
+the held-out set (top-1 and top-3) and on the recent corrections.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.language.classifier import CategorySpec, Classification
+from bot.language.linear import Example, LinearClassifier, heldout_examples, shipped_examples
+
+# What a description may carry that identifies someone; replaced before it is kept.
+_EMAIL = re.compile(r"\S+@\S+")
+_DIGITS = re.compile(r"(?:\+?\d[\s.\-]?){6,}")
+_HONORIFIC_NAME = re.compile(
+    r"\b(ông|bà|anh|chị|em|cô|chú|bác|cháu|ong|ba|chi|co|chu|bac|chau)\s+"
+    r"((?:[A-ZĐÀ-Ỹ][\wÀ-ỹ]*\s*){1,3})", re.UNICODE)
+MAX_KEPT_CHARS = 1000
+
+
+def scrub(text: str) -> str:
+    """The description without phone numbers, e-mails, long numbers or names after an honorific."""
+    text = _EMAIL.sub(" ", text)
+    text = _DIGITS.sub(" # ", text)
+    text = _HONORIFIC_NAME.sub(lambda m: f"{m.group(1)} X ", text)
+    return " ".join(text.split())[:MAX_KEPT_CHARS]
+
+
+def ticket_ref(code: str) -> str:
+    """A one-way reference to a ticket, so a second correction replaces the first."""
+    return hashlib.sha256(f"danvan-correction:{code}".encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Scores:
+    """How a model did on the held-out set and on recent corrections."""
+
+    heldout_top1: float
+    heldout_top3: float
+    recent_top1: float
+    recent_count: int
+
+    def at_least(self, other: Scores) -> bool:
+        """True when nothing got worse."""
+        return (self.heldout_top1 >= other.heldout_top1 and self.heldout_top3 >= other.heldout_top3
+                and self.recent_top1 >= other.recent_top1)
+
+
+def accuracy(model: LinearClassifier, rows: Sequence[Example]) -> tuple[float, float]:
+    """Top-1 and top-3 accuracy (1.0 on an empty set: nothing to get wrong)."""
+    if not rows:
+        return 1.0, 1.0
+    top1 = top3 = 0
+    for row in rows:
+        ranked = [code for code, _ in model.classify(row.text).candidates]
+        top1 += ranked[0] == row.category
+        top3 += row.category in ranked[:3]
+    return top1 / len(rows), top3 / len(rows)
+
+
+def score(model: LinearClassifier, recent: Sequence[Example], heldout: Sequence[Example] | None = None) -> Scores:
+    held = heldout_examples() if heldout is None else heldout
+    h1, h3 = accuracy(model, held)
+    r1, _ = accuracy(model, recent)
+    return Scores(heldout_top1=h1, heldout_top3=h3, recent_top1=r1, recent_count=len(recent))
+
+
+def build_model(categories: Sequence[CategorySpec], corrections: Sequence[Example]) -> LinearClassifier:
+    """The shipped set plus the commune's corrections, fitted."""
+    return LinearClassifier(categories, examples=[*shipped_examples(), *corrections]).fit()
+
+
+class ModelSlot:
+    """The classifier in use. The first `classify` asks `factory` for it (the composition root
+    fits the shipped set plus the active version's corrections); the retraining job puts a
+    better model in with `replace`."""
+
+    def __init__(self, categories: Sequence[CategorySpec],
+                 factory: Callable[[], LinearClassifier] | None = None) -> None:
+        self.categories = tuple(categories)
+        self._factory = factory or (lambda: build_model(self.categories, ()))
+        self._model: LinearClassifier | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> LinearClassifier:
+        with self._lock:
+            if self._model is None:
+                self._model = self._factory()
+            return self._model
+
+    def classify(self, text: str) -> Classification:
+        return self.model.classify(text)
+
+    def replace(self, model: LinearClassifier) -> None:
+        with self._lock:
+            self._model = model
