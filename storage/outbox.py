@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from storage.models import OutboxMessage
 
@@ -35,3 +35,20 @@ def release_held(session: Session, *, channel: str, chat_id: str, now: datetime)
                              .values(status="pending", next_attempt_at=now, last_error="")
                              .execution_options(synchronize_session=False))
     return int(result.rowcount or 0)
+
+
+def last_buttons_to(session: Session, *, channel: str, chat_id: str, scan: int = 20) -> list[tuple[str, str]]:
+    """The (payload, label) buttons of the newest message with buttons among the last `scan`
+    written to one chat: what the person there sees last and may answer by number or label."""
+    rows = session.exec(select(OutboxMessage.payload)
+                        .where(OutboxMessage.channel == channel, OutboxMessage.chat_id == chat_id)
+                        .order_by(OutboxMessage.id.desc()).limit(scan))
+    for payload in rows:
+        try:
+            buttons = json.loads(payload).get("buttons") or []
+        except (ValueError, AttributeError):
+            continue
+        flat = [(b.get("payload", ""), b.get("label", "")) for row in buttons for b in row if b.get("payload")]
+        if flat:
+            return flat
+    return []

@@ -127,7 +127,12 @@ class Flow:
 
 
 def resolve_choice(turn: Turn, *, text: str | None, payload: str | None) -> tuple[str, str | None]:
-    """Map an input to ('choice', value) / ('stale', None) / ('none', None)."""
+    """Map an input to ('choice', value) / ('stale', None) / ('range', N) / ('none', None).
+
+    Typed text is understood as: the digit of a choice ('range' with the count when outside the
+    list), the label itself, a synonym of the choice (synonyms.yaml: the words the bot's own
+    instructions use, English habits, '?'), or any part of a label that no other label shares
+    ("Gửi phản ánh" for "Gửi phản ánh, kiến nghị")."""
     choices: list[list[str]] = turn.data.get("choices") or []
     values = {value for value, _ in choices}
     raw = payload if payload is not None else (text or "").strip()
@@ -141,13 +146,38 @@ def resolve_choice(turn: Turn, *, text: str | None, payload: str | None) -> tupl
         return "stale", None
     if not raw or not choices:
         return "none", None
-    if raw.isdecimal() and 1 <= int(raw) <= len(choices):
-        return "choice", choices[int(raw) - 1][0]
+    value = match_typed_choice(raw, [(v, label) for v, label in choices], turn.texts)
+    if value is not None:
+        return "choice", value
+    if raw.isdecimal() and len(raw) <= 2:        # a longer number is data (a phone, a count)
+        return "range", str(len(choices))
+    return "none", None
+
+
+def match_typed_choice(raw: str, choices: list[tuple[str, str]], texts: Texts) -> str | None:
+    """The value of the choice a typed text designates, or None (see resolve_choice)."""
+    raw = raw.strip()
+    if raw.isdecimal():
+        return choices[int(raw) - 1][0] if 1 <= int(raw) <= len(choices) else None
     folded = _fold_label(raw)
     for value, label in choices:
         if folded and folded == _fold_label(label):
-            return "choice", value
-    return "none", None
+            return value
+    for value, _ in choices:
+        words = texts.synonyms(value)
+        if raw.lower() in words or (folded and folded in {_fold_label(w) for w in words}):
+            return value
+    if len(folded) < 3:
+        return None
+    wanted = folded.split()
+    hits = [value for value, label in choices if _contains_run(_fold_label(label).split(), wanted)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _contains_run(words: list[str], run: list[str]) -> bool:
+    """True when `run` appears in `words` as consecutive whole words."""
+    n = len(run)
+    return any(words[i:i + n] == run for i in range(len(words) - n + 1))
 
 
 def _fold_label(text: str) -> str:

@@ -52,10 +52,17 @@ class Texts:
         self._env.filters["ddmmyyyy"] = format_date
         self._env.globals.update(globals_ or {})
         self._labels: dict[str, str] = yaml.safe_load((root / lang / "labels.yaml").read_text(encoding="utf-8"))
+        synonyms_path = root / lang / "synonyms.yaml"
+        raw = yaml.safe_load(synonyms_path.read_text(encoding="utf-8")) if synonyms_path.exists() else {}
+        self._synonyms = {str(k): frozenset(str(w).lower() for w in v) for k, v in (raw or {}).items()}
 
     def render(self, name: str, /, **context: Any) -> str:
         """Render templates/<lang>/<name>.j2 with the context; trailing blank space trimmed."""
         return self._env.get_template(f"{name}.j2").render(**context).strip()
+
+    def synonyms(self, value: str, /) -> frozenset[str]:
+        """Words typed for the choice `value` (synonyms.yaml), lower-cased."""
+        return self._synonyms.get(value, frozenset())
 
     def label(self, key: str, /, **context: Any) -> str:
         """A short button label by key (labels.yaml); {name} placeholders filled from context."""

@@ -87,14 +87,38 @@ def menu_text(turn: Turn, text: str) -> None:
     limits = turn.settings.intake
     if is_meaningful(clean) and len(clean.split()) >= limits.min_description_words \
             and len(clean) >= limits.min_description_chars:
-        turn.say("citizen/text_as_new_petition")
-        intake.start_intake(turn, description=clean)
+        # Nothing is filed yet: offer to start a petition with this text, and say so honestly.
+        turn.data["offered_text"] = clean
+        turn.goto("menu_offer")
         return
     turn.say("citizen/not_understood")
     turn.goto("menu")
 
 
 flow.step("menu", Step(prompt=prompt_menu, on_choice=choose_menu, on_text=menu_text))
+
+
+def prompt_menu_offer(turn: Turn) -> None:
+    turn.say("citizen/offer_petition", text=intake.shorten(turn.data.get("offered_text", ""), 300),
+             choices=[Choice("yes", turn.texts.label("offer_petition_yes")),
+                      Choice("no", turn.texts.label("offer_petition_no"))])
+
+
+def choose_menu_offer(turn: Turn, value: str) -> None:
+    text = turn.data.pop("offered_text", "")
+    if value == "yes" and text:
+        intake.start_intake(turn, description=text)
+    else:
+        turn.goto("menu")
+
+
+def menu_offer_text(turn: Turn, text: str) -> None:
+    """More words instead of an answer: the newer text is the one offered."""
+    turn.data.pop("offered_text", None)
+    menu_text(turn, text)
+
+
+flow.step("menu_offer", Step(prompt=prompt_menu_offer, on_choice=choose_menu_offer, on_text=menu_offer_text))
 
 
 # --- lookup -----------------------------------------------------------------------------------
@@ -278,6 +302,9 @@ def handle_turn(turn: Turn) -> None:
     kind, value = resolve_choice(turn, text=text if inbound.payload is None else None, payload=inbound.payload)
     if kind == "stale":
         turn.say("citizen/stale_button")
+        turn.goto(step_name)
+    elif kind == "range":
+        turn.say("citizen/choose_number", n=int(value or 0))
         turn.goto(step_name)
     elif kind == "choice" and value == "cancel":
         handle_command(turn, "huy", "")

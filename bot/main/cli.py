@@ -114,23 +114,6 @@ def cmd_deadline(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_classify(args: argparse.Namespace) -> int:
-    """Read one text per line on stdin; write one JSON object per line."""
-    from bot.main.composition import build_classifier
-    from bot.core.routing import route_ticket
-
-    settings = _settings(args)
-    classifier = build_classifier(settings)
-    for line in sys.stdin:
-        text = line.rstrip("\n")
-        result = classifier.classify(text)
-        office = route_ticket(settings, ticket_type="phan_anh", category=result.category)
-        print(json.dumps({"category": result.category,
-                          "candidates": [[code, round(score, 4)] for code, score in result.candidates],
-                          "office": office}, ensure_ascii=False), flush=True)
-    return 0
-
-
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Load and validate the configuration."""
     settings = _settings(args)
@@ -295,7 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("--rules", choices=["2011", "2026"])
     dl.add_argument("--json", action="store_true")
     dl.set_defaults(func=cmd_deadline)
-    sub.add_parser("classify", help="classify texts from stdin (JSON lines out)").set_defaults(func=cmd_classify)
+    from bot.main.cli_classify import add_classify_command
+
+    add_classify_command(sub)
     sub.add_parser("check-config", help="validate config.yaml").set_defaults(func=cmd_check_config)
     audit = sub.add_parser("audit", help="audit log tools")
     audit.add_argument("action", choices=["verify"])

@@ -17,11 +17,13 @@ from bot.tickets.tokens import PREFIX, parse_payload
 from bot.core.domain import TicketType
 from bot.officials.invites import redeem_invite
 from bot.core.lifecycle import OPEN_STATUSES
+from bot.conversation.engine import match_typed_choice
 from bot.officials.turn import OfficeTurn
 from bot.core.policy import can, visible_to
 from bot.language.normalize import fold
 from bot.tickets.records import record_event, record_refusal
 from storage.models import Official, OfficeGroup, ReporterIdentity, Ticket, TicketEvent
+from storage.outbox import last_buttons_to
 from storage.tickets import find_ticket
 
 CODE_RE = re.compile(r"\b([A-Za-z]{1,6})\s*-\s*(\d{4})\s*-\s*(\d{1,9})\b")
@@ -111,13 +113,11 @@ def handle_turn(turn: OfficeTurn) -> None:
         paper_intake.handle(turn)
     elif (pending := ticket_actions.pending_of(turn)) is not None:
         ticket_actions.complete(turn, pending)
-    elif turn.chat.is_private and text.strip().isdecimal() and turn.data.get("buttons"):
-        index = int(text.strip()) - 1
-        payloads = turn.data["buttons"]
-        if 0 <= index < len(payloads):
-            ticket_actions.press(turn, payloads[index])
+    elif turn.chat.is_private and (pressed := typed_button(turn, text)) is not None:
+        if pressed:
+            ticket_actions.press(turn, pressed)
         else:
-            turn.say("office/not_understood")
+            turn.say("office/choose_number", n=len(last_buttons(turn)))
     elif turn.chat.is_private:
         code = parse_code(text)
         if code:
@@ -145,13 +145,33 @@ def leader_announcement(turn: OfficeTurn) -> bool:
 
 
 def remember_buttons(turn: OfficeTurn) -> None:
-    """In a private chat a person may answer with the number of a button (console, Zalo)."""
+    """In a private chat a person may answer with the number or label of a button (console, Zalo)."""
     if not turn.chat.is_private:
         return
     for reply in reversed(turn.replies):
         if reply.buttons:
             turn.data["buttons"] = [b.payload for row in reply.buttons for b in row]
             return
+
+
+def last_buttons(turn: OfficeTurn) -> list[tuple[str, str]]:
+    """The buttons of the newest message in this chat (a card delivered by notification counts)."""
+    return last_buttons_to(turn.session, channel=str(turn.inbound.channel), chat_id=turn.inbound.chat_id)
+
+
+def typed_button(turn: OfficeTurn, text: str) -> str | None:
+    """The payload of the button an official designated by number or label, exactly as citizens
+    choose; '' for a number outside the list; None when the text is not a choice."""
+    raw = text.strip()
+    if not raw or len(raw) > 60:
+        return None
+    buttons = last_buttons(turn)
+    if not buttons:
+        return None
+    value = match_typed_choice(raw, [(payload, label) for payload, label in buttons], turn.texts)
+    if value is None and raw.isdecimal() and len(raw) <= 2:
+        return ""
+    return value
 
 
 def handle_command(turn: OfficeTurn, command: str, argument: str) -> None:
