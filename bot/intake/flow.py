@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from rapidfuzz import fuzz, process
 
+from bot.intake import hamlets as hamlet_guess
 from bot.tickets.cards import post_office_card
 from bot.conversation.engine import Choice, Flow, Step, Turn
 from bot.core.domain import ButtonKind, Channel, TicketType
@@ -57,6 +58,7 @@ def advance(turn: Turn, done: str) -> None:
 def start_intake(turn: Turn, *, description: str = "") -> None:
     """Begin a new draft (optionally with text the person already wrote)."""
     draft = Draft(description=description)
+    turn.data.pop("hamlet_guess_asked", None)
     if not consented(turn):
         draft.contact_mode = "anonymous"
     turn.save_draft(draft)
@@ -206,6 +208,8 @@ def match_name(text: str, names: dict[str, str], *, cutoff: int = 80) -> str | N
 # --- hamlet -----------------------------------------------------------------------------------
 
 def prompt_hamlet(turn: Turn) -> None:
+    if hamlet_guess.offer_guess(turn):
+        return
     hamlets = turn.settings.hamlets
     choices = [Choice(f"h{i}", name) for i, name in enumerate(hamlets)]
     choices.append(Choice("unknown", turn.texts.label("hamlet_unknown")))
@@ -241,6 +245,18 @@ def _hamlet_core(name: str) -> str:
 
 
 flow.step("hamlet", Step(prompt=prompt_hamlet, on_choice=choose_hamlet, on_text=type_hamlet))
+
+
+def choose_hamlet_guess(turn: Turn, value: str) -> None:
+    key = hamlet_guess.answer_key(turn, value)
+    if key:
+        choose_hamlet(turn, key)
+    else:
+        turn.goto("hamlet")
+
+
+flow.step("hamlet_confirm", Step(prompt=hamlet_guess.prompt_guess, on_choice=choose_hamlet_guess,
+                                 on_text=type_hamlet))
 
 
 # --- extras: photos and location --------------------------------------------------------------
@@ -371,8 +387,7 @@ def choose_contact(turn: Turn, value: str) -> None:
     elif value == "manual":
         turn.goto("contact_manual")
     elif draft.type == TicketType.KHIEU_NAI:
-        turn.say("citizen/anonymous_complaint_refused", remove_keyboard=True)
-        turn.goto("contact")
+        turn.goto("complaint_anonymous")
     elif draft.type == TicketType.TO_CAO:
         turn.goto("anonymous_denunciation")
     else:
@@ -471,6 +486,25 @@ flow.step("contact", Step(prompt=prompt_contact, on_choice=choose_contact, on_co
 flow.step("contact_name", Step(prompt=prompt_contact_name, on_choice=choose_contact_name, on_text=take_contact_name))
 flow.step("contact_manual", Step(prompt=prompt_contact_manual, on_choice=choose_contact_manual,
                                  on_text=take_contact_manual, on_contact=take_shared_contact))
+def prompt_complaint_anonymous(turn: Turn) -> None:
+    """An anonymous khiếu nại cannot be filed: offer the same text as a phản ánh or kiến nghị in one tap."""
+    turn.say("citizen/anonymous_complaint_refused", remove_keyboard=True,
+             choices=[Choice(TicketType.PHAN_ANH, turn.texts.label("complaint_as_phan_anh")),
+                      Choice(TicketType.KIEN_NGHI, turn.texts.label("complaint_as_kien_nghi")),
+                      Choice("identify", turn.texts.label("complaint_give_name"))])
+
+
+def choose_complaint_anonymous(turn: Turn, value: str) -> None:
+    if value == "identify":
+        turn.goto("contact_manual")
+        return
+    draft = turn.draft
+    draft.type = value              # description, category, hamlet and photos stay as typed
+    turn.save_draft(draft)
+    set_contact(turn, mode="anonymous", name="", phone="")
+
+
+flow.step("complaint_anonymous", Step(prompt=prompt_complaint_anonymous, on_choice=choose_complaint_anonymous))
 flow.step("anonymous_denunciation", Step(prompt=prompt_anonymous_denunciation,
                                          on_choice=choose_anonymous_denunciation))
 
@@ -522,8 +556,7 @@ def submit(turn: Turn) -> None:
     """Create the ticket, tell the citizen its code and PIN, and send the office its card."""
     draft = turn.draft
     if draft.type == TicketType.KHIEU_NAI and draft.contact_mode == "anonymous":
-        turn.say("citizen/anonymous_complaint_refused")
-        turn.goto("contact")
+        turn.goto("complaint_anonymous")
         return
     day_ago = (turn.now - timedelta(days=1)).timestamp()
     recent = [t for t in turn.data.get("submitted_at", []) if t > day_ago]
