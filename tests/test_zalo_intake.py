@@ -62,6 +62,9 @@ async def test_complete_intake_and_lookup_on_zalo(app, zalo, telegram, http):
                                                    caption=ROAD)))
     assert "lĩnh vực" in reply
     await user.tap("Hạ tầng")
+    guess = zalo.messages(user.user_id)[-1]
+    assert "Có phải ở thôn Mẫu 1 không?" in guess.text      # the hamlet named in the description
+    await user.tap("Thôn khác")
     hamlets = zalo.messages(user.user_id)[-1]
     assert re.search(r"^\d\. Thôn Mẫu 1", hamlets.text, re.M)
     await user.pick("Mẫu 1")
