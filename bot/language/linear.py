@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,7 +132,10 @@ class LinearClassifier:
         matrix = hstack([self._word_orig.fit_transform(originals), self._word_fold.fit_transform(foldeds),
                          self._char_fold.fit_transform(foldeds)]).tocsr()
         self._model = self._estimator()
-        self._model.fit(matrix, [e.category for e in rows])
+        with warnings.catch_warnings():
+            # A capped number of epochs is part of the measured configuration, not a defect.
+            warnings.filterwarnings("ignore", message="Maximum number of iteration")
+            self._model.fit(matrix, [e.category for e in rows])
         self._known = frozenset(self._word_fold.vocabulary_)
         self._fitted = True
         return self

@@ -66,6 +66,11 @@ def build_classifier(settings: Settings, engine: Engine | None = None) -> ModelS
     return ModelSlot(specs, lambda: _fitted(settings.categories, tuple(active_corrections(engine))))
 
 
+async def warm_classifier(services: Services) -> None:
+    """Fit the classifier in a worker thread at start, so the first citizen does not wait for it."""
+    await asyncio.to_thread(lambda: services.classifier.model)
+
+
 @lru_cache(maxsize=4)
 def _fitted(categories: tuple[Category, ...], corrections: tuple[Example, ...]) -> LinearClassifier:
     # Fitting takes about a second; identical inputs share one fitted model (it is read-only).
@@ -178,6 +183,7 @@ class TelegramBotApp:
             self.port = sockets[0].getsockname()[1]
         self._tasks.append(asyncio.create_task(self.sender.run(self.stop_event)))
         self._tasks.append(asyncio.create_task(self._store_files_loop()))
+        self._tasks.append(asyncio.create_task(warm_classifier(self.services)))
         if self.zalo is not None:
             self._tasks.extend(await self.zalo.start(self.stop_event))
         self.scanner.start()
@@ -260,6 +266,7 @@ async def run_local(settings: Settings, *, banner: str = "", user_id: str = "con
         with suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     console = asyncio.create_task(run_console(services, user_id=user_id, banner=banner))
+    warm = asyncio.create_task(warm_classifier(services))  # noqa: F841 - finishes on its own in a second
     stopper = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({console, stopper}, return_when=asyncio.FIRST_COMPLETED)
