@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.classifier_candidates [--exam FILE ...]
 
 Each candidate is trained on bot/language/data/labelled.jsonl only, then scored on every exam
-file (default: the held-out set and tests/data/classify_labelled.jsonl). Prints top-1, top-3,
+file (default: the held-out set, tests/data/classify_labelled.jsonl, the older exam, and
+tests/data/classify_fresh.jsonl, written after the model was chosen). Prints top-1, top-3,
 mean latency per message, memory added by the trained model (tracemalloc peak while fitting and
 resident size after) and training time.
 """
@@ -56,7 +57,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--exam", action="append", type=Path)
     args = parser.parse_args()
-    exams = args.exam or [HELDOUT_PATH, ROOT / "tests" / "data" / "classify_labelled.jsonl"]
+    exams = args.exam or [HELDOUT_PATH, ROOT / "tests" / "data" / "classify_labelled.jsonl",
+                          ROOT / "tests" / "data" / "classify_fresh.jsonl"]
     settings = load_settings(ROOT / "config.yaml")
     cats = [CategorySpec(c.code, c.name, tuple(c.keywords), c.office) for c in settings.categories]
     sets = {p.name: read_labelled(p) for p in exams}

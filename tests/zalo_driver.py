@@ -129,7 +129,10 @@ async def file_petition(user: ZaloCitizen, *, type_label: str, description: str,
     await user.pick(type_label)
     await user.say(description)
     await user.tap(user.last_buttons()[0]["title"])
-    await user.pick("Mẫu 2")
+    if "Có phải ở thôn Mẫu 2" in user.fake.messages(user.user_id)[-1].text:
+        await user.tap("Đúng")                  # the hamlet named in the description (issue 16)
+    else:
+        await user.pick("Mẫu 2")
     await user.tap("Tiếp tục")
     if type_label != "Góp ý":
         await user.tap("Một mình")
