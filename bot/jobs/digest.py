@@ -23,7 +23,7 @@ from bot.jobs.hotspots import Hotspot, find_hotspots
 from bot.jobs.office_hours import at_local, week_label, week_monday, weekly_fire_day
 from bot.jobs.overdue import OverdueItem, overdue_counts, overdue_tickets
 from bot.tickets.recipients import leaders
-from bot.jobs.registry import JobContext
+from bot.jobs.context import JobContext
 from bot.core.render import Texts
 from storage.models import Office, Ticket
 from storage.reminders import claim_reminder, claimed_refs

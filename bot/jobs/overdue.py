@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.config.settings import Settings
 from bot.core.domain import TicketStatus
-from bot.jobs.registry import OPEN
+from bot.jobs.context import OPEN
 from storage.models import Official, Ticket
 
 STEP_NAMES = {"answer": "trả lời", "accept": "thụ lý", "resolve": "giải quyết"}

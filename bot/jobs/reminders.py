@@ -15,7 +15,7 @@ from sqlmodel import col, or_, select
 
 from bot.jobs.office_hours import at_local, local_time, working_days_before
 from bot.tickets.recipients import Recipient, ticket_handler
-from bot.jobs.registry import OPEN, DueStep, JobContext, due_steps
+from bot.jobs.context import OPEN, DueStep, JobContext, due_steps
 from storage.models import Office, Official, SentReminder, Ticket
 from storage.reminders import claim_reminders
 

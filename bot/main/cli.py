@@ -44,7 +44,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace, *, banner: str = "") -> int:
     """The citizen conversation in this terminal."""
     from bot.main.composition import build_services
-    from handlers.console import run_console
+    from bot.main.console import run_console
 
     settings = _settings(args)
     if not args.verbose:

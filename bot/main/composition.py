@@ -234,7 +234,7 @@ async def run_telegram(settings: Settings) -> None:
 
 async def run_local(settings: Settings, *, banner: str = "", user_id: str = "console") -> None:
     """Without a Telegram token: the web front in the background and the console chat in the foreground."""
-    from handlers.console import run_console
+    from bot.main.console import run_console
 
     services = build_services(settings)
     runner = web.AppRunner(build_web_app(services, telegram=None), access_log=None)

@@ -21,6 +21,7 @@ from bot.core.lifecycle import TRANSITIONS
 from bot.officials.turn import OfficeTurn
 from bot.core.policy import can
 from bot.language.normalize import is_meaningful, normalize_text
+from bot.tickets.office_posts import after_change, post_to_office
 from bot.tickets.records import change_status, local_date, record_event, record_refusal
 from storage.conversations import load_conversation
 from storage.models import Office, Official, Ticket, TicketAttachment
@@ -359,25 +360,3 @@ def files_of(turn: OfficeTurn) -> dict[str, Any]:
 def office_name(ctx: Any, ticket: Ticket) -> str:
     office = ctx.session.get(Office, ticket.office_code)
     return office.name if office else ticket.office_code
-
-
-def after_change(ctx: Any, ticket: Ticket) -> None:
-    """Every card of the ticket shows the new state."""
-    for message in cards.refresh_cards(ctx, ticket):
-        ctx.notify(message)
-
-
-def post_to_office(ctx: Any, ticket: Ticket, template: str, *, attachments: tuple[Attachment, ...] = (),
-                   attachments_channel: str = "", **context: Any) -> None:
-    """A message in the group of the office that holds the ticket (when it has one)."""
-    from storage.officials import office_group_chat
-    from bot.core.domain import Channel
-
-    target = office_group_chat(ctx.session, ticket.office_code)
-    if target is not None:
-        files = attachments if target[0] == attachments_channel else ()
-        ctx.notify(Outgoing(channel=Channel(target[0]), chat_id=target[1],
-                            reply=Reply(text=ctx.texts.render(template, code=ticket.code, **context),
-                                        attachments=files),
-                            ticket_code=ticket.code))
-

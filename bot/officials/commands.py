@@ -7,7 +7,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import col, select
+
+from bot.intake.surveys import satisfaction_stats
 
 from bot.officials import announcements
 from bot.tickets import cards
@@ -21,7 +24,7 @@ from bot.officials.turn import OfficeTurn
 from bot.core.policy import can, visible_to
 from bot.language.normalize import fold
 from bot.tickets.records import record_event, record_refusal
-from storage.models import Official, OfficeGroup, ReporterIdentity, Ticket, TicketEvent
+from storage.models import Official, OfficeGroup, ReporterIdentity, SatisfactionSurvey, Ticket, TicketEvent
 from storage.tickets import find_ticket
 
 CODE_RE = re.compile(r"\b([A-Za-z]{1,6})\s*-\s*(\d{4})\s*-\s*(\d{1,9})\b")
@@ -332,11 +335,6 @@ def reveal_identity(turn: OfficeTurn, argument: str) -> None:
 
 def statistics(turn: OfficeTurn) -> None:
     """/thongke: counts by status and type plus satisfaction; numbers only, never a case (inspectors too)."""
-    from sqlalchemy import func
-
-    from bot.intake.surveys import satisfaction_stats
-    from storage.models import SatisfactionSurvey
-
     decision = can(turn.official, "stats", None, turn.chat)
     if not decision:
         ticket_actions.deny(turn, None, "stats", decision.reason)

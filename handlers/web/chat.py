@@ -21,7 +21,7 @@ from sqlmodel import col, select
 
 from bot.core.domain import Attachment, Channel, Inbound, Location, Reply
 from bot.service.transactions import Service
-from notifications.web.outbox import conversation_started, fetch_replies
+from bot.service.web_replies import conversation_started, fetch_replies
 from handlers.web.security import CSRF_HEADER, RateLimiter, Sessions
 from storage.engine import write_session
 from storage.models import TicketAttachment
