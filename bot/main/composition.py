@@ -19,10 +19,8 @@ from telegram import Bot
 
 from bot.intake.attachment_notices import notify_attachment_refused
 from bot.tickets.channel_alerts import alert_citizen_unreachable, alert_zalo_token_failure
-from bot.core.clock import Clock, SystemClock
-from bot.config.settings import Category, Settings
+from bot.config.settings import Settings
 from bot.service.transactions import Service, Services
-from bot.core.render import Texts
 from bot.main.services import build_classifier, build_services  # noqa: F401 - the callers' entry points
 from handlers.telegram.webhook import TelegramAdapter, run_polling
 from handlers.telegram.files import store_attachments
@@ -39,7 +37,7 @@ from notifications.zalo.api import ZaloClient
 from notifications.zalo.sender import ZaloSender
 from notifications.zalo.tokens import ZaloTokens
 from notifications.zalo.window import ConsultationWindow
-from storage.engine import make_engine, read_session, write_session
+from storage.engine import read_session
 
 log = logging.getLogger(__name__)
 ENGINE_KEY = web.AppKey("engine", Engine)

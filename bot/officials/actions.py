@@ -16,12 +16,12 @@ from bot.intake import surveys
 from bot.conversation.engine import load_data, store_data
 from bot.tickets.citizen_notices import notify_citizen, recipients
 from bot.core.deadlines import add_period, compute_deadlines
-from bot.core.domain import Attachment, Button, Outgoing, Reply, TicketStatus as S
+from bot.core.domain import Attachment, Button, TicketStatus as S
 from bot.core.lifecycle import TRANSITIONS
 from bot.officials.turn import OfficeTurn
 from bot.core.policy import can
 from bot.language.normalize import is_meaningful, normalize_text
-from bot.tickets.office_posts import after_change, post_to_office
+from bot.tickets.office_posts import after_change
 from bot.tickets.records import change_status, local_date, record_event, record_refusal
 from storage.conversations import load_conversation
 from storage.models import Office, Official, Ticket, TicketAttachment
