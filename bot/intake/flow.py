@@ -15,6 +15,7 @@ from rapidfuzz import fuzz, process
 from bot.tickets.cards import post_office_card
 from bot.conversation.engine import Choice, Flow, Step, Turn
 from bot.core.domain import ButtonKind, Channel, TicketType
+from bot.core.render import shorten
 from bot.language.normalize import fold, is_meaningful, normalize_text
 from bot.tickets.records import Draft, create_ticket
 from storage.models import Office
@@ -509,13 +510,6 @@ def choose_summary(turn: Turn, value: str) -> None:
             turn.goto("category")
         else:
             turn.goto(field_name)
-
-
-def shorten(text: str, limit: int) -> str:
-    """At most `limit` characters, cut at a word with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0] + "…"
 
 
 def submit(turn: Turn) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.config.settings import Settings
-from bot.intake.flow import match_name, shorten
+from bot.core.render import shorten
+from bot.intake.flow import match_name
 from bot.interop.public_stats import is_public, mask_personal
 from bot.service.transactions import Service
 from bot.language.normalize import is_meaningful, normalize_text

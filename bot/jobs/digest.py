@@ -154,7 +154,7 @@ def render_digest(texts: Texts, settings: Settings, digest: Digest, *, office_na
         "leader/weekly_digest", w=w, p=p, week=w.monday.isocalendar()[1], year=w.monday.isocalendar()[0],
         sunday=w.monday + timedelta(days=6), by_type=label(w.by_type, types), by_category=label(w.by_category, cats),
         by_hamlet=label(w.by_hamlet, {}), by_office=label(w.by_office, office_names),
-        by_channel=label(w.by_channel, CHANNEL_NAMES), on_time=_pct(w.on_time_rate),
+        by_channel=label(w.by_channel, texts.channel_names()), on_time=_pct(w.on_time_rate),
         avg_days=("–" if w.avg_handling_days is None else f"{w.avg_handling_days:.1f}".replace(".", ",")),
         satisfaction=_pct(w.satisfaction_rate), response=_pct(w.response_rate), target=_pct(digest.target),
         below_target=w.satisfaction_rate is not None and w.satisfaction_rate < digest.target,
@@ -166,8 +166,6 @@ def render_digest(texts: Texts, settings: Settings, digest: Digest, *, office_na
                    "codes": h.codes, "cosigners": h.cosigners} for h in digest.hotspots])
 
 
-CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "web": "Trang web", "console": "Nhập tại xã",
-                 "direct": "Trực tiếp", "post": "Bưu chính"}
 
 
 CHART_WARMUP_AHEAD = timedelta(hours=1)

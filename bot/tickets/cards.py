@@ -13,6 +13,7 @@ from sqlmodel import Session, func, select
 
 from bot.tickets.tokens import PREFIX, add_token
 from bot.core.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType
+from bot.core.render import shorten  # noqa: F401 - cards.shorten is used by commands
 from storage.models import ActionToken, Office, Official, Ticket, TicketAttachment, TicketCard, TicketEvent
 from storage.officials import card_in_chat, cards_of_ticket, office_group_chat, office_of_chat
 
@@ -28,13 +29,6 @@ BUTTONS_BY_STATUS: dict[str, tuple[tuple[str, ...], ...]] = {
     S.CLOSED: (("note",),),
     S.REFUSED: (("note",),),
 }
-
-
-def shorten(text: str, limit: int) -> str:
-    """At most `limit` characters, cut at a word with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0] + "…"
 
 
 def card_view(ctx: Any, ticket: Ticket) -> dict[str, Any]:
