@@ -4,6 +4,8 @@ every inbound event to the current step (intake steps live in bot/intake.py).
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import re
 from datetime import timedelta
 
@@ -24,8 +26,8 @@ flow = Flow()
 PIN_RE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 MAX_PIN_FAILURES = 5
 PIN_WINDOW = timedelta(hours=1)
-CANCEL_WORDS = {"huy", "huy bo", "thoi", "dung lai", "thoat", "cancel"}
-MENU_WORDS = {"menu", "bat dau", "trang chinh", "start", "xin chao", "chao", "hello", "hi", "alo"}
+CANCEL_WORDS = frozenset({"huy", "huy bo", "thoi", "dung lai", "thoat", "cancel"})
+MENU_WORDS = frozenset({"menu", "bat dau", "trang chinh", "start", "xin chao", "chao", "hello", "hi", "alo"})
 
 
 # --- consent ----------------------------------------------------------------------------------
@@ -182,7 +184,7 @@ flow.step("notices_offer", Step(prompt=notices.prompt_notices_offer, on_choice=n
 
 # --- dispatch ---------------------------------------------------------------------------------
 
-STEPS = {**flow.steps, **intake.flow.steps, **data_rights.flow.steps}
+STEPS = MappingProxyType({**flow.steps, **intake.flow.steps, **data_rights.flow.steps})
 
 
 def handle_command(turn: Turn, command: str, argument: str) -> bool:

@@ -7,6 +7,8 @@ conversation row. Editing from the summary returns to the summary after the edit
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import re
 from datetime import timedelta
 
@@ -24,10 +26,10 @@ flow = Flow()
 
 NO_CONSENT_TYPES = (TicketType.PHAN_ANH, TicketType.GOP_Y)
 PHONE_RE = re.compile(r"(?:\+?84|0)(?:[\s.\-]?\d){9,10}")
-STEP_AFTER = {
+STEP_AFTER = MappingProxyType({
     "type": "description", "description": "category", "category": "hamlet", "hamlet": "extras",
     "extras": "cosigners", "cosigners": "contact", "contact": "summary",
-}
+})
 
 
 def consented(turn: Turn) -> bool:

@@ -7,6 +7,8 @@ official's conversation row; their next message in that chat completes it."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,8 +33,8 @@ DENIED = "Không có quyền"
 TEXT_ACTIONS = ("transfer_to", "request_info", "progress", "resolve", "extend", "refuse", "note")
 PENDING_TTL = timedelta(hours=2)
 GROUP_FREE_TEXT_TTL = timedelta(minutes=10)   # in a group, later answers must be replies to the prompt
-ACCEPTABLE = {S.RECEIVED, S.TRANSFERRED, S.REOPENED}
-STATES_FOR: dict[str, set[str]] = {
+ACCEPTABLE = frozenset({S.RECEIVED, S.TRANSFERRED, S.REOPENED})
+STATES_FOR: dict[str, set[str]] = MappingProxyType({
     "accept": set(ACCEPTABLE),
     "transfer": {S.RECEIVED, S.TRANSFERRED, S.REOPENED, S.ACCEPTED, S.IN_PROGRESS},
     "request_info": {S.RECEIVED, S.TRANSFERRED, S.REOPENED, S.ACCEPTED, S.IN_PROGRESS},
@@ -41,7 +43,7 @@ STATES_FOR: dict[str, set[str]] = {
     "extend": {S.ACCEPTED, S.IN_PROGRESS, S.WAITING_CITIZEN},
     "refuse": {S.RECEIVED, S.TRANSFERRED, S.REOPENED, S.ACCEPTED, S.IN_PROGRESS, S.WAITING_CITIZEN},
     "note": {str(s) for s in S},
-}
+})
 
 
 def policy_action(action: str) -> str:
@@ -344,10 +346,10 @@ def finish_note(turn: OfficeTurn, ticket: Ticket, text: str, *, action: str, pho
     turn.say("office/note_posted", code=ticket.code, text=text, who=who, photos=photos)
 
 
-COMPLETERS = {
+COMPLETERS = MappingProxyType({
     "transfer": finish_transfer, "request_info": finish_request_info, "progress": finish_progress,
     "resolve": finish_resolve, "extend": finish_extend, "refuse": finish_refuse, "note": finish_note,
-}
+})
 
 
 # --- shared -----------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ the first send never got an id (so a card is never lost)."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from typing import Any
 
 from sqlmodel import Session, func, select
@@ -18,7 +20,7 @@ from storage.models import ActionToken, Office, Official, Ticket, TicketAttachme
 from storage.officials import card_in_chat, cards_of_ticket, office_group_chat, office_of_chat
 
 SUMMARY_CHARS = 1500
-BUTTONS_BY_STATUS: dict[str, tuple[tuple[str, ...], ...]] = {
+BUTTONS_BY_STATUS: dict[str, tuple[tuple[str, ...], ...]] = MappingProxyType({
     S.RECEIVED: (("accept", "transfer"), ("request_info", "refuse"), ("note",)),
     S.TRANSFERRED: (("accept", "transfer"), ("request_info", "refuse"), ("note",)),
     S.REOPENED: (("accept", "transfer"), ("request_info", "refuse"), ("note",)),
@@ -28,7 +30,7 @@ BUTTONS_BY_STATUS: dict[str, tuple[tuple[str, ...], ...]] = {
     S.RESOLVED: (("note",),),
     S.CLOSED: (("note",),),
     S.REFUSED: (("note",),),
-}
+})
 
 
 def card_view(ctx: Any, ticket: Ticket) -> dict[str, Any]:

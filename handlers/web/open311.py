@@ -4,6 +4,8 @@ bot/open311.py."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import asyncio
 import logging
 from typing import Any
@@ -23,8 +25,8 @@ log = logging.getLogger(__name__)
 PREFIX = "/open311/v2"
 FMT = "{fmt:json|xml}"
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
-XML_LIST_ITEMS = {"services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
-                  "values": "value", "endpoints": "endpoint", "formats": "format"}
+XML_LIST_ITEMS = MappingProxyType({"services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
+                  "values": "value", "endpoints": "endpoint", "formats": "format"})
 
 
 def _xml_value(parent: ET.Element, key: str, value: Any) -> None:
