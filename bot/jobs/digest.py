@@ -169,7 +169,7 @@ def render_digest(texts: Texts, settings: Settings, digest: Digest, *, office_na
 
 
 CHART_WARMUP_AHEAD = timedelta(hours=1)
-_warmup: threading.Thread | None = None
+WARMUP_THREAD = "digest-chart-warmup"
 
 
 def warm_chart_library() -> threading.Thread | None:
@@ -179,12 +179,11 @@ def warm_chart_library() -> threading.Thread | None:
     digest job it held the scan transaction that long. The digest's scans call this in the hour
     before its slot, so the job itself only draws; the rest of the week the process never loads it.
     Returns the thread (None when matplotlib is already loaded)."""
-    global _warmup
-    if _warmup is None and "matplotlib.pyplot" not in sys.modules:
-        _warmup = threading.Thread(target=_import_chart_library, name="digest-chart-warmup", daemon=True)
-        _warmup.start()
-        return _warmup
-    return None
+    if "matplotlib.pyplot" in sys.modules or any(t.name == WARMUP_THREAD for t in threading.enumerate()):
+        return None
+    warmup = threading.Thread(target=_import_chart_library, name=WARMUP_THREAD, daemon=True)
+    warmup.start()
+    return warmup
 
 
 def _import_chart_library() -> None:
