@@ -7,6 +7,8 @@ conversation row. Editing from the summary returns to the summary after the edit
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import re
 from datetime import timedelta
 
@@ -16,6 +18,7 @@ from bot.intake import hamlets as hamlet_guess
 from bot.tickets.cards import post_office_card
 from bot.conversation.engine import Choice, Flow, Step, Turn
 from bot.core.domain import ButtonKind, Channel, TicketType
+from bot.core.render import shorten
 from bot.language.normalize import fold, is_meaningful, normalize_text
 from bot.tickets.records import Draft, create_ticket
 from storage.models import Office
@@ -24,10 +27,10 @@ flow = Flow()
 
 NO_CONSENT_TYPES = (TicketType.PHAN_ANH, TicketType.GOP_Y)
 PHONE_RE = re.compile(r"(?:\+?84|0)(?:[\s.\-]?\d){9,10}")
-STEP_AFTER = {
+STEP_AFTER = MappingProxyType({
     "type": "description", "description": "category", "category": "hamlet", "hamlet": "extras",
     "extras": "cosigners", "cosigners": "contact", "contact": "summary",
-}
+})
 
 
 def consented(turn: Turn) -> bool:
@@ -486,25 +489,6 @@ flow.step("contact", Step(prompt=prompt_contact, on_choice=choose_contact, on_co
 flow.step("contact_name", Step(prompt=prompt_contact_name, on_choice=choose_contact_name, on_text=take_contact_name))
 flow.step("contact_manual", Step(prompt=prompt_contact_manual, on_choice=choose_contact_manual,
                                  on_text=take_contact_manual, on_contact=take_shared_contact))
-def prompt_complaint_anonymous(turn: Turn) -> None:
-    """An anonymous khiếu nại cannot be filed: offer the same text as a phản ánh or kiến nghị in one tap."""
-    turn.say("citizen/anonymous_complaint_refused", remove_keyboard=True,
-             choices=[Choice(TicketType.PHAN_ANH, turn.texts.label("complaint_as_phan_anh")),
-                      Choice(TicketType.KIEN_NGHI, turn.texts.label("complaint_as_kien_nghi")),
-                      Choice("identify", turn.texts.label("complaint_give_name"))])
-
-
-def choose_complaint_anonymous(turn: Turn, value: str) -> None:
-    if value == "identify":
-        turn.goto("contact_manual")
-        return
-    draft = turn.draft
-    draft.type = value              # description, category, hamlet and photos stay as typed
-    turn.save_draft(draft)
-    set_contact(turn, mode="anonymous", name="", phone="")
-
-
-flow.step("complaint_anonymous", Step(prompt=prompt_complaint_anonymous, on_choice=choose_complaint_anonymous))
 flow.step("anonymous_denunciation", Step(prompt=prompt_anonymous_denunciation,
                                          on_choice=choose_anonymous_denunciation))
 
@@ -543,13 +527,6 @@ def choose_summary(turn: Turn, value: str) -> None:
             turn.goto("category")
         else:
             turn.goto(field_name)
-
-
-def shorten(text: str, limit: int) -> str:
-    """At most `limit` characters, cut at a word with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0] + "…"
 
 
 def submit(turn: Turn) -> None:

@@ -17,14 +17,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.language.classifier import CategorySpec, Classification
+from bot.language.normalize import fold
 from bot.language.linear import Example, LinearClassifier, heldout_examples, shipped_examples
 
 # What a description may carry that identifies someone; replaced before it is kept.
 _EMAIL = re.compile(r"\S+@\S+")
 _DIGITS = re.compile(r"(?:\+?\d[\s.\-]?){6,}")
 _WORD = re.compile(r"\w+", re.UNICODE)
-_HONORIFICS = frozenset("ông bà anh chị em cô chú bác cháu cụ ong ba chi co chu bac chau cu".split())
-_PLACE_WORDS = frozenset("thôn xóm bản tổ làng xã huyện tỉnh phòng thon xom ban to lang xa huyen tinh phong".split())
+# Compared accent-folded: ông/bà/anh/chị/em/cô/chú/bác/cháu/cụ; thôn/xóm/bản/tổ/làng/xã/huyện/tỉnh/phòng.
+_HONORIFICS = frozenset("ong ba anh chi em co chu bac chau cu".split())
+_PLACE_WORDS = frozenset("thon xom ban to lang xa huyen tinh phong".split())
 MAX_KEPT_CHARS = 1000
 
 
@@ -44,7 +46,7 @@ def _names(text: str) -> list[tuple[int, int]]:
         j = i
         while j + 1 < len(words) and _capitalised(words[j + 1].group()) and j - i < 3:
             j += 1
-        before = words[i - 1].group().lower() if i else ""
+        before = fold(words[i - 1].group()) if i else ""
         if before in _HONORIFICS or (j > i and before not in _PLACE_WORDS):
             spans.append((words[i].start(), words[j].end()))
         i = j + 1

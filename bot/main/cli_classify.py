@@ -18,7 +18,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if args.status or args.retrain:
         return _status(args)
     from bot.core.routing import route_ticket
-    from bot.main.composition import build_classifier
+    from bot.main.services import build_classifier
 
     settings = _settings(args)
     classifier = build_classifier(settings)
@@ -35,7 +35,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     """Top-1, top-3 and a confusion table (rows: true category, columns: predicted) for FILE."""
     from bot.language.classifier import read_labelled
-    from bot.main.composition import build_classifier
+    from bot.main.services import build_classifier
 
     settings = _settings(args)
     classifier = build_classifier(settings)
@@ -61,7 +61,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     """The model in use, the corrections collected and the latest retraining decisions."""
     from bot.jobs.classifier_retrain import retrain
-    from bot.main.composition import build_services
+    from bot.main.services import build_services
     from storage.classifier import active_model, count_corrections, model_history
     from storage.engine import read_session
 

@@ -9,7 +9,6 @@ import signal
 import sys
 from collections.abc import Callable
 from contextlib import suppress
-from functools import lru_cache
 from pathlib import Path
 
 from aiohttp import web
@@ -18,17 +17,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from telegram import Bot
 
-from bot.language.classifier import CategorySpec
-from bot.language.learning import ModelSlot, build_model
-from bot.language.linear import Example, LinearClassifier
-from bot.jobs.classifier_retrain import active_corrections
 from bot.intake.attachment_notices import notify_attachment_refused
 from bot.tickets.channel_alerts import alert_citizen_unreachable, alert_zalo_token_failure
-from bot.core.clock import Clock, SystemClock
-from bot.config.settings import Category, Settings
+from bot.config.settings import Settings
 from bot.service.transactions import Service, Services
-from bot.core.render import Texts
-from bot.core.workdays import WorkingCalendar
+from bot.main.services import build_classifier, build_services  # noqa: F401 - the callers' entry points
 from handlers.telegram.webhook import TelegramAdapter, run_polling
 from handlers.telegram.files import store_attachments
 from handlers.web.routes import add_web_routes
@@ -44,54 +37,15 @@ from notifications.zalo.api import ZaloClient
 from notifications.zalo.sender import ZaloSender
 from notifications.zalo.tokens import ZaloTokens
 from notifications.zalo.window import ConsultationWindow
-from storage.engine import make_engine, read_session, write_session
-from storage.migrate import upgrade_database
-from storage.tickets import sync_offices
+from storage.engine import read_session
 
 log = logging.getLogger(__name__)
 ENGINE_KEY = web.AppKey("engine", Engine)
 
 
-def category_specs(settings: Settings) -> list[CategorySpec]:
-    return [CategorySpec(code=c.code, name=c.name, keywords=tuple(c.keywords), office=c.office)
-            for c in settings.categories]
-
-
-def build_classifier(settings: Settings, engine: Engine | None = None) -> ModelSlot:
-    """The category classifier: the shipped labelled set plus (with a database) the corrections
-    of the active model version. Fitted on first use, never here."""
-    specs = category_specs(settings)
-    if engine is None:
-        return ModelSlot(specs, lambda: _fitted(settings.categories, ()))
-    return ModelSlot(specs, lambda: _fitted(settings.categories, tuple(active_corrections(engine))))
-
-
 async def warm_classifier(services: Services) -> None:
     """Fit the classifier in a worker thread at start, so the first citizen does not wait for it."""
     await asyncio.to_thread(lambda: services.classifier.model)
-
-
-@lru_cache(maxsize=4)
-def _fitted(categories: tuple[Category, ...], corrections: tuple[Example, ...]) -> LinearClassifier:
-    # Fitting takes about a second; identical inputs share one fitted model (it is read-only).
-    return build_model([CategorySpec(code=c.code, name=c.name, keywords=tuple(c.keywords), office=c.office)
-                        for c in categories], corrections)
-
-
-def build_services(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,
-                   migrate: bool = True) -> Services:
-    """Open the database (migrated to head), seed offices, and build the core's collaborators."""
-    engine = engine or make_engine(settings.database_url)
-    if migrate:
-        upgrade_database(engine)
-    with write_session(engine) as session:
-        sync_offices(session, [(o.code, o.name, o.telegram_chat_id) for o in settings.offices])
-    return Services(
-        settings=settings, engine=engine, clock=clock or SystemClock(), texts=Texts(),
-        classifier=build_classifier(settings, engine),
-        calendar=WorkingCalendar(extra_days_off=settings.calendar.extra_days_off,
-                                 extra_working_days=settings.calendar.extra_working_days),
-    )
 
 
 def build_bot(settings: Settings) -> Bot:
@@ -252,7 +206,7 @@ async def run_telegram(settings: Settings) -> None:
 
 async def run_local(settings: Settings, *, banner: str = "", user_id: str = "console") -> None:
     """Without a Telegram token: the web front in the background and the console chat in the foreground."""
-    from handlers.console import run_console
+    from bot.main.console import run_console
 
     services = build_services(settings)
     runner = web.AppRunner(build_web_app(services, telegram=None), access_log=None)
