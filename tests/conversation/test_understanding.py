@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from bot.intake.hamlets import find_hamlet
 from bot.main.officials_cli import console_identity
 from bot.service.transactions import Service
-from handlers.console import run_console
+from bot.main.console import run_console
 from storage.engine import write_session
 from storage.models import Ticket
 from testkit.drivers import CoreChat
