@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from bot.language.classifier import CategorySpec, Classification
 from bot.language.normalize import fold
-from bot.language.linear import Example, LinearClassifier, heldout_examples, shipped_examples
+from bot.language.blend import BlendedClassifier
+from bot.language.linear import Example, heldout_examples, shipped_examples
 
 # What a description may carry that identifies someone; replaced before it is kept.
 _EMAIL = re.compile(r"\S+@\S+")
@@ -81,7 +82,7 @@ class Scores:
         return self.heldout_top1 >= other.heldout_top1 and self.recent_top1 >= other.recent_top1
 
 
-def accuracy(model: LinearClassifier, rows: Sequence[Example]) -> tuple[float, float]:
+def accuracy(model: BlendedClassifier, rows: Sequence[Example]) -> tuple[float, float]:
     """Top-1 and top-3 accuracy (1.0 on an empty set: nothing to get wrong)."""
     if not rows:
         return 1.0, 1.0
@@ -93,16 +94,16 @@ def accuracy(model: LinearClassifier, rows: Sequence[Example]) -> tuple[float, f
     return top1 / len(rows), top3 / len(rows)
 
 
-def score(model: LinearClassifier, recent: Sequence[Example], heldout: Sequence[Example] | None = None) -> Scores:
+def score(model: BlendedClassifier, recent: Sequence[Example], heldout: Sequence[Example] | None = None) -> Scores:
     held = heldout_examples() if heldout is None else heldout
     h1, h3 = accuracy(model, held)
     r1, _ = accuracy(model, recent)
     return Scores(heldout_top1=h1, heldout_top3=h3, recent_top1=r1, recent_count=len(recent))
 
 
-def build_model(categories: Sequence[CategorySpec], corrections: Sequence[Example]) -> LinearClassifier:
+def build_model(categories: Sequence[CategorySpec], corrections: Sequence[Example]) -> BlendedClassifier:
     """The shipped set plus the commune's corrections, fitted."""
-    return LinearClassifier(categories, examples=[*shipped_examples(), *corrections]).fit()
+    return BlendedClassifier(categories, examples=[*shipped_examples(), *corrections]).fit()
 
 
 class ModelSlot:
@@ -111,14 +112,14 @@ class ModelSlot:
     better model in with `replace`."""
 
     def __init__(self, categories: Sequence[CategorySpec],
-                 factory: Callable[[], LinearClassifier] | None = None) -> None:
+                 factory: Callable[[], BlendedClassifier] | None = None) -> None:
         self.categories = tuple(categories)
         self._factory = factory or (lambda: build_model(self.categories, ()))
-        self._model: LinearClassifier | None = None
+        self._model: BlendedClassifier | None = None
         self._lock = threading.Lock()
 
     @property
-    def model(self) -> LinearClassifier:
+    def model(self) -> BlendedClassifier:
         with self._lock:
             if self._model is None:
                 self._model = self._factory()
@@ -127,6 +128,6 @@ class ModelSlot:
     def classify(self, text: str) -> Classification:
         return self.model.classify(text)
 
-    def replace(self, model: LinearClassifier) -> None:
+    def replace(self, model: BlendedClassifier) -> None:
         with self._lock:
             self._model = model

@@ -1,4 +1,5 @@
-"""The category classifier in use: a scikit-learn linear model over word and character n-grams.
+"""Half of the category classifier in use (bot/language/blend.py): a scikit-learn linear model
+over word and character n-grams.
 
 Every message is seen twice: as written (lower-cased, accents kept, which separates lợn/lớn and
 thuốc/thuộc) and accent-folded with abbreviations expanded (how a quarter of citizens type).

@@ -15,7 +15,8 @@ from bot.core.workdays import WorkingCalendar
 from bot.jobs.classifier_retrain import active_corrections
 from bot.language.classifier import CategorySpec
 from bot.language.learning import ModelSlot, build_model
-from bot.language.linear import Example, LinearClassifier
+from bot.language.blend import BlendedClassifier
+from bot.language.linear import Example
 from bot.service.transactions import Services
 from storage.engine import make_engine, write_session
 from storage.migrate import upgrade_database
@@ -38,7 +39,7 @@ def build_classifier(settings: Settings, engine: Engine | None = None) -> ModelS
 
 
 @lru_cache(maxsize=4)
-def _fitted(categories: tuple[Category, ...], corrections: tuple[Example, ...]) -> LinearClassifier:
+def _fitted(categories: tuple[Category, ...], corrections: tuple[Example, ...]) -> BlendedClassifier:
     # Fitting takes about a second; identical inputs share one fitted model (it is read-only).
     return build_model([CategorySpec(code=c.code, name=c.name, keywords=tuple(c.keywords), office=c.office)
                         for c in categories], corrections)
