@@ -41,7 +41,7 @@ def candidates(cats: list[CategorySpec]) -> dict[str, object]:
         "SGD log-loss, elastic net": lambda: LinearClassifier(cats).fit(),
         "complement naive Bayes": lambda: LinearClassifier(
             cats, estimator=lambda: ComplementNB(alpha=0.3)).fit(),
-        "blend: SGD + present, mean of probabilities (in use)": lambda: build_model(cats, []),
+        "blend: SGD + present, mean of probabilities (in use)": lambda: build_model(cats, []).fit(),
     }
 
 

@@ -41,7 +41,7 @@ def retrain(engine: Engine, slot: ModelSlot, now: datetime, *, force: bool = Fal
     if not force and (not rows or (latest and latest[0].corrections_upto >= upto)):
         return None
     current = slot.model
-    candidate = build_model(slot.categories, [Example(c.text, c.to_category) for c in rows])
+    candidate = build_model(slot.categories, [Example(c.text, c.to_category) for c in rows]).fit()
     before, after = score(current, recent), score(candidate, recent)
     switch = after.at_least(before)
     record = _record(candidate.version, upto, len(candidate.examples), after, active=switch,

@@ -102,8 +102,8 @@ def score(model: BlendedClassifier, recent: Sequence[Example], heldout: Sequence
 
 
 def build_model(categories: Sequence[CategorySpec], corrections: Sequence[Example]) -> BlendedClassifier:
-    """The shipped set plus the commune's corrections, fitted."""
-    return BlendedClassifier(categories, examples=[*shipped_examples(), *corrections]).fit()
+    """The shipped set plus the commune's corrections (fitted on first use)."""
+    return BlendedClassifier(categories, examples=[*shipped_examples(), *corrections])
 
 
 class ModelSlot:
@@ -122,12 +122,16 @@ class ModelSlot:
     def model(self) -> BlendedClassifier:
         with self._lock:
             if self._model is None:
-                self._model = self._factory()
+                self._model = self._factory().fit()
             return self._model
+
+    def shipped_version(self) -> str:
+        """The version of the model built from the shipped set alone (nothing fitted)."""
+        return build_model(self.categories, ()).version
 
     def classify(self, text: str) -> Classification:
         return self.model.classify(text)
 
     def replace(self, model: BlendedClassifier) -> None:
         with self._lock:
-            self._model = model
+            self._model = model.fit()

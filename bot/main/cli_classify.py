@@ -71,7 +71,7 @@ def _status(args: argparse.Namespace) -> int:
     with read_session(services.engine) as session:
         active, history, corrections = active_model(session), model_history(session), count_corrections(session)
     print(_say("classify_status", active=active, history=history, corrections=corrections,
-               version=services.classifier.model.version if active is None else active.version))
+               version=services.classifier.shipped_version() if active is None else active.version))
     return 0
 
 

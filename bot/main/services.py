@@ -40,9 +40,9 @@ def build_classifier(settings: Settings, engine: Engine | None = None) -> ModelS
 
 @lru_cache(maxsize=4)
 def _fitted(categories: tuple[Category, ...], corrections: tuple[Example, ...]) -> BlendedClassifier:
-    # Fitting takes about a second; identical inputs share one fitted model (it is read-only).
+    # Fitting takes about two seconds; identical inputs share one fitted model (it is read-only).
     return build_model([CategorySpec(code=c.code, name=c.name, keywords=tuple(c.keywords), office=c.office)
-                        for c in categories], corrections)
+                        for c in categories], corrections).fit()
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,

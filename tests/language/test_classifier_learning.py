@@ -40,7 +40,7 @@ def specs() -> list[CategorySpec]:
 
 @pytest.fixture(scope="module")
 def model(specs):
-    return build_model(specs, [])
+    return build_model(specs, []).fit()
 
 
 def _plain(text: str) -> bool:
