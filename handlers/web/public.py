@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from typing import Any
 
 from aiohttp import web
 
+from bot.core.attempts import AttemptLimiter
 from bot.interop.public_stats import PublicPage, build_public_page
 from bot.documents.report_docx import percent
 from bot.documents.statistics import Row
 from bot.service.transactions import Services
 from bot.intake.lookup import lookup_ticket, normalize_code
 from handlers.web.security import CSRF_FIELD, RateLimiter, Sessions, client_address
-from storage.engine import read_session
-
-MAX_CODE_FAILURES = 5          # wrong PINs per ticket code per hour, whoever tries
+from storage.engine import read_session, write_session
 
 
 def trend_chart(page: PublicPage, *, width: int = 640, height: int = 200) -> dict[str, Any]:
@@ -56,7 +54,7 @@ class PublicPages:
         self.sessions = sessions
         portal = services.settings.portal
         self.by_address = RateLimiter(portal.lookup_attempts_per_hour, 3600.0)
-        self.by_code = RateLimiter(MAX_CODE_FAILURES, 3600.0)
+        self.attempts = AttemptLimiter.from_settings(services.settings.doors)
         self._cached: tuple[float, str] | None = None
 
     def _today(self):  # noqa: ANN202
@@ -103,16 +101,25 @@ class PublicPages:
             return self._lookup_page(request, sid, status=429, error="limited", code=code or "")
         if code is None or not pin.strip().isdigit() or len(pin.strip()) != 6:
             return self._lookup_page(request, sid, status=400, error="format", code=code_raw)
-        code_key = hashlib.sha256(code.encode()).hexdigest()
+        client = client_address(request, self.services.settings.portal.trusted_proxies)
 
-        def find() -> dict[str, object] | None:
-            with read_session(self.services.engine) as session:
-                return lookup_ticket(session, self.services.settings, self.services.texts, code=code, pin=pin)
+        def find() -> tuple[str, dict[str, object] | None]:
+            # The one attempt limiter: wrong PINs counted per code on every channel and per address.
+            now = self.services.clock.now()
+            keys = {"scope": "pin", "subject": code, "client": client, "now": now}
+            with write_session(self.services.engine) as session:
+                if self.attempts.check(session, **keys).locked:
+                    return "limited", None
+                found = lookup_ticket(session, self.services.settings, self.services.texts, code=code, pin=pin)
+                if found is None:
+                    self.attempts.failed(session, **keys)
+                    return "not_found", None
+                self.attempts.succeeded(session, **keys)
+                return "", found
 
-        if self.by_code.blocked(code_key):
+        error, found = await asyncio.to_thread(find)
+        if error == "limited":
             return self._lookup_page(request, sid, status=429, error="limited", code=code)
-        found = await asyncio.to_thread(find)
         if found is None:
-            self.by_code.allow(code_key)          # one more wrong PIN for this code
             return self._lookup_page(request, sid, status=404, error="not_found", code=code)
         return self._lookup_page(request, sid, t=found, code=code)
