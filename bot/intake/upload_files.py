@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +22,23 @@ WEB_PREFIX = "web:"
 
 def web_folder(attachments_dir: str | Path) -> Path:
     return Path(attachments_dir) / "web"
+
+
+def upload_name(now: datetime, extension: str) -> str:
+    """A new upload's file name: when it was stored (hex epoch seconds, by the injected clock) and a
+    random part, so the orphan sweep needs no file-system time."""
+    return f"{int(now.timestamp()):x}-{secrets.token_hex(16)}{extension}"
+
+
+def stored_at(path: Path) -> float:
+    """When an upload was stored: from its name, else the file's modification time."""
+    stamp = path.name.split("-", 1)[0]
+    if "-" in path.name and 6 <= len(stamp) <= 12:
+        try:
+            return float(int(stamp, 16))
+        except ValueError:
+            pass
+    return path.stat().st_mtime
 
 
 def folder_bytes(folder: Path) -> int:
@@ -47,7 +65,7 @@ def remove_orphan_uploads(engine: Engine, folder: Path, *, now: datetime, older_
     if not folder.is_dir():
         return 0
     cutoff = (now - older_than).timestamp()
-    candidates = [p for p in folder.iterdir() if p.is_file() and p.stat().st_mtime < cutoff]
+    candidates = [p for p in folder.iterdir() if p.is_file() and stored_at(p) < cutoff]
     if not candidates:
         return 0
     attached = attached_web_files(engine)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 from bot.core.domain import Attachment, Channel, Inbound, Reply
 from bot.core.throttles import DoorThrottle
 from bot.intake.attachments import check_attachment
-from bot.intake.upload_files import folder_bytes, web_folder
+from bot.intake.upload_files import folder_bytes, upload_name, web_folder
 from bot.service.transactions import Service
 from bot.tickets.channel_alerts import alert_storage_full
 from notifications.web.outbox import conversation_started, erase_transcript, fetch_replies
@@ -239,7 +239,7 @@ class WebChat:
             raise self.refuse("too_large" if checked.reason == "too_large" else "wrong_type",
                               413 if checked.reason == "too_large" else 415)
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{secrets.token_hex(16)}{checked.extension}"
+        path = self.folder / upload_name(self.services.clock.now(), checked.extension)
         await asyncio.to_thread(path.write_bytes, checked.data)
         measured, used = self._gauge
         self._gauge = (measured, used + len(checked.data))
