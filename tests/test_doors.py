@@ -262,6 +262,9 @@ async def test_5_bad_bodies_and_queries_are_4xx_with_a_message(services, api_key
                                                                             "Content-Type": "application/json"}) as r:
                 assert r.status == 400, body
                 assert (await r.json())["message"]
+        for path in ("/tra-cuu", "/chat/ket-thuc"):                      # a non-ASCII CSRF token
+            async with http.post(base + path, data={"csrf": "tôi-là-token", "code": "XG-2026-1", "pin": "123456"}) as r:
+                assert r.status == 403, path
         for after in ("9" * 5000, str(2 ** 70), "-1", "١٢"):
             async with http.get(base + "/chat/api/messages", params={"after": after},
                                 headers={"X-CSRF-Token": chat.csrf}) as r:

@@ -44,4 +44,4 @@ def hash_pin(code: str, pin: str) -> str:
 
 def check_pin(code: str, pin: str, pin_hash: str) -> bool:
     """True when `pin` is the ticket's PIN."""
-    return hmac.compare_digest(hash_pin(code, pin.strip()), pin_hash)
+    return hmac.compare_digest(hash_pin(code, pin.strip()).encode(), pin_hash.encode())

@@ -17,6 +17,9 @@ from bot.core.render import Texts
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "5"
+MACHINE_PATHS = ("/open311/", "/telegram", "/zalo", "/metrics", "/healthz")   # answered for programs, by their specs
+KEPT_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options",
+                "Cache-Control", "Allow")
 
 
 def finite(value: Any) -> Any:
@@ -63,6 +66,19 @@ def doors_middleware(texts: Texts) -> Callable:
     async def middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
         try:
             return await handler(request)
+        except Refused:
+            raise
+        except web.HTTPException as exc:
+            if exc.status < 400 or request.path.startswith(MACHINE_PATHS):
+                raise
+            # aiohttp's own refusals (unknown page, wrong method, body too large): in Vietnamese
+            reason = {404: "not_found", 405: "not_found", 413: "too_large", 403: "session"}.get(exc.status, "format")
+            response = web.Response(text=texts.render("web/refusal", reason=reason).strip(), status=exc.status,
+                                    content_type="text/plain")
+            for name in KEPT_HEADERS:
+                if name in exc.headers:
+                    response.headers[name] = exc.headers[name]
+            return response
         except OperationalError:
             log.warning("database unavailable: %s %s answered 503", request.method, request.path)
             return refusal(texts, "busy", 503, headers={"Retry-After": RETRY_AFTER_SECONDS})

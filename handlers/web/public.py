@@ -93,8 +93,14 @@ class PublicPages:
 
     async def lookup(self, request: web.Request) -> web.Response:
         """Code + PIN → status; rate-limited per address and per code; the same answer for any miss."""
-        form = await request.post()
-        sid = self.sessions.check_csrf(request, str(form.get(CSRF_FIELD, "")))
+        try:
+            form = await request.post()
+        except ValueError:
+            form = {}
+        try:
+            sid = self.sessions.check_csrf(request, str(form.get(CSRF_FIELD, "")))
+        except web.HTTPForbidden:        # an old or foreign form: say so, and offer a fresh one
+            return self._lookup_page(request, self.sessions.new_or_existing(request), status=403, error="session")
         code_raw, pin = str(form.get("code", ""))[:40], str(form.get("pin", ""))[:12]
         code = normalize_code(code_raw)
         if not self.by_address.allow(client_address(request, self.services.settings.portal.trusted_proxies)):

@@ -106,7 +106,7 @@ class Sessions:
         if len(value) > 96 or len(parts) != 3 or not parts[1].isdigit() or len(parts[1]) > 12:
             return None
         token, issued, mac = parts
-        if not hmac.compare_digest(self._mac(token, issued), mac):
+        if not hmac.compare_digest(self._mac(token, issued).encode(), mac.encode()):
             return None
         age = self.clock() - int(issued)
         return value if -300 <= age < self.lifetime else None
@@ -134,7 +134,7 @@ class Sessions:
     def check_csrf(self, request: web.Request, supplied: str | None) -> str:
         """The session id when `supplied` is its CSRF token; otherwise 403."""
         sid = self.get(request)
-        if sid is None or not supplied or not hmac.compare_digest(self.csrf_token(sid), supplied):
+        if sid is None or not supplied or not hmac.compare_digest(self.csrf_token(sid).encode(), supplied.encode()):
             raise web.HTTPForbidden(text="CSRF token missing or invalid", content_type="text/plain")
         return sid
 
