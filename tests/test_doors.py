@@ -30,7 +30,6 @@ from bot.service.transactions import Service
 from bot.tickets.records import Draft, create_ticket
 from storage.engine import make_engine, read_session, write_session
 from storage.models import ChannelIdentity, OutboxMessage, Ticket, TicketAttachment
-from tests.conftest import PG_URL
 from tests.web_driver import WebChatClient, serve_web, with_doors
 
 LOCKED = "tạm khóa"
@@ -297,28 +296,56 @@ def api_key_plain(services) -> str:
 
 # --- 6. a transient database error: 503, the message left unprocessed, its retry handled -------
 
-@pytest.mark.skipif(bool(PG_URL), reason="the lock is a SQLite writer holding the file")
+class DatabaseLocked:
+    """Another client holding the tables the doors write, longer than the app is willing to wait:
+    SQLite — a writer holding the file (busy timeout 200 ms); PostgreSQL — table locks (lock_timeout 200 ms)."""
+
+    def __init__(self, database_url: str) -> None:
+        self.url = make_url(database_url)
+
+    def engine(self):  # noqa: ANN201
+        quick = make_engine(self.url.render_as_string(hide_password=False))
+        sqlite = self.url.get_backend_name() == "sqlite"
+
+        @event.listens_for(quick, "connect")
+        def impatient(dbapi_connection, _record):  # noqa: ANN001 - DB-API connection
+            if sqlite:
+                dbapi_connection.execute("PRAGMA busy_timeout=200")
+            else:
+                with dbapi_connection.cursor() as cursor:
+                    cursor.execute("SET lock_timeout = '200ms'")
+                dbapi_connection.commit()
+
+        return quick
+
+    def __enter__(self) -> "DatabaseLocked":
+        if self.url.get_backend_name() == "sqlite":
+            self.holder = sqlite3.connect(self.url.database, timeout=5)
+            self.holder.execute("BEGIN IMMEDIATE")
+        else:
+            import psycopg
+
+            self.holder = psycopg.connect(self.url.set(drivername="postgresql").render_as_string(hide_password=False))
+            self.holder.execute("LOCK TABLE door_counters, api_keys, processed_inbound IN ACCESS EXCLUSIVE MODE")
+        return self
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        self.holder.rollback()
+        self.holder.close()
+
+
 async def test_6_a_locked_database_is_503_and_the_retry_is_handled(services, database_url, api_key_plain):
-    quick = make_engine(database_url)
-
-    @event.listens_for(quick, "connect")
-    def short_busy(dbapi_connection, _record):  # noqa: ANN001 - DB-API connection
-        dbapi_connection.execute("PRAGMA busy_timeout=200")
-
+    lock = DatabaseLocked(database_url)
+    quick = lock.engine()
     impatient = replace(services, engine=quick)
     async with serve_web(impatient) as (http, base):
         chat = await fresh_chat(http, base)
-        holder = sqlite3.connect(make_url(database_url).database, timeout=5)
-        holder.execute("BEGIN IMMEDIATE")
-        try:
+        with lock:
             status = await chat.post(text="/start", client_id="retry-me-0001")
             async with http.post(base + "/open311/v2/requests.json",
                                  data={"api_key": api_key_plain, "service_code": "ha_tang",
                                        "description": "Đèn đường trước nhà văn hóa thôn bị hỏng"}) as r:
                 open311_status, open311_body = r.status, await r.json()
-        finally:
-            holder.rollback()
-            holder.close()
         assert status == 503 and open311_status == 503 and "gửi lại" in open311_body["message"]
         assert await chat.post(text="/start", client_id="retry-me-0001") == 200
         assert "Xuân Giang" in chat.plain(await chat.pull())            # handled once, now

@@ -77,9 +77,13 @@ def redact_pins(session: Session, text: str) -> str:
 
 
 def erase_transcript(engine: Engine, chat_id: str) -> int:
-    """Kết thúc phiên: every row of this web chat is erased (nothing left to serve to anyone)."""
+    """Kết thúc phiên: every row of this web chat is erased (nothing left to serve to anyone), and
+    the conversation's state with any unsent draft (name, phone) is forgotten."""
     with write_session(engine) as session:
         rows = chat_rows(session, channel=CHANNEL, chat_id=chat_id)
         for row in rows:
             erase_payload(row)
+        for conversation in session.exec(select(Conversation).where(Conversation.channel == CHANNEL,
+                                                                    Conversation.user_id == chat_id)):
+            conversation.data, conversation.step = "{}", ""
     return len(rows)
