@@ -4,6 +4,8 @@ every inbound event to the current step (intake steps live in bot/intake.py).
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import re
 
 from bot.intake import data_rights
@@ -14,16 +16,16 @@ from bot.intake import surveys
 from bot.conversation.engine import Choice, Flow, Step, Turn, resolve_choice
 from bot.language.normalize import fold, is_meaningful, normalize_text
 from bot.core.attempts import AttemptLimiter
+from bot.core.codes import contains_code, find_code
 from bot.core.pins import check_pin
 from storage.models import Office, Ticket
 from storage.officials import add_follower
 from storage.tickets import citizen_owns_ticket, find_ticket, tickets_of_citizen
 
 flow = Flow()
-CODE_RE = re.compile(r"\b([A-Za-z]{1,6})\s*-\s*(\d{4})\s*-\s*(\d{1,9})\b")
 PIN_RE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
-CANCEL_WORDS = {"huy", "huy bo", "thoi", "dung lai", "thoat", "cancel"}
-MENU_WORDS = {"menu", "bat dau", "trang chinh", "start", "xin chao", "chao", "hello", "hi", "alo"}
+CANCEL_WORDS = frozenset({"huy", "huy bo", "thoi", "dung lai", "thoat", "cancel"})
+MENU_WORDS = frozenset({"menu", "bat dau", "trang chinh", "start", "xin chao", "chao", "hello", "hi", "alo"})
 
 
 # --- consent ----------------------------------------------------------------------------------
@@ -99,7 +101,7 @@ flow.step("menu", Step(prompt=prompt_menu, on_choice=choose_menu, on_text=menu_t
 
 def looks_like_lookup(text: str) -> bool:
     """A ticket code (with or without PIN) typed on its own."""
-    return bool(CODE_RE.search(text)) and len(text.split()) <= 4
+    return contains_code(text) and len(text.split()) <= 4
 
 
 def prompt_lookup(turn: Turn) -> None:
@@ -110,13 +112,12 @@ def prompt_lookup(turn: Turn) -> None:
 
 def lookup_text(turn: Turn, text: str) -> None:
     """Find a ticket by code (own tickets) or code + PIN (anyone), with a cap on PIN guesses."""
-    match = CODE_RE.search(text)
-    if not match:
+    found = find_code(text)
+    if found is None:
         turn.say("citizen/lookup_format")
         turn.goto("lookup")
         return
-    code = f"{match.group(1).upper()}-{match.group(2)}-{int(match.group(3)):06d}"
-    rest = text[:match.start()] + " " + text[match.end():]
+    code, rest = found
     pin_match = PIN_RE.search(rest)
     ticket = find_ticket(turn.session, code)
     if ticket is not None and turn.citizen.id and citizen_owns_ticket(turn.session, turn.citizen.id, ticket):
@@ -188,7 +189,7 @@ flow.step("notices_offer", Step(prompt=notices.prompt_notices_offer, on_choice=n
 
 # --- dispatch ---------------------------------------------------------------------------------
 
-STEPS = {**flow.steps, **intake.flow.steps, **data_rights.flow.steps}
+STEPS = MappingProxyType({**flow.steps, **intake.flow.steps, **data_rights.flow.steps})
 
 
 def handle_command(turn: Turn, command: str, argument: str) -> bool:
@@ -230,12 +231,12 @@ def handle_command(turn: Turn, command: str, argument: str) -> bool:
 
 def follow_ticket(turn: Turn, argument: str) -> None:
     """/theodoi CODE PIN: this chat receives the ticket's updates from now on (PIN guesses are capped)."""
-    match = CODE_RE.search(argument)
-    pin_match = PIN_RE.search(CODE_RE.sub(" ", argument, count=1)) if match else None
-    if match is None or pin_match is None:
+    found = find_code(argument)
+    pin_match = PIN_RE.search(found[1]) if found else None
+    if found is None or pin_match is None:
         turn.say("citizen/follow_format")
         return
-    code = f"{match.group(1).upper()}-{match.group(2)}-{int(match.group(3)):06d}"
+    code = found[0]
     ticket = find_ticket(turn.session, code)
     holder = bool(ticket is not None and turn.citizen.id
                   and citizen_owns_ticket(turn.session, turn.citizen.id, ticket))

@@ -8,6 +8,8 @@ cookie, so the database never holds the cookie itself.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import asyncio
 import html
 import logging
@@ -26,8 +28,8 @@ from bot.core.throttles import DoorThrottle
 from bot.intake.attachments import check_attachment
 from bot.intake.upload_files import folder_bytes, upload_name, web_folder
 from bot.service.transactions import Service
+from bot.service.web_replies import conversation_started, erase_transcript, fetch_replies
 from bot.tickets.channel_alerts import alert_storage_full
-from notifications.web.outbox import conversation_started, erase_transcript, fetch_replies
 from handlers.web.chat_input import BadInput, after_of, client_id_of, parse_message
 from handlers.web.doors import Refused, json_response
 from handlers.web.security import CSRF_FIELD, CSRF_HEADER, RateLimiter, Sessions, client_address
@@ -38,8 +40,8 @@ log = logging.getLogger(__name__)
 ALLOWED_TAG_RE = re.compile(r"</?(b|strong|i|em|u|ins|s|strike|del|code|pre|br)\s*/?>", re.IGNORECASE)
 LINK_RE = re.compile(r"<a\s+href=\"(https?://[^\"<>\s]+)\">", re.IGNORECASE)
 TAG_RE = re.compile(r"<[^>]*>")
-IMAGE_TYPES = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png")}
-MIME = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
+IMAGE_TYPES = MappingProxyType({b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png")})
+MIME = MappingProxyType({".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"})
 GAUGE_SECONDS = 300.0          # the uploads' total size is measured again this often
 ALERT_SECONDS = 3600.0         # at most one storage alert an hour
 
