@@ -103,7 +103,7 @@ class Open311:
         # From config, never from the Host header (which any client can set).
         base = self.settings.doors.public_base_url.rstrip("/") + PREFIX
         data = {"changeset": "2026-11-26T00:00:00Z", "contact": self.settings.commune.full_name,
-                "key_service": "danvan apikey create NAME (UBND xã)",
+                "key_service": self.services.texts.label("open311_key_service"),
                 "endpoints": [{"specification": SPEC_URL, "url": base, "changeset": "2026-11-26T00:00:00Z",
                                "type": "production", "formats": ["application/json", "text/xml"]}]}
         return respond(request, "discovery", data)
