@@ -30,6 +30,8 @@ from bot.service.transactions import Service
 from bot.tickets.records import Draft, create_ticket
 from storage.engine import make_engine, read_session, write_session
 from storage.models import ChannelIdentity, OutboxMessage, Ticket, TicketAttachment
+from testkit.drivers import CoreChat
+from testkit.intake_steps import intake_until_contact
 from testkit.web_driver import WebChatClient, serve_web, with_doors
 
 LOCKED = "tạm khóa"
@@ -177,6 +179,22 @@ async def test_2_pin_shown_once_end_session_and_xoadulieu_erase_the_transcript(s
         rows = session.exec(select(OutboxMessage).where(OutboxMessage.channel == "web")).all()
     kept = [json.loads(r.payload)["text"] for r in rows if r.status != "erased"]
     assert len(kept) <= 2 and all(pin not in text for text in kept)     # only what was said after the erasure
+
+
+def test_2_xoadulieu_erases_the_chat_and_the_phone_in_every_outbox_row(service, services):
+    chat = CoreChat(service)
+    intake_until_contact(chat, type_label="Phản ánh")
+    chat.press("Nhập họ tên")
+    chat.send("Vũ Thị Hoa 0933444555")
+    chat.press("Gửi đơn")
+    with read_session(services.engine) as session:
+        before = [json.loads(r.payload)["text"] for r in session.exec(select(OutboxMessage))]
+    assert any("0933444555" in text for text in before)                 # the office card and the summary
+    chat.send("/xoadulieu")
+    chat.press("Xác nhận xóa")
+    with read_session(services.engine) as session:
+        after = [json.loads(r.payload)["text"] for r in session.exec(select(OutboxMessage))]
+    assert not any("0933444555" in text or "Vũ Thị Hoa" in text for text in after)
 
 
 # --- 3. uploads: metadata stripped, orphans removed, quotas, storage ceiling -------------------
