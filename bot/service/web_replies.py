@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.core.codes import CODE_RE, normalize_code
 from bot.core.domain import Reply
 from bot.core.pins import check_pin
 from bot.language.phones import mask_phones
@@ -25,7 +26,6 @@ from storage.outbox import chat_rows, erase_payload
 from storage.tickets import find_ticket
 
 CHANNEL = "web"
-CODE_RE = re.compile(r"\b[A-Z]{1,6}-\d{4}-\d{6}\b")
 SIX_DIGITS_RE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 HIDDEN_PIN = "••••••"
 
@@ -67,7 +67,7 @@ def conversation_started(engine: Engine, user_id: str) -> bool:
 
 def redact_pins(session: Session, text: str) -> str:
     """`text` without the PIN of any ticket it names (the PIN is recognised by its hash)."""
-    for code in set(CODE_RE.findall(text)):
+    for code in {normalize_code(m.group(0)) or "" for m in CODE_RE.finditer(text)} - {""}:
         ticket = find_ticket(session, code)
         if ticket is None or not ticket.pin_hash:
             continue
