@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.config.deadline_rules import TypeRules, rules_from_config
+from bot.config.doors import DoorSettings
 
 TICKET_TYPE_CODES = ("phan_anh", "kien_nghi", "gop_y", "khieu_nai", "to_cao")
 CATEGORY_CODES = (
@@ -206,7 +207,7 @@ class PortalSettings(_Frozen):
     hot_spot_same_place: int = Field(default=3, ge=2)
     trend_months: int = Field(default=6, ge=1, le=24)
     public_cache_seconds: float = Field(default=30.0, ge=0)
-    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    trusted_proxies: tuple[str, ...] = ()     # addresses or networks of our reverse proxies
     metrics_enabled: bool = True
 
     @field_validator("public_types")
@@ -389,6 +390,7 @@ class Settings(_Frozen):
     schedule: ScheduleSettings = ScheduleSettings()
     hotspots: HotspotSettings = HotspotSettings()
     delivery: DeliverySettings = DeliverySettings()
+    doors: DoorSettings = DoorSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":
@@ -465,6 +467,7 @@ def _apply_secrets(raw: dict[str, Any], environ: dict[str, str]) -> None:
         "ZALO_APP_SECRET": ("zalo", "app_secret"),
         "ZALO_OA_SECRET_KEY": ("zalo", "oa_secret_key"),
         "ZALO_REFRESH_TOKEN": ("zalo", "refresh_token"),
+        "DANVAN_METRICS_TOKEN": ("doors", "metrics_token"),
     }
     for env_name, (section, key) in secrets.items():
         if environ.get(env_name):

@@ -93,6 +93,7 @@ class Inbound:
     callback_ref: str = ""             # Telegram callback query id, to stop the spinner
     message_ref: str = ""              # the message a button belonged to
     reply_to_bot: bool = False         # the message answers one of the bot's own (ForceReply prompts)
+    client_address: str = ""           # the web client's address (per-address limits); "" elsewhere
 
 
 @dataclass(frozen=True)

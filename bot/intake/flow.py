@@ -17,8 +17,10 @@ from rapidfuzz import fuzz, process
 from bot.intake import hamlets as hamlet_guess
 from bot.tickets.cards import post_office_card
 from bot.conversation.engine import Choice, Flow, Step, Turn
+from bot.core.throttles import DoorThrottle
 from bot.core.domain import ButtonKind, Channel, TicketType
 from bot.core.render import shorten
+from bot.language.contacts import normalize_phone, parse_contact
 from bot.language.normalize import fold, is_meaningful, normalize_text
 from bot.tickets.records import Draft, create_ticket
 from storage.models import Office
@@ -26,7 +28,6 @@ from storage.models import Office
 flow = Flow()
 
 NO_CONSENT_TYPES = (TicketType.PHAN_ANH, TicketType.GOP_Y)
-PHONE_RE = re.compile(r"(?:\+?84|0)(?:[\s.\-]?\d){9,10}")
 STEP_AFTER = MappingProxyType({
     "type": "description", "description": "category", "category": "hamlet", "hamlet": "extras",
     "extras": "cosigners", "cosigners": "contact", "contact": "summary",
@@ -454,21 +455,11 @@ def choose_contact_manual(turn: Turn, value: str) -> None:
 
 def take_contact_manual(turn: Turn, text: str) -> None:
     clean, _ = normalize_text(text, max_chars=200)
-    match = PHONE_RE.search(clean)
-    phone = normalize_phone(match.group(0)) if match else ""
-    name = " ".join((clean[:match.start()] + " " + clean[match.end():]).replace(",", " ").split()) if match else ""
-    if not phone or not name or not is_meaningful(name):
+    contact = parse_contact(clean)
+    if contact is None or not is_meaningful(contact.name):
         turn.say("citizen/contact_manual_invalid")
         return
-    set_contact(turn, mode="manual", name=name[:80], phone=phone)
-
-
-def normalize_phone(raw: str) -> str:
-    """A Vietnamese phone number as 0xxxxxxxxx, or '' when it is not one."""
-    digits = re.sub(r"\D", "", raw)
-    if digits.startswith("84") and len(digits) in (11, 12):
-        digits = "0" + digits[2:]
-    return digits if re.fullmatch(r"0\d{9,10}", digits) else ""
+    set_contact(turn, mode="manual", name=contact.name, phone=contact.phone)
 
 
 def prompt_anonymous_denunciation(turn: Turn) -> None:
@@ -540,6 +531,11 @@ def submit(turn: Turn) -> None:
     if len(recent) >= turn.settings.intake.max_tickets_per_day:
         turn.say("citizen/too_many_tickets", limit=turn.settings.intake.max_tickets_per_day)
         turn.goto("menu")                      # the draft is kept: it can be sent tomorrow
+        return
+    address = turn.inbound.client_address       # the web: petitions per address, whatever the cookie
+    if address and not DoorThrottle(turn.settings.doors).take(turn.session, "petition", address, now=turn.now):
+        turn.say("citizen/too_many_tickets_address")
+        turn.goto("menu")                      # the draft is kept
         return
     turn.data["submitted_at"] = recent + [turn.now.timestamp()]
     created = create_ticket(turn.session, settings=turn.settings, calendar=turn.services.calendar, draft=draft,

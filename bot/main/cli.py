@@ -12,6 +12,7 @@ from datetime import date
 
 from bot.main import log_redaction as redaction
 from bot.config.settings import ConfigError, Settings, load_settings
+from storage.crypto import is_production, missing_secrets
 
 def _say(template: str, **context: object) -> str:
     """A terminal text from templates/vi/cli/ (every user-facing text lives in templates)."""
@@ -119,7 +120,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     settings = _settings(args)
     print(f"config OK: {settings.commune.full_name}, {len(settings.offices)} offices, "
           f"{len(settings.categories)} categories, rule set {settings.deadlines.rule_set}")
-    return 0
+    return check_secrets()
+
+
+def check_secrets(environ: dict[str, str] | None = None) -> int:
+    """Name the secrets not set: required (exit 1) when DANVAN_ENV=production, else generated locally."""
+    missing = missing_secrets(environ)
+    production = is_production(environ)
+    for name, purpose in missing:
+        if production:
+            print(f"missing secret: {name} ({purpose}) is required when DANVAN_ENV=production", file=sys.stderr)
+        else:
+            print(f"note: {name} ({purpose}) not set: a local file is generated (set it in production)")
+    return 1 if production and missing else 0
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -257,7 +270,7 @@ def _iso_date(value: str) -> date:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="danvan", description="Citizen-feedback bot of UBND xã Xuân Giang")
+    parser = argparse.ArgumentParser(prog="danvan", description="danvan: the citizen-feedback system of a commune People's Committee")
     parser.add_argument("--config", help="path to config.yaml (default: ./config.yaml or DANVAN_CONFIG)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command")

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.tickets.context import TicketScope
 from bot.tickets import tokens as action_tokens
 from bot.tickets import cards
 from bot.intake import surveys
@@ -23,6 +24,7 @@ from bot.core.lifecycle import TRANSITIONS
 from bot.officials.corrections import correct_on_transfer
 from bot.officials.turn import OfficeTurn
 from bot.core.policy import can
+from bot.core.render import labels
 from bot.language.normalize import is_meaningful, normalize_text
 from bot.tickets.office_posts import after_change
 from bot.tickets.records import change_status, local_date, record_event, record_refusal
@@ -30,7 +32,7 @@ from storage.conversations import load_conversation
 from storage.models import Office, Official, Ticket, TicketAttachment
 from storage.officials import lock_ticket
 
-DENIED = "Không có quyền"
+DENIED = labels()["callback_denied"]
 TEXT_ACTIONS = ("transfer_to", "request_info", "progress", "resolve", "extend", "refuse", "note")
 PENDING_TTL = timedelta(hours=2)
 GROUP_FREE_TEXT_TTL = timedelta(minutes=10)   # in a group, later answers must be replies to the prompt
@@ -365,6 +367,6 @@ def files_of(turn: OfficeTurn) -> dict[str, Any]:
     return {"attachments": tuple(turn.files), "attachments_channel": str(turn.inbound.channel)}
 
 
-def office_name(ctx: Any, ticket: Ticket) -> str:
+def office_name(ctx: TicketScope, ticket: Ticket) -> str:
     office = ctx.session.get(Office, ticket.office_code)
     return office.name if office else ticket.office_code

@@ -64,3 +64,18 @@ def alert_zalo_token_failure(session: Session, *, settings: Settings, texts: Tex
         return
     text = texts.render("office/zalo_token_failed", reason=reason[:300], at=now.astimezone(settings.commune.tz))
     enqueue_message(session, channel="telegram", chat_id=chat_id, payload=Reply(text=text).to_json(), now=now)
+
+
+def alert_storage_full(session: Session, *, settings: Settings, texts: Texts, now: datetime, used: int) -> None:
+    """Tell an admin that uploads reached the storage ceiling (the admin chat, else the VP office group)."""
+    chat_id = settings.zalo.admin_chat_id
+    if not chat_id:
+        office = session.get(Office, "VP")
+        chat_id = office.telegram_chat_id if office else ""
+    log.error("uploads reached the storage ceiling: %d of %d bytes", used, settings.doors.storage_ceiling_bytes)
+    if not chat_id:
+        return
+    text = texts.render("office/storage_full", used_mib=used // 2 ** 20,
+                        ceiling_mib=settings.doors.storage_ceiling_bytes // 2 ** 20,
+                        at=now.astimezone(settings.commune.tz))
+    enqueue_message(session, channel="telegram", chat_id=chat_id, payload=Reply(text=text).to_json(), now=now)
