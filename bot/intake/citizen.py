@@ -11,6 +11,7 @@ import re
 from bot.intake import data_rights
 from bot.intake import flow as intake
 from bot.intake import complaint_choice  # noqa: F401 - registers the complaint_anonymous step
+from bot.intake import hamlets  # noqa: F401 - registers the hamlet_confirm step
 from bot.intake import subscriptions as notices
 from bot.intake import relay
 from bot.intake import surveys

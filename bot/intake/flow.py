@@ -14,7 +14,6 @@ from datetime import timedelta
 
 from rapidfuzz import fuzz, process
 
-from bot.intake import hamlets as hamlet_guess
 from bot.tickets.cards import post_office_card
 from bot.conversation.engine import Choice, Flow, Step, Turn
 from bot.core.throttles import DoorThrottle
@@ -29,7 +28,7 @@ flow = Flow()
 
 NO_CONSENT_TYPES = (TicketType.PHAN_ANH, TicketType.GOP_Y)
 STEP_AFTER = MappingProxyType({
-    "type": "description", "description": "category", "category": "hamlet", "hamlet": "extras",
+    "type": "description", "description": "category", "category": "hamlet_confirm", "hamlet": "extras",
     "extras": "cosigners", "cosigners": "contact", "contact": "summary",
 })
 
@@ -62,7 +61,6 @@ def advance(turn: Turn, done: str) -> None:
 def start_intake(turn: Turn, *, description: str = "") -> None:
     """Begin a new draft (optionally with text the person already wrote)."""
     draft = Draft(description=description)
-    turn.data.pop("hamlet_guess_asked", None)
     if not consented(turn):
         draft.contact_mode = "anonymous"
     turn.save_draft(draft)
@@ -212,8 +210,6 @@ def match_name(text: str, names: dict[str, str], *, cutoff: int = 80) -> str | N
 # --- hamlet -----------------------------------------------------------------------------------
 
 def prompt_hamlet(turn: Turn) -> None:
-    if hamlet_guess.offer_guess(turn):
-        return
     hamlets = turn.settings.hamlets
     choices = [Choice(f"h{i}", name) for i, name in enumerate(hamlets)]
     choices.append(Choice("unknown", turn.texts.label("hamlet_unknown")))
@@ -250,17 +246,6 @@ def _hamlet_core(name: str) -> str:
 
 flow.step("hamlet", Step(prompt=prompt_hamlet, on_choice=choose_hamlet, on_text=type_hamlet))
 
-
-def choose_hamlet_guess(turn: Turn, value: str) -> None:
-    key = hamlet_guess.answer_key(turn, value)
-    if key:
-        choose_hamlet(turn, key)
-    else:
-        turn.goto("hamlet")
-
-
-flow.step("hamlet_confirm", Step(prompt=hamlet_guess.prompt_guess, on_choice=choose_hamlet_guess,
-                                 on_text=type_hamlet))
 
 
 # --- extras: photos and location --------------------------------------------------------------

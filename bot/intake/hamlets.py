@@ -1,6 +1,7 @@
 """The hamlet named in a description ("… ở thôn Đồng Tâm"): found accent-insensitively, with
 the word thôn/xóm/bản/tổ/làng before it or not, and tolerant of small misspellings, so the bot
-can ask "Có phải ở thôn Đồng Tâm không?" instead of asking the hamlet from scratch."""
+can ask "Có phải ở thôn Đồng Tâm không?" instead of asking the hamlet from scratch.
+The step `hamlet_confirm` (after the category, before the list) is registered on the intake flow here."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from collections.abc import Sequence
 
 from rapidfuzz import fuzz
 
-from bot.conversation.engine import Choice, Turn
+from bot.conversation.engine import Choice, Step, Turn
+from bot.intake.flow import choose_hamlet, flow, type_hamlet
 from bot.language.normalize import fold
 
 PREFIXES = frozenset({"thon", "xom", "ban", "to", "lang", "khu", "doi"})
@@ -67,27 +69,26 @@ def find_hamlet(text: str, hamlets: Sequence[str]) -> int | None:
     return winners[0] if len(winners) == 1 else None
 
 
-def offer_guess(turn: Turn) -> bool:
-    """Once per petition: when the description names a hamlet, go and ask whether that is it."""
-    if turn.data.get("hamlet_guess_asked"):
-        return False
-    turn.data["hamlet_guess_asked"] = True
+def prompt_guess(turn: Turn) -> None:
+    """After the category: when the description names a hamlet, ask whether that is it;
+    otherwise show the list (the edit button of the summary goes to the list directly)."""
     index = find_hamlet(turn.draft.description, turn.settings.hamlets)
     if index is None:
-        return False
+        turn.goto("hamlet")
+        return
     turn.data["hamlet_guess"] = index
-    turn.goto("hamlet_confirm")
-    return True
-
-
-def prompt_guess(turn: Turn) -> None:
-    name = turn.settings.hamlets[int(turn.data.get("hamlet_guess", 0))]
+    name = turn.settings.hamlets[index]
     turn.say("citizen/confirm_hamlet", place=display_name(name),
              choices=[Choice("yes", turn.texts.label("hamlet_confirm_yes", place=display_name(name))),
                       Choice("other", turn.texts.label("hamlet_confirm_other"))])
 
 
-def answer_key(turn: Turn, value: str) -> str | None:
-    """The hamlet choice key ('h3') when the person said yes, None for another hamlet."""
+def choose_guess(turn: Turn, value: str) -> None:
     index = turn.data.pop("hamlet_guess", None)
-    return f"h{index}" if value == "yes" and index is not None else None
+    if value == "yes" and index is not None:
+        choose_hamlet(turn, f"h{index}")
+    else:
+        turn.goto("hamlet")
+
+
+flow.step("hamlet_confirm", Step(prompt=prompt_guess, on_choice=choose_guess, on_text=type_hamlet))
