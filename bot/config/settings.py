@@ -74,6 +74,7 @@ class TelegramSettings(_Frozen):
 class WebSettings(_Frozen):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str = ""               # e.g. https://danvan.xuangiang.gov.vn: cards link to /can-bo/phieu/<code>
 
 
 class StorageSettings(_Frozen):
@@ -97,6 +98,13 @@ class Office(_Frozen):
     code: str
     name: str
     telegram_chat_id: str = ""
+    zalo_group_id: str = ""            # an existing Zalo OA group (GMF) linked to this office
+
+    @field_validator("zalo_group_id", mode="before")
+    @classmethod
+    def _group_id_as_text(cls, value: Any) -> str:
+        text = "" if value is None else str(value).strip()
+        return text.removeprefix("group:")
 
     @field_validator("code")
     @classmethod
@@ -258,6 +266,23 @@ class ZaloTemplateSettings(_Frozen):
     max_chars: int = Field(default=250, ge=20)
 
 
+class ZaloGroupSettings(_Frozen):
+    """Office groups through the OA's group chat (GMF); every field unconfirmed on a real OA (channels.md)."""
+
+    message_path: str = "/v3.0/oa/group/message"
+    create_path: str = "/v3.0/oa/group/creategroupwithoa"
+    quota_path: str = "/v3.0/oa/quota/group"
+    product_type: str = "gmf100"           # the GMF package the OA holds (gmf10/gmf50/gmf100/gmf1000)
+    quota_type: str = "sub_quota"
+    asset_id: str = ""                     # a known group quota asset; "" asks quota_path for one
+    # Where a group event carries its group id, tried in order (sources disagree).
+    id_fields: tuple[str, ...] = ("recipient.group_id", "message.conversation_id", "group_id", "recipient.id")
+    oa_id: str = ""                        # the OA's own id, never taken for a group id
+    # Error codes meaning "group quota exhausted" (reported, not documented): alert an admin once.
+    # Any other unknown group error is also not retried and alerts an admin once.
+    quota_error_codes: tuple[int, ...] = ()
+
+
 class ZaloSettings(_Frozen):
     """The Zalo Official Account channel; every uncertain wire detail is a setting (channels.md)."""
 
@@ -283,8 +308,10 @@ class ZaloSettings(_Frozen):
     per_chat_interval: float = Field(default=0.2, ge=0)
     messages_per_second: int = Field(default=40, ge=1)   # app limit reported at 4,000 requests/minute
     http_timeout: float = Field(default=10, gt=0)
-    admin_chat_id: str = ""                 # Telegram chat for token alerts; default: the VP office group
+    admin_chat_id: str = ""                 # token/quota alerts: a Telegram chat id, or "zalo:USER_ID" /
+                                            # "zalo:group:GROUP_ID"; default: the VP office's group
     template: ZaloTemplateSettings = ZaloTemplateSettings()
+    group: ZaloGroupSettings = ZaloGroupSettings()
     app_id: str = ""
     app_secret: str = ""
     oa_secret_key: str = ""

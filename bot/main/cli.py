@@ -25,9 +25,13 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Start the Telegram bot when a token is configured; otherwise the console chat."""
+    """Serve every configured channel (Telegram, Zalo, both) with the web and the scheduler; with no
+    channel at all, the web front and the console chat."""
+    from bot.main.composition import channel_report, log_channels
+
     settings = _settings(args)
-    if not settings.telegram.bot_token:
+    if not any(on for _, on, _ in channel_report(settings)):
+        log_channels(settings)
         return cmd_local(args, banner=_say("no_token"))
     from telegram.error import InvalidToken
 

@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
+from bot.tickets.recipients import office_recipients
 from bot.tickets.tokens import PREFIX, add_token
-from bot.core.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType
+from bot.core.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType, is_zalo_group
 from storage.models import ActionToken, Office, Official, Ticket, TicketAttachment, TicketCard, TicketEvent
-from storage.officials import card_in_chat, cards_of_ticket, office_group_chat, office_of_chat
+from storage.officials import card_in_chat, cards_of_ticket, office_of_chat
 
 SUMMARY_CHARS = 1500
 BUTTONS_BY_STATUS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -81,8 +82,19 @@ def card_buttons(ctx: Any, ticket: Ticket, *, chat_key: str) -> tuple[tuple[Butt
                  for row in BUTTONS_BY_STATUS.get(str(ticket.status), ()))
 
 
+def ticket_link(ctx: Any, ticket: Ticket) -> str:
+    """The ticket's page in the web back office, when web.public_url is configured."""
+    base = ctx.settings.web.public_url.rstrip("/")
+    return f"{base}/can-bo/phieu/{ticket.code}" if base else ""
+
+
 def render_card(ctx: Any, ticket: Ticket, *, channel: str, chat_id: str, live: bool = True) -> Reply:
-    """The card as it should look now; a card left behind by a transfer keeps no buttons."""
+    """The card as it should look now; a card left behind by a transfer keeps no buttons.
+
+    A Zalo group has no buttons: its card is text that names the typed commands (each a new message)."""
+    if is_zalo_group(channel, chat_id):
+        return Reply(text=ctx.texts.render("office/group_card", t=card_view(ctx, ticket), live=live,
+                                           link=ticket_link(ctx, ticket)))
     text = ctx.texts.render("office/card", t=card_view(ctx, ticket), live=live)
     buttons = card_buttons(ctx, ticket, chat_key=f"{channel}:{chat_id}") if live else ()
     return Reply(text=text, buttons=buttons)
@@ -102,12 +114,20 @@ def show_card(ctx: Any, ticket: Ticket, *, channel: str, chat_id: str) -> Outgoi
                     extra={"card_id": card.id})
 
 
+def office_cards(ctx: Any, ticket: Ticket) -> list[Outgoing]:
+    """The card for everyone the owning office is reached by (bot.tickets.recipients): its groups on
+    every channel, else its officials privately, else the leaders."""
+    return [show_card(ctx, ticket, channel=r.channel, chat_id=r.chat_id)
+            for r in office_recipients(ctx.session, ctx.settings, ticket.office_code)]
+
+
 def post_office_card(ctx: Any, ticket: Ticket) -> Outgoing | None:
-    """The card for the office group that now owns the ticket (None when the office has no group yet)."""
-    target = office_group_chat(ctx.session, ticket.office_code)
-    if target is None:
-        return None
-    return show_card(ctx, ticket, channel=target[0], chat_id=target[1])
+    """The office's cards: every one but the first is queued through ctx.notify, the first is returned
+    for the caller to queue (None when nobody at all can be reached)."""
+    found = office_cards(ctx, ticket)
+    for extra in found[1:]:
+        ctx.notify(extra)
+    return found[0] if found else None
 
 
 def refresh_cards(ctx: Any, ticket: Ticket) -> list[Outgoing]:
