@@ -84,6 +84,11 @@ def link_office_group(session: Session, *, channel: str, chat_id: str, office_co
     return group
 
 
+def groups_on_channel(session: Session, channel: str) -> list[OfficeGroup]:
+    """Every office group on one channel, oldest first."""
+    return list(session.exec(select(OfficeGroup).where(OfficeGroup.channel == channel).order_by(col(OfficeGroup.id))))
+
+
 def officials_of_office(session: Session, office_code: str) -> list[Official]:
     """Active officials and heads of an office, oldest first."""
     return list(session.exec(select(Official).where(Official.office_code == office_code,
