@@ -11,11 +11,13 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
+from bot.conversation.engine import load_data, store_data
 from bot.tickets.recipients import office_recipients
 from bot.tickets.tokens import PREFIX, add_token
 from bot.core.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType, is_zalo_group
 from storage.models import ActionToken, Office, Official, Ticket, TicketAttachment, TicketCard, TicketEvent
-from storage.officials import card_in_chat, cards_of_ticket, office_of_chat
+from storage.conversations import load_conversation
+from storage.officials import card_in_chat, cards_of_ticket, find_official, office_of_chat
 
 SUMMARY_CHARS = 1500
 BUTTONS_BY_STATUS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -110,8 +112,27 @@ def show_card(ctx: Any, ticket: Ticket, *, channel: str, chat_id: str) -> Outgoi
     card.active, card.message_ref, card.updated_at = True, "", ctx.now
     ctx.session.flush()
     reply = render_card(ctx, ticket, channel=channel, chat_id=chat_id)
+    remember_numbered(ctx, channel=channel, chat_id=chat_id, reply=reply)
     return Outgoing(channel=Channel(channel), chat_id=chat_id, reply=reply, ticket_code=ticket.code,
                     extra={"card_id": card.id})
+
+
+def remember_numbered(ctx: Any, *, channel: str, chat_id: str, reply: Reply) -> None:
+    """A Zalo private chat shows more than five actions as a numbered list: remember the card's
+    payloads in the official's conversation, so a typed digit presses the same (opaque) button."""
+    payloads = [b.payload for row in reply.buttons for b in row]
+    if channel != str(Channel.ZALO) or is_zalo_group(channel, chat_id) or not payloads:
+        return
+    chat = getattr(ctx, "chat", None)
+    if chat is not None and getattr(ctx, "official", None) is not None and chat.key == f"{channel}:{chat_id}":
+        ctx.data["buttons"] = payloads        # the official's own turn: its data is stored at the end
+        return
+    if find_official(ctx.session, channel=channel, user_id=chat_id) is None:
+        return
+    conversation = load_conversation(ctx.session, channel=channel, user_id=chat_id, chat_id=chat_id, now=ctx.now)
+    data = load_data(conversation)
+    data["buttons"] = payloads
+    store_data(conversation, data, ctx.now)
 
 
 def office_cards(ctx: Any, ticket: Ticket) -> list[Outgoing]:
@@ -142,6 +163,7 @@ def refresh_cards(ctx: Any, ticket: Ticket) -> list[Outgoing]:
             card.active = False
         card.updated_at = ctx.now
         reply = render_card(ctx, ticket, channel=card.channel, chat_id=card.chat_id, live=live)
+        remember_numbered(ctx, channel=card.channel, chat_id=card.chat_id, reply=reply)
         messages.append(Outgoing(channel=Channel(card.channel), chat_id=card.chat_id, reply=reply,
                                  ticket_code=ticket.code, extra={"edit_card": card.id}))
     return messages
