@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.tickets.recipients import office_recipients
 from bot.config.settings import Settings
-from bot.core.domain import Channel, Reply
+from bot.core.domain import Reply
 from bot.intake.flow import match_name, shorten
 from bot.interop.public_stats import is_public, mask_personal
 from bot.service.transactions import Services
@@ -162,14 +163,16 @@ def submit_request(services: Services, *, api_key_id: int, fields: dict[str, str
         ticket = created.ticket
         session.add(Open311Request(token=token, ticket_id=ticket.id, api_key_id=api_key_id, created_at=now))
         office = session.get(Office, ticket.office_code)
-        if office and office.telegram_chat_id:
+        targets = office_recipients(session, settings, ticket.office_code) if office else []
+        if targets:
             card = services.texts.render(
                 "office/ticket_card", ticket=ticket, type_name=settings.ticket_type(ticket.type).name,
                 category_name=settings.category(ticket.category).name, office_name=office.name,
                 summary=shorten(ticket.description, 1500), attachments=0,
                 show_contact=not ticket.anonymous)
-            enqueue_message(session, channel=str(Channel.TELEGRAM), chat_id=office.telegram_chat_id,
-                            payload=Reply(text=card).to_json(), now=now, ticket_code=ticket.code)
+            for target in targets:      # the office's groups on any channel, else its officials, else leaders
+                enqueue_message(session, channel=target.channel, chat_id=target.chat_id,
+                                payload=Reply(text=card).to_json(), now=now, ticket_code=ticket.code)
         session.flush()
     return ticket, token
 
