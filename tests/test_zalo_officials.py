@@ -230,3 +230,71 @@ async def test_group_quota_exhausted_alerts_an_admin_once(tmp_path, database_url
         assert len(alerts) == 1 and str(zalo.state.quota_error) in alerts[0].text
     finally:
         await app.stop()
+
+
+async def test_request_info_note_and_the_citizens_answer_in_the_zalo_group(app, zalo, http, groups):
+    kt = groups["KT"]
+    an = await register(app, zalo, http, "8400000000000000021", "Lê Văn An", group=kt)
+    citizen = ZaloCitizen(zalo, http, app, "8412345678901234580")
+    code = await file_petition(citizen, type_label="Kiến nghị", description=ROAD, name="Nguyễn Văn An",
+                               phone="84912345678")
+    await settled(app.services.engine)
+    an.group_new()
+    usage = an.texts(await an.in_group("/bosung"))
+    assert "/bosung MÃ_HỒ_SƠ câu hỏi" in usage
+    seen = len(zalo.messages(citizen.user_id))
+    await an.in_group(f"/bổ sung {code} Ông/bà cho biết ổ gà ở gần nhà số mấy?")
+    assert ticket_of(app, code).status == "waiting_citizen"
+    assert "nhà số mấy" in citizen.texts(zalo.messages(citizen.user_id)[seen:])
+    await citizen.say("Gần nhà văn hóa thôn, trước cổng nhà số 12")
+    await settled(app.services.engine)
+    assert any("nhà số 12" in m.text for m in an.group_new())
+    seen = len(zalo.messages(citizen.user_id))
+    note = an.texts(await an.in_group(f"/ghichu {code} Đã hẹn trưởng thôn sáng thứ Hai"))
+    assert "trưởng thôn sáng thứ Hai" in note
+    assert "trưởng thôn" not in citizen.texts(zalo.messages(citizen.user_id)[seen:])
+
+
+async def test_an_office_with_telegram_and_zalo_groups_gets_the_card_in_both(tmp_path, database_url, engine, clock,
+                                                                              zalo, http):
+    from tests.conftest import OFFICE_CHATS
+    from tests.fakes.telegram_api import FakeTelegramAPI
+    from tests.zalo_driver import zalo_settings
+
+    group = zalo.add_group("Tổ Kinh tế")
+    async with FakeTelegramAPI() as telegram:
+        settings = zalo_settings(tmp_path, database_url, zalo, telegram.url,
+                                 mutate=lambda raw: raw["offices"][1].update(zalo_group_id=group))
+        app = await start_app(settings, engine, clock)
+        try:
+            citizen = ZaloCitizen(zalo, http, app, "8412345678901234590")
+            code = await file_petition(citizen, type_label="Kiến nghị", description=ROAD)
+            await settled(app.services.engine)
+            assert any(code in m.text for m in zalo.group_messages(group))
+            assert any(code in str(c.params.get("text", "")) and str(c.chat_id) == OFFICE_CHATS["KT"]
+                       for c in telegram.calls if c.method == "sendMessage")
+        finally:
+            await app.stop()
+
+
+async def test_commands_and_the_leaders_reveal_in_the_oa_private_chat(app, zalo, http, groups):
+    an = await register(app, zalo, http, "8400000000000000031", "Lê Văn An", group=groups["KT"])
+    leader = await register(app, zalo, http, "8400000000000000032", "Chủ tịch xã", role="leader", office=None)
+    road = ZaloCitizen(zalo, http, app, "8412345678901234600")
+    code = await file_petition(road, type_label="Kiến nghị", description=ROAD, name="Nguyễn Văn An",
+                               phone="84912345678")
+    await an.in_group(f"/tiepnhan {code}")
+    an.new_messages()
+    assert code in an.texts(await an.say("/viec"))
+    assert code in an.texts(await an.say("/donvi"))
+    assert code in an.texts(await an.say(f"/xem {code}"))
+    assert code in an.texts(await an.say("/tim ổ gà"))
+    assert "/tiepnhan" in an.texts(await an.say("/huongdan"))
+    secret = ZaloCitizen(zalo, http, app, "8412345678901234601")
+    denounced = await file_petition(secret, type_label="Tố cáo", description=DENOUNCE, name="Hoàng Thị Mai",
+                                    phone="84987654321")
+    leader.new_messages()
+    revealed = leader.texts(await leader.say(f"/danhtinh {denounced} Phục vụ xác minh theo Luật Tố cáo"))
+    assert "Hoàng Thị Mai" in revealed
+    assert any(e.action == "identity_revealed" or "reveal" in e.action
+               for e in events_of(app, ticket_of(app, denounced)))

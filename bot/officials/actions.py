@@ -15,8 +15,9 @@ from bot.tickets import cards
 from bot.intake import surveys
 from bot.conversation.engine import load_data, store_data
 from bot.tickets.citizen_notices import notify_citizen, recipients
+from bot.tickets.recipients import office_recipients
 from bot.core.deadlines import add_period, compute_deadlines
-from bot.core.domain import Attachment, Button, Outgoing, Reply, TicketStatus as S
+from bot.core.domain import Attachment, Button, Channel, Outgoing, Reply, TicketStatus as S
 from bot.core.lifecycle import TRANSITIONS
 from bot.officials.turn import OfficeTurn
 from bot.core.policy import can
@@ -369,14 +370,11 @@ def after_change(ctx: Any, ticket: Ticket) -> None:
 
 def post_to_office(ctx: Any, ticket: Ticket, template: str, *, attachments: tuple[Attachment, ...] = (),
                    attachments_channel: str = "", **context: Any) -> None:
-    """A message in the group of the office that holds the ticket (when it has one)."""
-    from storage.officials import office_group_chat
-    from bot.core.domain import Channel
-
-    target = office_group_chat(ctx.session, ticket.office_code)
-    if target is not None:
-        files = attachments if target[0] == attachments_channel else ()
-        ctx.notify(Outgoing(channel=Channel(target[0]), chat_id=target[1],
+    """A message to the office that holds the ticket: its groups, else its officials, else the leaders
+    (bot.tickets.recipients, the same resolver as the cards)."""
+    for target in office_recipients(ctx.session, ctx.settings, ticket.office_code):
+        files = attachments if target.channel == attachments_channel else ()
+        ctx.notify(Outgoing(channel=Channel(target.channel), chat_id=target.chat_id,
                             reply=Reply(text=ctx.texts.render(template, code=ticket.code, **context),
                                         attachments=files),
                             ticket_code=ticket.code))
