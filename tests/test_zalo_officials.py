@@ -298,3 +298,30 @@ async def test_commands_and_the_leaders_reveal_in_the_oa_private_chat(app, zalo,
     assert "Hoàng Thị Mai" in revealed
     assert any(e.action == "identity_revealed" or "reveal" in e.action
                for e in events_of(app, ticket_of(app, denounced)))
+
+
+async def test_an_official_silent_for_seven_days_gets_the_held_card_when_writing_again(
+        tmp_path, database_url, engine, clock, zalo, http):
+    from storage.models import OutboxMessage
+
+    settings = zalo_only_settings(tmp_path, database_url, zalo, groups={})
+    app = await start_app(settings, engine, clock)
+    try:
+        an = await register(app, zalo, http, "8400000000000000041", "Lê Văn An")
+        zalo.state.closed_window.add(an.user_id)          # Zalo now answers -230 for this official
+        citizen = ZaloCitizen(zalo, http, app, "8412345678901234610")
+        code = await file_petition(citizen, type_label="Kiến nghị", description=ROAD)
+        await settled(app.services.engine)
+        assert not [m for m in an.new_messages() if code in m.text]
+        with Session(app.services.engine) as session:
+            held = session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == an.user_id,
+                                                            OutboxMessage.status == "held")).all()
+        assert held
+        # No "phone the citizen" alert: the held chat is an official's, not the citizen's.
+        assert all(e.action != "citizen_unreachable" for e in events_of(app, ticket_of(app, code)))
+        zalo.state.closed_window.discard(an.user_id)      # the official writes: the window opens again
+        await an.say("/viec")
+        await settled(app.services.engine)
+        assert any(code in m.text and m.buttons for m in zalo.messages(an.user_id))
+    finally:
+        await app.stop()
