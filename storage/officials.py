@@ -134,6 +134,14 @@ def card_in_chat(session: Session, *, ticket_id: int, channel: str, chat_id: str
                                                  TicketCard.chat_id == chat_id)).first()
 
 
+def card_by_message(session: Session, *, channel: str, chat_id: str, message_ref: str) -> TicketCard | None:
+    """The card whose latest message in this chat has this id (a quoted card names its ticket)."""
+    if not message_ref:
+        return None
+    return session.exec(select(TicketCard).where(TicketCard.channel == channel, TicketCard.chat_id == chat_id,
+                                                 TicketCard.message_ref == message_ref)).first()
+
+
 def identities_of_citizen(session: Session, citizen_id: int) -> list[ChannelIdentity]:
     """Every chat a citizen wrote from."""
     return list(session.exec(select(ChannelIdentity).where(ChannelIdentity.citizen_id == citizen_id)

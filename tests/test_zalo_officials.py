@@ -325,3 +325,19 @@ async def test_an_official_silent_for_seven_days_gets_the_held_card_when_writing
         assert any(code in m.text and m.buttons for m in zalo.messages(an.user_id))
     finally:
         await app.stop()
+
+
+async def test_quoting_the_card_names_the_ticket_and_group_ids_are_found_where_sources_put_them(
+        app, zalo, http, groups):
+    kt = groups["KT"]
+    an = await register(app, zalo, http, "8400000000000000051", "Lê Văn An", group=kt)
+    citizen = ZaloCitizen(zalo, http, app, "8412345678901234620")
+    code = await file_petition(citizen, type_label="Kiến nghị", description=ROAD)
+    await settled(app.services.engine)
+    [card] = an.group_new()
+    # A reply quoting the card, without the code; the group id under message.conversation_id.
+    fresh = await an.in_group("/tiepnhan", quote=card.message_id, where="message.conversation_id")
+    assert ticket_of(app, code).status == "accepted"
+    [latest] = [m for m in fresh if code in m.text and "Trạng thái" in m.text][-1:]
+    await an.in_group("/traloi Đã cử người kiểm tra", quote=latest.message_id, where="recipient.id")
+    assert ticket_of(app, code).status == "in_progress"

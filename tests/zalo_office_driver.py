@@ -42,9 +42,11 @@ class ZaloMember(ZaloCitizen):
         self.group_id = group_id
         self.group_seen = len(fake.group_messages(group_id)) if group_id else 0
 
-    async def in_group(self, text: str, *, where: str = "recipient.group_id") -> list[SentMessage]:
-        """Type in the group; returns what the OA posted in the group since the last look."""
-        await self.post(group_text_event(self.user_id, self.group_id, text, self.now_ms(), where=where))
+    async def in_group(self, text: str, *, where: str = "recipient.group_id", quote: str = "") -> list[SentMessage]:
+        """Type in the group (quoting an OA message when `quote` is its id); returns what the OA posted
+        in the group since the last look."""
+        await self.post(group_text_event(self.user_id, self.group_id, text, self.now_ms(), where=where,
+                                         quote=quote))
         return self.group_new()
 
     def group_new(self) -> list[SentMessage]:

@@ -19,7 +19,7 @@ from bot.language.normalize import fold
 from bot.tickets.citizen_notices import recipients
 from bot.tickets.records import record_refusal
 from storage.models import Office, Official, Ticket
-from storage.officials import lock_ticket
+from storage.officials import card_by_message, lock_ticket
 from storage.tickets import find_ticket
 
 # command word (folded, no spaces or underscores) -> action of bot.officials.actions
@@ -71,7 +71,7 @@ def handle(turn: OfficeTurn) -> bool:
         return False
     action, rest = parsed
     turn.data.pop("pending", None)          # a new command supersedes any open prompt
-    code = parse_code(rest)
+    code = parse_code(rest) or _quoted_code(turn)
     if code is None:
         turn.say("office/group_usage", command=USAGE[action], action=action)
         return True
@@ -117,6 +117,16 @@ def handle(turn: OfficeTurn) -> bool:
     ticket_actions.complete(turn, {"action": action, "ticket_id": ticket.id, "chat_key": turn.chat.key,
                                    "at": _iso(turn.now), "attachments": []})
     return True
+
+
+def _quoted_code(turn: OfficeTurn) -> str | None:
+    """The code of the card a group message quotes (Zalo: "reply" to the card's latest message)."""
+    if not turn.inbound.reply_to_bot:
+        return None
+    card = card_by_message(turn.session, channel=turn.chat.channel, chat_id=turn.chat.chat_id,
+                           message_ref=turn.inbound.message_ref)
+    ticket = turn.session.get(Ticket, card.ticket_id) if card is not None else None
+    return ticket.code if ticket is not None else None
 
 
 def _assignee(turn: OfficeTurn, ticket: Ticket) -> str:

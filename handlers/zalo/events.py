@@ -145,8 +145,9 @@ def parse_event(event: dict[str, Any], *, group_fields: tuple[str, ...] = GROUP_
         private = parse_event({**event, "event_name": "user_send_" + name.removeprefix(GROUP_EVENT_PREFIX)})
         if private.inbound is None:
             return ParsedEvent(name, ignored=private.ignored)
+        quoted = _quoted(event)
         return ParsedEvent(name, replace(private.inbound, chat_id=ZALO_GROUP_PREFIX + group, is_private=False,
-                                         reply_to_bot=bool(_quoted(event))))
+                                         reply_to_bot=bool(quoted), message_ref=quoted))
     if is_ignorable(name):
         return ParsedEvent(name, ignored="echo" if name.startswith("oa_send_") else "receipt")
     if name not in USER_EVENTS:

@@ -124,10 +124,9 @@ class ZaloSender:
 
     # --- sending ------------------------------------------------------------------------------
 
-    async def send(self, chat_id: str, reply: Reply) -> None:
+    async def send(self, chat_id: str, reply: Reply) -> str | None:
         if chat_id.startswith(ZALO_GROUP_PREFIX):
-            await self._send_group(chat_id, reply)
-            return
+            return await self._send_group(chat_id, reply)
         if self.window_open is not None and not await asyncio.to_thread(self.window_open, chat_id):
             notified = await self._send_template(chat_id, reply)
             raise HeldFailure("zalo: consultation window closed (no message from the citizen for 7 days)",
@@ -139,11 +138,15 @@ class ZaloSender:
             if element:
                 await self._call(lambda token, e=element: self.client.send(token, self._media_body(chat_id, e)))
 
-    async def _send_group(self, chat_id: str, reply: Reply) -> None:
+    async def _send_group(self, chat_id: str, reply: Reply) -> str:
+        """Send to a group; returns the first message's id (a card remembers it, so quoting it names the ticket)."""
         path = self.settings.group.message_path
+        first = ""
         try:
             for body in self.render_group(chat_id, reply):
-                await self._call(lambda token, b=body: self.client.send(token, b, path=path), group=True)
+                answer = await self._call(lambda token, b=body: self.client.send(token, b, path=path), group=True)
+                data = answer.get("data") if isinstance(answer, dict) else None
+                first = first or (str(data.get("message_id") or "") if isinstance(data, dict) else "")
             for attachment in reply.attachments:
                 element = await self._image_element(attachment)
                 if element:
@@ -157,6 +160,7 @@ class ZaloSender:
             quota = exc.code in self.settings.group.quota_error_codes
             raise PermanentFailure(f"zalo group: {'quota exhausted' if quota else 'refused'} ({exc.code})") from exc
         self._group_codes_alerted.clear()
+        return first
 
     async def _image_element(self, attachment: Attachment) -> dict[str, str] | None:
         """Upload a stored image (jpg/png ≤ 1 MB) or point at its URL; other files are not sent."""

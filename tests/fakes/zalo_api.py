@@ -38,6 +38,7 @@ class SentMessage:
     user_id: str
     body: dict[str, Any]
     path: str
+    message_id: str = ""
 
     @property
     def text(self) -> str:
@@ -220,9 +221,10 @@ class FakeZalo:
         if self.state.group_quota_left <= 0:
             return self._error(self.state.quota_error, "Group message quota exceeded")
         self.state.group_quota_left -= 1
-        self.state.group_sent.append(SentMessage(group, body, request.path))
+        message_id = f"{next(_msg_ids):032x}"
+        self.state.group_sent.append(SentMessage(group, body, request.path, message_id))
         return web.json_response({"error": 0, "message": "Success",
-                                  "data": {"message_id": f"{next(_msg_ids):032x}", "group_id": group}})
+                                  "data": {"message_id": message_id, "group_id": group}})
 
     @staticmethod
     def _error(code: int, message: str) -> web.Response:
@@ -367,9 +369,11 @@ def text_event(user_id: str, text: str, timestamp_ms: int, **extra: Any) -> dict
 
 
 def group_text_event(user_id: str, group_id: str, text: str, timestamp_ms: int, *,
-                     where: str = "recipient.group_id") -> dict[str, Any]:
-    """A member's text in an OA group; `where` puts the group id where that source says it is."""
-    event = user_event("user_send_group_text", user_id, timestamp_ms, message={"text": text})
+                     where: str = "recipient.group_id", quote: str = "") -> dict[str, Any]:
+    """A member's text in an OA group; `where` puts the group id where that source says it is;
+    `quote` is the id of the OA message it replies to (the field name is unconfirmed)."""
+    event = user_event("user_send_group_text", user_id, timestamp_ms,
+                       message={"text": text, **({"quote_msg_id": quote} if quote else {})})
     if where == "recipient.group_id":
         event["recipient"] = {"id": OA_ID, "group_id": group_id}
     elif where == "message.conversation_id":
