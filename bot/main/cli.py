@@ -156,8 +156,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         return 0
     if unheard:
         print("warning: nobody will hear of new petitions for offices: " + ", ".join(unheard)
-              + " (no group on any channel, no registered official, no leader; see README"
-              " \"Ai nhận thẻ hồ sơ\")")
+              + " (no group on any channel, no registered official, no leader; see README,"
+              " who hears about an office's petitions)")
     else:
         print("every office is reached (a group, a registered official or a leader)")
     return 0
