@@ -23,6 +23,7 @@ from storage.conversations import load_conversation
 from storage.models import Conversation
 from storage.officials import find_official, office_of_chat
 from storage.outbox import enqueue_message, release_held
+from storage.tickets import touch_identity
 
 
 def _command(text: str) -> str:
@@ -90,6 +91,7 @@ def handle(services: Any, session: Session, inbound: Inbound, now: datetime, res
                       services=services, data=load_data(conversation))
     if inbound.is_private and official is not None:
         # Messages Zalo refused while the official was silent for 7 days go out now that they wrote.
+        touch_identity(session, channel=channel, user_id=inbound.user_id, now=now)
         if release_held(session, channel=channel, chat_id=inbound.chat_id, now=now):
             result.chats.add((channel, inbound.chat_id))
     if not group_commands.handle(turn):
