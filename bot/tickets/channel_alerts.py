@@ -21,7 +21,6 @@ from storage.outbox import enqueue_message
 from storage.tickets import find_ticket
 
 log = logging.getLogger(__name__)
-CHANNEL_NAMES = {"zalo": "Zalo", "telegram": "Telegram", "web": "web"}
 
 
 def alert_citizen_unreachable(session: Session, *, settings: Settings, texts: Texts, now: datetime, channel: str,
@@ -56,7 +55,7 @@ def alert_citizen_unreachable(session: Session, *, settings: Settings, texts: Te
     targets = office_recipients(session, settings, ticket.office_code)
     if notified or not phone or not targets:
         return
-    text = texts.render("office/citizen_unreachable", code=ticket.code, channel_name=CHANNEL_NAMES.get(channel, channel),
+    text = texts.render("office/citizen_unreachable", code=ticket.code, channel_name=texts.channel_name(channel),
                         phone="" if confidential else phone, confidential=confidential)
     for target in targets:
         enqueue_message(session, channel=target.channel, chat_id=target.chat_id, payload=Reply(text=text).to_json(),

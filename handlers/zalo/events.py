@@ -6,6 +6,8 @@ submit-info shapes vary between sources (channels.md, "verify"), so every field 
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,8 +22,8 @@ GROUP_EVENT_PREFIX = "user_send_group_"          # user_send_group_text, _image,
 # Where a group event names its group: sources disagree (channels.md), so each is tried in order.
 GROUP_ID_FIELDS = ("recipient.group_id", "message.conversation_id", "group_id", "recipient.id")
 RECEIPT_EVENTS = frozenset({"user_received_message", "user_seen_message"})
-ATTACHMENT_KINDS = {"image": "photo", "gif": "photo", "audio": "audio", "voice": "voice", "video": "video",
-                    "file": "document", "sticker": "sticker"}
+ATTACHMENT_KINDS = MappingProxyType({"image": "photo", "gif": "photo", "audio": "audio", "voice": "voice", "video": "video",
+                    "file": "document", "sticker": "sticker"})
 
 
 @dataclass(frozen=True)
