@@ -8,8 +8,10 @@ exactly those of the buttons. Anyone who may not act gets a polite refusal and a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
+from types import MappingProxyType
 
 from bot.officials import actions as ticket_actions
 from bot.officials.commands import CODE_RE, parse_code
@@ -23,7 +25,7 @@ from storage.officials import card_by_message, lock_ticket
 from storage.tickets import find_ticket
 
 # command word (folded, no spaces or underscores) -> action of bot.officials.actions
-COMMANDS: dict[str, str] = {
+COMMANDS: Mapping[str, str] = MappingProxyType({
     "tiepnhan": "accept", "thuly": "accept",
     "chuyen": "transfer", "chuyendonvi": "transfer",
     "bosung": "request_info", "yeucaubosung": "request_info",
@@ -32,9 +34,10 @@ COMMANDS: dict[str, str] = {
     "giahan": "extend",
     "tuchoi": "refuse", "khongthuocthamquyen": "refuse",
     "ghichu": "note",
-}
-USAGE = {"accept": "tiepnhan", "transfer": "chuyen", "request_info": "bosung", "progress": "traloi",
-         "resolve": "ketqua", "extend": "giahan", "refuse": "tuchoi", "note": "ghichu"}
+})
+USAGE: Mapping[str, str] = MappingProxyType({
+    "accept": "tiepnhan", "transfer": "chuyen", "request_info": "bosung", "progress": "traloi",
+    "resolve": "ketqua", "extend": "giahan", "refuse": "tuchoi", "note": "ghichu"})
 
 
 def _key(word: str) -> str:

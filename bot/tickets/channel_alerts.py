@@ -70,7 +70,7 @@ def _official_unreachable(session: Session, *, texts: Texts, now: datetime, chan
         col(OutboxMessage.id) != outbox_id)).first()
     if earlier is not None or not office_code:
         return
-    text = texts.render("office/official_window_closed", name=name, channel_name=CHANNEL_NAMES.get(channel, channel))
+    text = texts.render("office/official_window_closed", name=name, channel_name=texts.channel_name(channel))
     for target in office_group(session, office_code):
         enqueue_message(session, channel=target.channel, chat_id=target.chat_id, payload=Reply(text=text).to_json(),
                         now=now)
