@@ -278,6 +278,9 @@ class ZaloGroupSettings(_Frozen):
     # Where a group event carries its group id, tried in order (sources disagree).
     id_fields: tuple[str, ...] = ("recipient.group_id", "message.conversation_id", "group_id", "recipient.id")
     oa_id: str = ""                        # the OA's own id, never taken for a group id
+    # Where a group message names the OA message it quotes (a reply to a card names its ticket).
+    quote_fields: tuple[str, ...] = ("message.quote_msg_id", "message.quote_message_id", "message.reply_to_msg_id",
+                                     "message.quote.msg_id")
     # Error codes meaning "group quota exhausted" (reported, not documented): alert an admin once.
     # Any other unknown group error is also not retried and alerts an admin once.
     quota_error_codes: tuple[int, ...] = ()

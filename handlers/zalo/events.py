@@ -21,6 +21,8 @@ USER_EVENTS = USER_MESSAGE_EVENTS | {"follow", "unfollow", "user_submit_info"}
 GROUP_EVENT_PREFIX = "user_send_group_"          # user_send_group_text, _image, _file, ... (GMF)
 # Where a group event names its group: sources disagree (channels.md), so each is tried in order.
 GROUP_ID_FIELDS = ("recipient.group_id", "message.conversation_id", "group_id", "recipient.id")
+# Where a group message names the OA message it quotes (unconfirmed; configurable like the group id).
+QUOTE_FIELDS = ("message.quote_msg_id", "message.quote_message_id", "message.reply_to_msg_id", "message.quote.msg_id")
 RECEIPT_EVENTS = frozenset({"user_received_message", "user_seen_message"})
 ATTACHMENT_KINDS = MappingProxyType({"image": "photo", "gif": "photo", "audio": "audio", "voice": "voice", "video": "video",
                     "file": "document", "sticker": "sticker"})
@@ -134,7 +136,7 @@ def group_id(event: dict[str, Any], fields: tuple[str, ...] = GROUP_ID_FIELDS, *
 
 
 def parse_event(event: dict[str, Any], *, group_fields: tuple[str, ...] = GROUP_ID_FIELDS,
-                oa_id: str = "") -> ParsedEvent:
+                oa_id: str = "", quote_fields: tuple[str, ...] = QUOTE_FIELDS) -> ParsedEvent:
     """The Inbound a Zalo event stands for (external_id = its dedupe key), or why there is none.
 
     A group event (user_send_group_*) becomes the same Inbound as its private twin, in the chat
@@ -147,7 +149,7 @@ def parse_event(event: dict[str, Any], *, group_fields: tuple[str, ...] = GROUP_
         private = parse_event({**event, "event_name": "user_send_" + name.removeprefix(GROUP_EVENT_PREFIX)})
         if private.inbound is None:
             return ParsedEvent(name, ignored=private.ignored)
-        quoted = _quoted(event)
+        quoted = group_id(event, quote_fields)
         return ParsedEvent(name, replace(private.inbound, chat_id=ZALO_GROUP_PREFIX + group, is_private=False,
                                          reply_to_bot=bool(quoted), message_ref=quoted))
     if is_ignorable(name):
@@ -197,12 +199,3 @@ def parse_event(event: dict[str, Any], *, group_fields: tuple[str, ...] = GROUP_
         return ParsedEvent(name, ignored="empty")
     return ParsedEvent(name, Inbound(text=text, attachments=tuple(attachments), **base))
 
-
-def _quoted(event: dict[str, Any]) -> str:
-    """The id of the message a group message quotes, when Zalo says (field names unconfirmed)."""
-    message = event.get("message") if isinstance(event.get("message"), dict) else {}
-    for key in ("quote_msg_id", "quote_message_id", "reply_to_msg_id"):
-        if _text(message.get(key)):
-            return _text(message.get(key))
-    quote = message.get("quote")
-    return _text(quote.get("msg_id")) if isinstance(quote, dict) else ""
