@@ -22,6 +22,7 @@ from bot.tickets.channel_alerts import (alert_citizen_unreachable, alert_zalo_gr
                                         alert_zalo_token_failure)
 from bot.config.settings import Settings
 from bot.service.transactions import Service, Services
+from bot.tickets.recipients import unheard_offices
 from bot.main.services import build_classifier, build_services  # noqa: F401 - the callers' entry points
 from handlers.telegram.webhook import TelegramAdapter, run_polling
 from handlers.telegram.files import store_attachments
@@ -145,6 +146,7 @@ class TelegramBotApp:
     async def start(self) -> None:
         """Start the web server, the sender, the scheduler and each configured channel."""
         log_channels(self.settings)
+        await asyncio.to_thread(self._warn_unheard)
         if self.bot is not None:
             await self.bot.initialize()
         self._runner = web.AppRunner(build_web_app(self.services, telegram=self.adapter,
@@ -175,6 +177,14 @@ class TelegramBotApp:
             await self.bot.delete_webhook()
             self._tasks.append(asyncio.create_task(run_polling(self.adapter, self.stop_event)))
         log.info("danvan bot started (%s), web on port %s", "webhook" if self.webhook_mode else "polling", self.port)
+
+    def _warn_unheard(self) -> None:
+        """Say at start which offices' new petitions would reach nobody (as `danvan check-config` does)."""
+        with read_session(self.services.engine) as session:
+            unheard = unheard_offices(session, self.settings)
+        if unheard:
+            log.warning("nobody will hear of new petitions for offices %s: no group, official or leader "
+                        "(see README, who hears about an office's petitions)", ", ".join(unheard))
 
     @property
     def sender_channels(self) -> list[str]:
