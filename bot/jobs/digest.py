@@ -24,7 +24,7 @@ from bot.jobs.office_hours import at_local, week_label, week_monday, weekly_fire
 from bot.jobs.overdue import OverdueItem, overdue_counts, overdue_tickets
 from bot.tickets.recipients import leaders
 from bot.jobs.context import JobContext
-from bot.core.render import Texts
+from bot.core.render import Texts, labels
 from storage.models import Office, Ticket
 from storage.reminders import claim_reminder, claimed_refs
 
@@ -138,16 +138,16 @@ def _delta(now: float | int | None, before: float | int | None, *, percent: bool
         return ""
     diff = (now - before) * (100 if percent else 1)
     if abs(diff) < 0.05:
-        return "(không đổi)"
+        return labels()["digest_unchanged"]
     sign = "+" if diff > 0 else "−"
     shown = f"{abs(diff):.1f}".replace(".", ",") if (percent or isinstance(diff, float)) else f"{abs(diff)}"
-    return f"({sign}{shown}{' điểm %' if percent else ''} so với tuần trước)"
+    return labels()["digest_delta"].format(sign=sign, shown=shown, unit=labels()["digest_delta_points"] if percent else "")
 
 
 def render_digest(texts: Texts, settings: Settings, digest: Digest, *, office_names: dict[str, str]) -> str:
     """The digest text for leaders."""
     w, p = digest.week, digest.previous
-    label = lambda counter, names: [(names.get(k, k or "Không rõ"), v) for k, v in ranked(counter)]  # noqa: E731
+    label = lambda counter, names: [(names.get(k, k or labels()["digest_unknown"]), v) for k, v in ranked(counter)]  # noqa: E731
     types = {t.code: t.name for t in settings.ticket_types}
     cats = {c.code: c.name for c in settings.categories}
     return texts.render(
@@ -205,20 +205,21 @@ def write_chart(settings: Settings, digest: Digest, path: Path) -> Path:
 
     cats = {c.code: c.name for c in settings.categories}
     w = digest.week
+    words = labels()
     plt.rcParams["font.family"] = "DejaVu Sans"
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 6), dpi=90)
     try:
         items = ranked(w.by_category)
         left.barh([_short(cats.get(k, k)) for k, _ in items][::-1], [v for _, v in items][::-1], color="#2b6cb0")
-        left.set_title("Đơn nhận theo lĩnh vực")
-        left.set_xlabel("Số đơn")
+        left.set_title(words["chart_by_category"])
+        left.set_xlabel(words["chart_count"])
         hamlets = ranked(w.by_hamlet)[:10]
-        right.barh([_short(k or "Không rõ thôn") for k, _ in hamlets][::-1], [v for _, v in hamlets][::-1], color="#c05621")
-        right.set_title("Đơn nhận theo thôn")
-        right.set_xlabel("Số đơn")
+        right.barh([_short(k or words["chart_unknown_hamlet"]) for k, _ in hamlets][::-1], [v for _, v in hamlets][::-1], color="#c05621")
+        right.set_title(words["chart_by_hamlet"])
+        right.set_xlabel(words["chart_count"])
         week = w.monday.isocalendar()
-        fig.suptitle(f"Tuần {week[1]:02d}/{week[0]}: nhận {w.received} đơn, giải quyết {w.resolved}, "
-                     f"đúng hạn {_pct(w.on_time_rate)}, hài lòng {_pct(w.satisfaction_rate)}")
+        fig.suptitle(words["chart_title"].format(week=week[1], year=week[0], received=w.received, resolved=w.resolved,
+                                                 on_time=_pct(w.on_time_rate), satisfaction=_pct(w.satisfaction_rate)))
         fig.subplots_adjust(left=0.19, right=0.98, wspace=0.5, top=0.88, bottom=0.1)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, format="png")
