@@ -69,6 +69,10 @@ def handle(turn: OfficeTurn) -> bool:
     """Run a typed ticket command; False when the event is not one (the caller handles it)."""
     if turn.inbound.payload is not None:
         return False
+    if not turn.chat.is_private and _key((turn.inbound.text or "")[1:].split(" ", 1)[0].split("@", 1)[0]) == "dangky" \
+            and (turn.inbound.text or "").startswith("/"):
+        turn.say("office/register_in_private")     # never a registration code in a group; say where instead
+        return True
     parsed = parse(turn.inbound.text)
     if parsed is None:
         return False

@@ -76,7 +76,7 @@ def handle(services: Any, session: Session, inbound: Inbound, now: datetime, res
             return
         office_code = office.code if office else None
         if official is None and inbound.payload is None and not group_commands.is_group_command(inbound.text) \
-                and _command(inbound.text) not in ("huongdan", "help"):
+                and _command(inbound.text) not in ("huongdan", "help", "dangky"):
             return                            # citizens' or guests' talk in a group is not for the bot
     if official is not None:
         conversation = load_conversation(session, channel=channel, user_id=inbound.user_id, chat_id=inbound.chat_id,

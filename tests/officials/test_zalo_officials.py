@@ -341,3 +341,13 @@ async def test_quoting_the_card_names_the_ticket_and_group_ids_are_found_where_s
     [latest] = [m for m in fresh if code in m.text and "Trạng thái" in m.text][-1:]
     await an.in_group("/traloi Đã cử người kiểm tra", quote=latest.message_id, where="recipient.id")
     assert ticket_of(app, code).status == "in_progress"
+
+
+async def test_registering_in_the_group_is_refused_with_directions(app, zalo, http, groups):
+    member = ZaloMember(zalo, http, app, "8400000000000000061", groups["KT"])
+    code = invite(app)
+    answer = member.texts(await member.in_group(f"/dangky {code} Lê Văn An"))
+    assert "tin nhắn riêng" in answer
+    with Session(app.services.engine) as session:
+        assert session.exec(select(Official)).all() == []
+    assert "Đăng ký thành công" in member.texts(await member.say(f"/dangky {code} Lê Văn An"))
