@@ -105,3 +105,8 @@ def sync_offices(session: Session, offices: list[tuple[str, str, str]]) -> None:
         else:
             row.name, row.telegram_chat_id = name, chat_id
     session.flush()
+
+
+def office_names(session: Session) -> dict[str, str]:
+    """Every office's name by code."""
+    return {o.code: o.name for o in session.exec(select(Office).order_by(col(Office.code))).all()}

@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import Session, func, select
 
 from bot.conversation.engine import load_data, store_data
+from bot.tickets.context import TicketScope, TicketStep
 from bot.tickets.recipients import office_recipients
 from bot.tickets.tokens import PREFIX, add_token
 from bot.core.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType, is_zalo_group
@@ -36,7 +37,7 @@ BUTTONS_BY_STATUS: dict[str, tuple[tuple[str, ...], ...]] = MappingProxyType({
 })
 
 
-def card_view(ctx: Any, ticket: Ticket) -> dict[str, Any]:
+def card_view(ctx: TicketScope, ticket: Ticket) -> dict[str, Any]:
     """What an office may see of a ticket: never a tố cáo author, never a channel account."""
     session: Session = ctx.session
     office = session.get(Office, ticket.office_code)
@@ -63,7 +64,7 @@ def card_view(ctx: Any, ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def card_buttons(ctx: Any, ticket: Ticket, *, chat_key: str) -> tuple[tuple[Button, ...], ...]:
+def card_buttons(ctx: TicketScope, ticket: Ticket, *, chat_key: str) -> tuple[tuple[Button, ...], ...]:
     """The actions that make sense in the ticket's state, as opaque per-chat tokens.
 
     One query reads the chat's existing tokens; missing ones are added without a lookup each.
@@ -80,13 +81,13 @@ def card_buttons(ctx: Any, ticket: Ticket, *, chat_key: str) -> tuple[tuple[Butt
                  for row in BUTTONS_BY_STATUS.get(str(ticket.status), ()))
 
 
-def ticket_link(ctx: Any, ticket: Ticket) -> str:
+def ticket_link(ctx: TicketScope, ticket: Ticket) -> str:
     """The ticket's page in the web back office, when web.public_url is configured."""
     base = ctx.settings.web.public_url.rstrip("/")
     return f"{base}/can-bo/phieu/{ticket.code}" if base else ""
 
 
-def render_card(ctx: Any, ticket: Ticket, *, channel: str, chat_id: str, live: bool = True) -> Reply:
+def render_card(ctx: TicketScope, ticket: Ticket, *, channel: str, chat_id: str, live: bool = True) -> Reply:
     """The card as it should look now; a card left behind by a transfer keeps no buttons.
 
     A Zalo group has no buttons: its card is text that names the typed commands (each a new message)."""
@@ -98,7 +99,7 @@ def render_card(ctx: Any, ticket: Ticket, *, channel: str, chat_id: str, live: b
     return Reply(text=text, buttons=buttons)
 
 
-def show_card(ctx: Any, ticket: Ticket, *, channel: str, chat_id: str) -> Outgoing:
+def show_card(ctx: TicketScope, ticket: Ticket, *, channel: str, chat_id: str) -> Outgoing:
     """Send (or re-send) the card in a chat and remember it there, so later changes edit it."""
     card = card_in_chat(ctx.session, ticket_id=ticket.id, channel=channel, chat_id=chat_id)
     if card is None:
@@ -113,15 +114,16 @@ def show_card(ctx: Any, ticket: Ticket, *, channel: str, chat_id: str) -> Outgoi
                     extra={"card_id": card.id})
 
 
-def remember_numbered(ctx: Any, *, channel: str, chat_id: str, reply: Reply) -> None:
+def remember_numbered(ctx: TicketScope, *, channel: str, chat_id: str, reply: Reply) -> None:
     """A Zalo private chat shows more than five actions as a numbered list: remember the card's
     payloads in the official's conversation, so a typed digit presses the same (opaque) button."""
     payloads = [b.payload for row in reply.buttons for b in row]
     if channel != str(Channel.ZALO) or is_zalo_group(channel, chat_id) or not payloads:
         return
-    chat = getattr(ctx, "chat", None)
-    if chat is not None and getattr(ctx, "official", None) is not None and chat.key == f"{channel}:{chat_id}":
-        ctx.data["buttons"] = payloads        # the official's own turn: its data is stored at the end
+    chat, own = getattr(ctx, "chat", None), getattr(ctx, "data", None)
+    if chat is not None and getattr(ctx, "official", None) is not None and chat.key == f"{channel}:{chat_id}" \
+            and isinstance(own, dict):
+        own["buttons"] = payloads             # the official's own turn: its data is stored at the end
         return
     if find_official(ctx.session, channel=channel, user_id=chat_id) is None:
         return
@@ -131,14 +133,14 @@ def remember_numbered(ctx: Any, *, channel: str, chat_id: str, reply: Reply) -> 
     store_data(conversation, data, ctx.now)
 
 
-def office_cards(ctx: Any, ticket: Ticket) -> list[Outgoing]:
+def office_cards(ctx: TicketScope, ticket: Ticket) -> list[Outgoing]:
     """The card for everyone the owning office is reached by (bot.tickets.recipients): its groups on
     every channel, else its officials privately, else the leaders."""
     return [show_card(ctx, ticket, channel=r.channel, chat_id=r.chat_id)
             for r in office_recipients(ctx.session, ctx.settings, ticket.office_code)]
 
 
-def post_office_card(ctx: Any, ticket: Ticket) -> Outgoing | None:
+def post_office_card(ctx: TicketStep, ticket: Ticket) -> Outgoing | None:
     """The office's cards: every one but the first is queued through ctx.notify, the first is returned
     for the caller to queue (None when nobody at all can be reached)."""
     found = office_cards(ctx, ticket)
@@ -147,7 +149,7 @@ def post_office_card(ctx: Any, ticket: Ticket) -> Outgoing | None:
     return found[0] if found else None
 
 
-def refresh_cards(ctx: Any, ticket: Ticket) -> list[Outgoing]:
+def refresh_cards(ctx: TicketScope, ticket: Ticket) -> list[Outgoing]:
     """Edit every live card of the ticket; cards in chats of an office that lost it go quiet."""
     messages = []
     for card in cards_of_ticket(ctx.session, ticket.id):

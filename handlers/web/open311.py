@@ -12,14 +12,14 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from aiohttp import web
-from sqlmodel import select
 
 from bot.interop import open311
 from bot.interop.api_keys import find_api_key
 from bot.interop.open311 import Open311Error, RequestQuery
 from bot.service.transactions import Service, Services
 from storage.engine import read_session, write_session
-from storage.models import ApiKey, Office, Ticket
+from storage.tickets import office_names
+from storage.models import ApiKey, Ticket
 
 log = logging.getLogger(__name__)
 PREFIX = "/open311/v2"
@@ -110,7 +110,7 @@ class Open311:
 
     def _views(self, tickets: list[Ticket]) -> list[dict[str, Any]]:
         with read_session(self.services.engine) as session:
-            offices = {o.code: o.name for o in session.exec(select(Office))}
+            offices = office_names(session)
         texts = self.services.texts
         return [open311.request_view(self.settings, t, offices=offices, status_notes=texts.label(f"status_{t.status}"))
                 for t in tickets]
