@@ -13,14 +13,13 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
-from bot.conversation.engine import load_data, store_data
 from bot.tickets.context import TicketScope, TicketStep
 from bot.tickets.recipients import office_recipients
 from bot.tickets.tokens import PREFIX, add_token
 from bot.core.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType, is_zalo_group
 from bot.core.render import shorten  # noqa: F401 - cards.shorten is used by commands
 from storage.models import ActionToken, Office, Official, Ticket, TicketAttachment, TicketCard, TicketEvent
-from storage.conversations import load_conversation
+from storage.conversations import set_conversation_value
 from storage.officials import card_in_chat, cards_of_ticket, find_official, office_of_chat
 
 SUMMARY_CHARS = 1500
@@ -127,10 +126,7 @@ def remember_numbered(ctx: TicketScope, *, channel: str, chat_id: str, reply: Re
         return
     if find_official(ctx.session, channel=channel, user_id=chat_id) is None:
         return
-    conversation = load_conversation(ctx.session, channel=channel, user_id=chat_id, chat_id=chat_id, now=ctx.now)
-    data = load_data(conversation)
-    data["buttons"] = payloads
-    store_data(conversation, data, ctx.now)
+    set_conversation_value(ctx.session, channel=channel, user_id=chat_id, key="buttons", value=payloads, now=ctx.now)
 
 
 def office_cards(ctx: TicketScope, ticket: Ticket) -> list[Outgoing]:
