@@ -101,12 +101,6 @@ class Office(_Frozen):
     telegram_chat_id: str = ""
     zalo_group_id: str = ""            # an existing Zalo OA group (GMF) linked to this office
 
-    @field_validator("zalo_group_id", mode="before")
-    @classmethod
-    def _group_id_as_text(cls, value: Any) -> str:
-        text = "" if value is None else str(value).strip()
-        return text.removeprefix("group:")
-
     @field_validator("code")
     @classmethod
     def _known_code(cls, value: str) -> str:

@@ -57,8 +57,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None, engine: En
         sync_offices(session, [(o.code, o.name, o.telegram_chat_id) for o in settings.offices])
         now = (clock or SystemClock()).now()
         for office in settings.offices:
-            if office.zalo_group_id:      # an existing Zalo group linked in config
-                link_office_group(session, channel="zalo", chat_id=ZALO_GROUP_PREFIX + office.zalo_group_id,
+            group_id = office.zalo_group_id.strip().removeprefix(ZALO_GROUP_PREFIX)
+            if group_id:                  # an existing Zalo group linked in config
+                link_office_group(session, channel="zalo", chat_id=ZALO_GROUP_PREFIX + group_id,
                                   office_code=office.code, now=now)
     return Services(
         settings=settings, engine=engine, clock=clock or SystemClock(), texts=Texts(),
