@@ -131,3 +131,20 @@ def test_check_config_names_offices_nobody_hears(tmp_path, database_url, engine,
     assert "channel zalo: off" in out
     line = next(line for line in out.splitlines() if "nobody will hear" in line)
     assert "KT" in line and "VP" not in line.split(":", 1)[1].split("(")[0]
+
+
+def test_leaders_chat_and_heads_fall_back_across_channels(tmp_path, database_url, engine, clock):
+    """Digests and briefs go to the leaders; escalations to heads: both reach Zalo chats too."""
+    from bot.tickets.recipients import leaders, office_heads
+
+    services = services_without_chats(
+        tmp_path, database_url, engine, clock,
+        mutate=lambda raw: [raw["schedule"].update(leaders_chat_id="zalo:group:7009"),
+                            raw["offices"][1].update(zalo_group_id="7001")])
+    with read_session(services.engine) as session:
+        assert leaders(session, services.settings) == [Recipient("zalo", "group:7009")]
+        assert office_heads(session, "KT") == [Recipient("zalo", "group:7001")]      # no head: the group
+        assert office_heads(session, "VHXH") == []
+    add_official(services, role="head", office="VHXH", channel="zalo", user_id="8400000000000000077")
+    with read_session(services.engine) as session:
+        assert office_heads(session, "VHXH") == [Recipient("zalo", "8400000000000000077")]
