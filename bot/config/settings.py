@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.config.zalo_groups import ZaloGroupSettings
 from bot.config.deadline_rules import TypeRules, rules_from_config
 from bot.config.doors import DoorSettings
 
@@ -75,6 +76,7 @@ class TelegramSettings(_Frozen):
 class WebSettings(_Frozen):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str = ""               # e.g. https://danvan.xuangiang.gov.vn: cards link to /can-bo/phieu/<code>
 
 
 class StorageSettings(_Frozen):
@@ -98,6 +100,7 @@ class Office(_Frozen):
     code: str
     name: str
     telegram_chat_id: str = ""
+    zalo_group_id: str = ""            # an existing Zalo OA group (GMF) linked to this office
 
     @field_validator("code")
     @classmethod
@@ -284,8 +287,10 @@ class ZaloSettings(_Frozen):
     per_chat_interval: float = Field(default=0.2, ge=0)
     messages_per_second: int = Field(default=40, ge=1)   # app limit reported at 4,000 requests/minute
     http_timeout: float = Field(default=10, gt=0)
-    admin_chat_id: str = ""                 # Telegram chat for token alerts; default: the VP office group
+    admin_chat_id: str = ""                 # token/quota alerts: a Telegram chat id, or "zalo:USER_ID" /
+                                            # "zalo:group:GROUP_ID"; default: the VP office's group
     template: ZaloTemplateSettings = ZaloTemplateSettings()
+    group: ZaloGroupSettings = ZaloGroupSettings()
     app_id: str = ""
     app_secret: str = ""
     oa_secret_key: str = ""

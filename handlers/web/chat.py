@@ -14,7 +14,6 @@ import asyncio
 import html
 import logging
 import re
-import secrets
 from pathlib import Path
 
 from aiohttp import web
