@@ -129,9 +129,12 @@ async def file_petition(user: ZaloCitizen, *, type_label: str, description: str,
     await user.pick(type_label)
     await user.say(description)
     await user.tap(user.last_buttons()[0]["title"])
-    if "Có phải ở thôn Mẫu 2" in user.fake.messages(user.user_id)[-1].text:
+    asked = user.fake.messages(user.user_id)[-1].text
+    if "Có phải ở thôn Mẫu 2" in asked:
         await user.tap("Đúng")                  # the hamlet named in the description (issue 16)
     else:
+        if "Có phải ở" in asked:
+            await user.tap("Thôn khác")         # another hamlet named: choose Mẫu 2 from the list
         await user.pick("Mẫu 2")
     await user.tap("Tiếp tục")
     if type_label != "Góp ý":
