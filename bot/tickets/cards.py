@@ -37,6 +37,12 @@ def shorten(text: str, limit: int) -> str:
     return text[:limit].rsplit(" ", 1)[0] + "…"
 
 
+def ticket_url(settings: Any, code: str) -> str:
+    """The ticket's back-office page (web.public_url + /can-bo/ho-so/CODE), "" when no address is set."""
+    root = settings.web.public_url.rstrip("/")
+    return f"{root}/can-bo/ho-so/{code}" if root else ""
+
+
 def card_view(ctx: Any, ticket: Ticket) -> dict[str, Any]:
     """What an office may see of a ticket: never a tố cáo author, never a channel account."""
     session: Session = ctx.session
@@ -61,6 +67,7 @@ def card_view(ctx: Any, ticket: Ticket) -> dict[str, Any]:
         "contact_name": "" if is_denunciation or ticket.anonymous else ticket.contact_name,
         "contact_phone": "" if is_denunciation or ticket.anonymous else ticket.contact_phone,
         "summary": shorten(ticket.description, SUMMARY_CHARS),
+        "web_url": ticket_url(ctx.settings, ticket.code),
     }
 
 
