@@ -28,6 +28,7 @@ COOKIE = "dv_bo"
 PATH = "/can-bo"
 LOGIN_PAGE = "/can-bo/dang-nhap"
 LINK_REQUESTS_PER_HOUR = 10
+LINKS_PER_ACCOUNT_PER_HOUR = 5
 T = TypeVar("T")
 
 
@@ -51,6 +52,7 @@ class BackofficeAuth:
         self.services, self.service, self.sessions = services, service, sessions
         self.idle = timedelta(minutes=services.settings.web.session_idle_minutes)
         self.link_requests = RateLimiter(LINK_REQUESTS_PER_HOUR, 3600.0)
+        self.links_per_account = RateLimiter(LINKS_PER_ACCOUNT_PER_HOUR, 3600.0)   # no flooding someone's chat
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -135,7 +137,8 @@ class BackofficeAuth:
         channel = str(form.get("channel", "telegram"))
         account = "".join(str(form.get("account", "")).split())[:64]
         address = client_address(request, self.services.settings.portal.trusted_proxies)
-        if channel in (str(Channel.TELEGRAM), str(Channel.ZALO)) and account and self.link_requests.allow(address):
+        if channel in (str(Channel.TELEGRAM), str(Channel.ZALO)) and account and self.link_requests.allow(address) \
+                and self.links_per_account.allow(f"{channel}:{account}"):
             now = self.services.clock.now()
 
             def push() -> bool:
