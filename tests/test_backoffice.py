@@ -355,3 +355,13 @@ def newest_link_text(services, user_id: str) -> str:
 
     OfficeChat(Service(services), user_id=user_id).send("/dangnhap")
     return newest_link(services.engine, user_id)
+
+
+async def test_revoked_official_gets_no_link(service, browsers):
+    official = add_official(service.services.engine, user_id="518", role="official", office="KT")
+    with write_session(service.services.engine) as session:
+        revoke_official(session, official.id)
+    OfficeChat(service, user_id="518").send("/dangnhap")
+    with pytest.raises(AssertionError):
+        newest_link(service.services.engine, "518")
+    assert any("action=dangnhap reason=revoked" in e.note for e in events(service.services.engine, "denied"))
