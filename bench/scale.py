@@ -115,7 +115,7 @@ def generate(engine, settings, calendar, count: int, *, seed: int = 7) -> dict[s
     from bot.core.deadlines import compute_deadlines
     from bot.jobs.reminders import stages
     from bot.core.routing import route_ticket
-    from bot.jobs.registry import DueStep
+    from bot.jobs.context import DueStep
     from bot.config.settings import TICKET_TYPE_CODES
     from storage.models import Official, OutboxMessage, SentReminder, Ticket, TicketCard, TicketEvent
     from tests.data_factory import PROBLEMS, SUBJECTS

@@ -85,6 +85,7 @@ def shoot(driver, tmp_path: Path, name: str) -> None:
         shutil.copy(path, Path(target) / path.name)
 
 
+@pytest.mark.slow
 def test_citizen_files_in_chat_then_looks_it_up_on_a_phone(services, browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC

@@ -16,6 +16,8 @@ last restart (< 60 s).
 
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import collections
 import os
@@ -82,6 +84,7 @@ def pending_outbox(engine) -> tuple[int, collections.Counter[str]]:
     return len(chats) - sum(groups.values()), groups
 
 
+@pytest.mark.slow
 async def test_sigkill_every_two_seconds_loses_nothing(tmp_path: Path, database_url, engine):
     rng = random.Random(int(os.environ.get("DANVAN_STRESS_SEED", "11")))
     citizens = {2_000_000 + c: telegram_intake_script(c, ROUNDS) for c in range(-(-SUBMISSIONS // ROUNDS))}

@@ -77,6 +77,7 @@ async def citizen(http: aiohttp.ClientSession, url: str, user_id: int, statuses:
             await asyncio.sleep(0.1)
 
 
+@pytest.mark.slow
 async def test_database_outage_loses_nothing_and_everything_recovers(tmp_path, engine):
     target = make_url(PG_URL)
     proxy = DbProxy(target.host or "127.0.0.1", target.port or 5432)

@@ -221,9 +221,11 @@ def scan(at):
 print(scan(datetime(2026, 6, 9, 0, 10, tzinfo=timezone.utc)),
       scan(datetime(2026, 6, 14, 23, 20, tzinfo=timezone.utc)))
 # Monday 07:10, twenty minutes before the 07:30 slot: loaded by a background thread.
+import threading
 scan(datetime(2026, 6, 15, 0, 10, tzinfo=timezone.utc))
-digest._warmup.join(60)
-print("matplotlib.pyplot" in sys.modules, digest._warmup.name)
+[warmup] = [t for t in threading.enumerate() if t.name == digest.WARMUP_THREAD]
+warmup.join(60)
+print("matplotlib.pyplot" in sys.modules, warmup.name)
 """
 
 

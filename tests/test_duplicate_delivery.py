@@ -134,6 +134,7 @@ async def fakes():
         yield telegram, zalo
 
 
+@pytest.mark.slow
 async def test_each_update_three_times_shuffled_50_at_once(tmp_path, database_url, engine, clock, fakes):
     telegram, zalo = fakes
     settings = zalo_settings(tmp_path, database_url, zalo, telegram.url)

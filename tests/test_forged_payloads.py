@@ -23,6 +23,8 @@ number of cases (default 3,000). Measured on the 2-core machine (26/11/2026), af
 
 from __future__ import annotations
 
+import pytest
+
 import base64
 import collections
 import os
@@ -414,6 +416,7 @@ def run_cases(service: Service, services, count: int) -> dict:
             "failures": failures, "seconds": seconds, "setup_seconds": setup_seconds, "tickets": len(tickets)}
 
 
+@pytest.mark.slow
 def test_forged_payloads_bulk(engine, clock, tmp_path, database_url, capsys):
     # Flood control would set aside most presses of the few people here; it is tested in test_flood.py.
     config = write_config(tmp_path, lambda raw: raw["intake"].update(messages_per_minute=10**6))

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from bot.main.cli import main
 from bot.main.officials_cli import console_identity
-from handlers.console import run_console
+from bot.main.console import run_console
 from storage.engine import write_session
 from storage.models import Official, OfficialInvite
 

@@ -3,6 +3,8 @@ assignee each time, the nine others are told who won (SQLite and PostgreSQL alik
 
 from __future__ import annotations
 
+import pytest
+
 import threading
 from datetime import datetime, timezone
 
@@ -20,6 +22,7 @@ PRESSERS = 10
 KT_GROUP = "-1002"
 
 
+@pytest.mark.slow
 def test_ten_simultaneous_accepts_have_one_winner(service: Service, services):
     engine = services.engine
     with Session(engine) as session:

@@ -155,3 +155,27 @@ def test_apikey_command(tmp_path, database_url, engine, monkeypatch, capsys, set
     assert main(["--config", config, "apikey", "revoke", "1"]) == 0
     assert main(["--config", config, "apikey", "list"]) == 0
     assert "revoked" in capsys.readouterr().out
+
+
+async def test_post_goes_through_the_core_like_a_chat_ticket(services, root, api_key):
+    """An Open311 ticket gets the same actionable card as a chat ticket (buttons, a TicketCard row), in the
+    group linked with /ganphong. Before, Open311 wrote a card without buttons to
+    offices[].telegram_chat_id only, in a transaction of its own."""
+    from storage.models import OfficeGroup, TicketCard
+
+    with write_session(services.engine) as session:
+        session.add(OfficeGroup(channel="telegram", chat_id="-100777", office_code="KT",
+                                created_at=services.clock.now()))
+    body = {"api_key": api_key, "service_code": "ha_tang",
+            "description": "Rãnh thoát nước trước nhà văn hóa bị tắc, nước tràn ra đường",
+            "attribute[hamlet]": "1"}
+    response = await asyncio.to_thread(requests.post, f"{root}/requests.json", data=body, timeout=10)
+    assert response.status_code == 200, response.text
+    code = response.json()[0]["service_request_id"]
+    with read_session(services.engine) as session:
+        ticket = session.exec(select(Ticket).where(Ticket.code == code)).one()
+        group_rows = session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == "-100777")).all()
+        card_rows = session.exec(select(TicketCard).where(TicketCard.ticket_id == ticket.id)).all()
+    assert len(group_rows) == 1 and code in group_rows[0].payload
+    assert '"buttons"' in group_rows[0].payload and "x:" in group_rows[0].payload
+    assert [c.chat_id for c in card_rows] == ["-100777"]

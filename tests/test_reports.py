@@ -165,6 +165,7 @@ def test_report_command_writes_the_file(services, seeded, tmp_path, settings, da
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(SOFFICE is None, reason="LibreOffice is not installed: apt-get install "
                     "libreoffice-writer-nogui fonts-liberation2 poppler-utils (see .ci/run)")
 def test_libreoffice_renders_the_report_to_pdf(services, seeded, tmp_path):

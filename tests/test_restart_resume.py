@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import random
 
 from sqlmodel import Session, select
@@ -27,6 +29,7 @@ def steps(engine) -> dict[str, str]:
         return {c.user_id: c.step for c in session.exec(select(Conversation))}
 
 
+@pytest.mark.slow
 def test_thousand_conversations_resume_after_restart(settings, engine, clock):
     service = Service(build_services(settings, clock=clock, engine=engine, migrate=False))
     # The step after each input, from one reference walk through the whole script.

@@ -114,6 +114,7 @@ def start_node(name: str, env: dict, log_path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=open(log_path, "w"))
 
 
+@pytest.mark.slow
 async def test_two_processes_deliver_every_reminder_once_in_order(tmp_path, engine):
     started = time.perf_counter()
     async with FakeTelegramAPI() as fake:

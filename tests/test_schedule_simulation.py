@@ -81,6 +81,7 @@ def utc(settings, moment: datetime) -> datetime:
     return moment.replace(tzinfo=settings.commune.tz).astimezone(timezone.utc)
 
 
+@pytest.mark.slow
 def test_eight_weeks_fire_on_time_exactly_once(sim):
     settings, clock, services = sim
     engine, cal = services.engine, services.calendar

@@ -153,6 +153,7 @@ def canaries() -> dict[str, str]:
     return make_canaries()
 
 
+@pytest.mark.slow
 async def test_no_secret_reaches_logs_urls_or_error_pages(tmp_path: Path, database_url: str, engine,
                                                           canaries: dict[str, str]):
     port = free_port()

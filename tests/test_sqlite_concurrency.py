@@ -47,6 +47,7 @@ def hammer(service: Service) -> collections.Counter[str]:
     return errors
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tuned", [True, False], ids=["wal-immediate", "untuned"])
 def test_200_concurrent_writers(settings, engine, clock, tuned):
     writer_engine = make_engine(settings.database_url, sqlite_tuning=tuned, poolclass=NullPool)
@@ -61,6 +62,7 @@ def test_200_concurrent_writers(settings, engine, clock, tuned):
         assert any("database is locked" in e for e in errors), errors
 
 
+@pytest.mark.slow
 async def test_200_concurrent_webhooks_answer_2xx(tmp_path, database_url, engine, clock):
     async with FakeTelegramAPI() as fake:
         def mutate(raw):

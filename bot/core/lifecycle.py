@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from bot.core.domain import TicketStatus as S
 
-TRANSITIONS: dict[S, frozenset[S]] = {
+TRANSITIONS: dict[S, frozenset[S]] = MappingProxyType({
     S.RECEIVED: frozenset({S.ACCEPTED, S.TRANSFERRED, S.REFUSED, S.WAITING_CITIZEN}),
     S.ACCEPTED: frozenset({S.IN_PROGRESS, S.WAITING_CITIZEN, S.RESOLVED, S.TRANSFERRED, S.REFUSED}),
     S.IN_PROGRESS: frozenset({S.WAITING_CITIZEN, S.RESOLVED, S.TRANSFERRED, S.REFUSED}),
@@ -14,7 +16,7 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     S.REOPENED: frozenset({S.ACCEPTED, S.IN_PROGRESS, S.WAITING_CITIZEN, S.RESOLVED, S.TRANSFERRED, S.REFUSED}),
     S.REFUSED: frozenset({S.REOPENED, S.CLOSED}),
     S.CLOSED: frozenset({S.REOPENED}),
-}
+})
 
 OPEN_STATUSES = frozenset({S.RECEIVED, S.ACCEPTED, S.IN_PROGRESS, S.WAITING_CITIZEN, S.TRANSFERRED, S.REOPENED})
 

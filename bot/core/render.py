@@ -29,6 +29,13 @@ def format_date(value: date | datetime | None) -> str:
     return value.strftime("%d/%m/%Y")
 
 
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + "…"
+
+
 def html_to_plain(text: str) -> str:
     """Turn our HTML subset into plain text for channels without markup (console, Zalo)."""
     return html.unescape(_TAG.sub("", text))
@@ -56,6 +63,14 @@ class Texts:
     def render(self, name: str, /, **context: Any) -> str:
         """Render templates/<lang>/<name>.j2 with the context; trailing blank space trimmed."""
         return self._env.get_template(f"{name}.j2").render(**context).strip()
+
+    def channel_name(self, channel: str) -> str:
+        """The name of a channel code for people (labels.yaml `channel_<code>`), the code if it has none."""
+        return self._labels.get(f"channel_{channel}", channel)
+
+    def channel_names(self) -> dict[str, str]:
+        """Every channel code with its name, for tables keyed by channel."""
+        return {k.removeprefix("channel_"): v for k, v in self._labels.items() if k.startswith("channel_")}
 
     def label(self, key: str, /, **context: Any) -> str:
         """A short button label by key (labels.yaml); {name} placeholders filled from context."""

@@ -30,7 +30,6 @@ COLUMNS = (("col_stt", 6), ("col_code", 16), ("col_received", 12), ("col_source"
            ("col_competent", 12), ("col_direction", 14), ("col_office", 24), ("col_due", 12), ("col_result", 40),
            ("col_note", 24))
 NOW_AND_LATER = datetime(9999, 1, 1, tzinfo=timezone.utc)
-CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "web": "web", "open311": "Open311", "console": "console"}
 
 
 def safe_cell(value: object) -> object:
@@ -57,16 +56,16 @@ def iter_register_rows(session: Session, settings: Settings, texts: Texts, start
             number += 1
             history = events.get(int(ticket.id or 0), [])
             state = status_at(ticket, history, NOW_AND_LATER) or ticket.status
-            yield [number, ticket.code, ticket.received_date, _source(ticket, w), _sender(ticket, w),
+            yield [number, ticket.code, ticket.received_date, _source(ticket, w, texts), _sender(ticket, w),
                    ticket.cosigners, settings.ticket_type(ticket.type).name, settings.category(ticket.category).name,
                    _summary(ticket.description), *_eligibility(ticket, state, w), _direction(state, w),
                    offices.get(ticket.office_code, ticket.office_code), ticket.resolve_due,
                    _result(settings, ticket, state, history, w), _note(settings, ticket, w)]
 
 
-def _source(ticket: Ticket, w: dict[str, str]) -> str:
+def _source(ticket: Ticket, w: dict[str, str], texts: Texts) -> str:
     base = w.get(f"source_{ticket.source}", ticket.source)
-    return f"{base} ({CHANNEL_NAMES.get(ticket.channel, ticket.channel)})" if ticket.source == "electronic" else base
+    return f"{base} ({texts.channel_name(ticket.channel)})" if ticket.source == "electronic" else base
 
 
 def _sender(ticket: Ticket, w: dict[str, str]) -> str:

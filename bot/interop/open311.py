@@ -1,6 +1,6 @@
 """Open311 GeoReport v2 in the core: public categories as services, tickets as service requests
 (without personal data, never khiếu nại or tố cáo), and POSTed requests turned into routed tickets.
-The HTTP/JSON/XML edge lives in handlers/open311.py.
+The HTTP/JSON/XML edge lives in handlers/web/open311.py.
 """
 
 from __future__ import annotations
@@ -13,15 +13,13 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.config.settings import Settings
-from bot.core.domain import Channel, Reply
-from bot.intake.flow import match_name, shorten
+from bot.core.render import shorten
+from bot.intake.flow import match_name
 from bot.interop.public_stats import is_public, mask_personal
-from bot.service.transactions import Services
+from bot.service.transactions import Service
 from bot.language.normalize import is_meaningful, normalize_text
-from bot.tickets.records import Draft, create_ticket
-from storage.engine import write_session
-from storage.models import Office, Open311Request, Ticket
-from storage.outbox import enqueue_message
+from bot.tickets.records import CreatedTicket, Draft
+from storage.models import Open311Request, Ticket
 
 CHANNEL = "open311"
 CLOSED = frozenset({"resolved", "closed", "refused", "transferred"})
@@ -151,27 +149,18 @@ def token_request(session: Session, token: str) -> Ticket | None:
     return session.get(Ticket, row.ticket_id) if row else None
 
 
-def submit_request(services: Services, *, api_key_id: int, fields: dict[str, str]) -> tuple[Ticket, str]:
-    """Create a routed ticket (channel open311) with its audit event and office card, in one transaction."""
-    settings, now = services.settings, services.clock.now()
-    draft = draft_from_fields(settings, fields)
+def submit_request(service: Service, *, api_key_id: int, fields: dict[str, str]) -> tuple[Ticket, str]:
+    """Create a routed ticket (channel open311) through the core: audit event, the office's actionable card,
+    outbox wake and hot-spot check as for any chat; the request token is written in the same transaction."""
+    draft = draft_from_fields(service.services.settings, fields)
     token = secrets.token_urlsafe(18)
-    with write_session(services.engine) as session:
-        created = create_ticket(session, settings=settings, calendar=services.calendar, draft=draft, channel=CHANNEL,
-                                citizen_id=None, now=now)
-        ticket = created.ticket
-        session.add(Open311Request(token=token, ticket_id=ticket.id, api_key_id=api_key_id, created_at=now))
-        office = session.get(Office, ticket.office_code)
-        if office and office.telegram_chat_id:
-            card = services.texts.render(
-                "office/ticket_card", ticket=ticket, type_name=settings.ticket_type(ticket.type).name,
-                category_name=settings.category(ticket.category).name, office_name=office.name,
-                summary=shorten(ticket.description, 1500), attachments=0,
-                show_contact=not ticket.anonymous)
-            enqueue_message(session, channel=str(Channel.TELEGRAM), chat_id=office.telegram_chat_id,
-                            payload=Reply(text=card).to_json(), now=now, ticket_code=ticket.code)
-        session.flush()
-    return ticket, token
+
+    def keep_token(session: Session, created: CreatedTicket) -> None:
+        session.add(Open311Request(token=token, ticket_id=created.ticket.id, api_key_id=api_key_id,
+                                   created_at=created.ticket.received_at))
+
+    created = service.file_ticket(draft, channel=CHANNEL, in_transaction=keep_token)
+    return created.ticket, token
 
 
 def draft_from_fields(settings: Settings, fields: dict[str, str]) -> Draft:

@@ -23,7 +23,7 @@ from bot.jobs.hotspots import Hotspot, find_hotspots
 from bot.jobs.office_hours import at_local, week_label, week_monday, weekly_fire_day
 from bot.jobs.overdue import OverdueItem, overdue_counts, overdue_tickets
 from bot.tickets.recipients import leaders
-from bot.jobs.registry import JobContext
+from bot.jobs.context import JobContext
 from bot.core.render import Texts
 from storage.models import Office, Ticket
 from storage.reminders import claim_reminder, claimed_refs
@@ -154,7 +154,7 @@ def render_digest(texts: Texts, settings: Settings, digest: Digest, *, office_na
         "leader/weekly_digest", w=w, p=p, week=w.monday.isocalendar()[1], year=w.monday.isocalendar()[0],
         sunday=w.monday + timedelta(days=6), by_type=label(w.by_type, types), by_category=label(w.by_category, cats),
         by_hamlet=label(w.by_hamlet, {}), by_office=label(w.by_office, office_names),
-        by_channel=label(w.by_channel, CHANNEL_NAMES), on_time=_pct(w.on_time_rate),
+        by_channel=label(w.by_channel, texts.channel_names()), on_time=_pct(w.on_time_rate),
         avg_days=("–" if w.avg_handling_days is None else f"{w.avg_handling_days:.1f}".replace(".", ",")),
         satisfaction=_pct(w.satisfaction_rate), response=_pct(w.response_rate), target=_pct(digest.target),
         below_target=w.satisfaction_rate is not None and w.satisfaction_rate < digest.target,
@@ -166,12 +166,10 @@ def render_digest(texts: Texts, settings: Settings, digest: Digest, *, office_na
                    "codes": h.codes, "cosigners": h.cosigners} for h in digest.hotspots])
 
 
-CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "web": "Trang web", "console": "Nhập tại xã",
-                 "direct": "Trực tiếp", "post": "Bưu chính"}
 
 
 CHART_WARMUP_AHEAD = timedelta(hours=1)
-_warmup: threading.Thread | None = None
+WARMUP_THREAD = "digest-chart-warmup"
 
 
 def warm_chart_library() -> threading.Thread | None:
@@ -181,12 +179,11 @@ def warm_chart_library() -> threading.Thread | None:
     digest job it held the scan transaction that long. The digest's scans call this in the hour
     before its slot, so the job itself only draws; the rest of the week the process never loads it.
     Returns the thread (None when matplotlib is already loaded)."""
-    global _warmup
-    if _warmup is None and "matplotlib.pyplot" not in sys.modules:
-        _warmup = threading.Thread(target=_import_chart_library, name="digest-chart-warmup", daemon=True)
-        _warmup.start()
-        return _warmup
-    return None
+    if "matplotlib.pyplot" in sys.modules or any(t.name == WARMUP_THREAD for t in threading.enumerate()):
+        return None
+    warmup = threading.Thread(target=_import_chart_library, name=WARMUP_THREAD, daemon=True)
+    warmup.start()
+    return warmup
 
 
 def _import_chart_library() -> None:

@@ -43,8 +43,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace, *, banner: str = "") -> int:
     """The citizen conversation in this terminal."""
-    from bot.main.composition import build_services
-    from handlers.console import run_console
+    from bot.main.services import build_services
+    from bot.main.console import run_console
 
     settings = _settings(args)
     if not args.verbose:
@@ -116,7 +116,7 @@ def cmd_deadline(args: argparse.Namespace) -> int:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     """Read one text per line on stdin; write one JSON object per line."""
-    from bot.main.composition import build_classifier
+    from bot.main.services import build_classifier
     from bot.core.routing import route_ticket
 
     settings = _settings(args)
@@ -206,7 +206,7 @@ def _week(value: str) -> date:
 
 
 def _services(args: argparse.Namespace):  # noqa: ANN202 - Services, imported lazily
-    from bot.main.composition import build_services
+    from bot.main.services import build_services
 
     return build_services(_settings(args))
 

@@ -15,7 +15,7 @@ from storage.officials import find_official, list_officials
 
 
 def _services(args: argparse.Namespace) -> Any:
-    from bot.main.composition import build_services
+    from bot.main.services import build_services
     from bot.config.settings import load_settings
 
     return build_services(load_settings(args.config))
