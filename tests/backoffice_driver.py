@@ -4,16 +4,31 @@ reads pages and posts forms with the page's CSRF token."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
+import os
 import re
+import shutil
+import struct
+import threading
+import zlib
 
-from aiohttp import ClientSession, CookieJar
+from aiohttp import ClientSession, CookieJar, web
 from sqlmodel import Session, col, select
 
+from bot.core.domain import TicketStatus
 from bot.core.render import html_to_plain
-from storage.models import OutboxMessage
+from bot.main.composition import build_web_app
+from bot.tickets.records import Draft, create_ticket
+from storage.engine import write_session
+from storage.models import OutboxMessage, Ticket
+from storage.tickets import ensure_citizen
 from tests.office_driver import OfficeChat
 
+CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(p)), None)
+DRIVER = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else None)
+_citizens = itertools.count(1)
 LINK_RE = re.compile(r"(https?://\S+/can-bo/vao\?t=[A-Za-z0-9_\-]+)")
 CSRF_RE = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
@@ -86,3 +101,60 @@ class Browser:
             if morsel.key == name and morsel["path"] == "/can-bo":
                 return morsel.value
         return ""
+
+
+def png_bytes() -> bytes:
+    """A real 1×1 PNG."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+
+def make_ticket(services, *, accepted: bool) -> Ticket:
+    """A KT ticket with a named contact and an electronic chat ("cit"), received or accepted."""
+    now = services.clock.now()
+    with write_session(services.engine) as session:
+        person = ensure_citizen(session, channel="console", user_id=f"bo-cit{next(_citizens)}", chat_id="cit",
+                                now=now)
+        draft = Draft(type="phan_anh", description="Đèn đường thôn Mẫu 1 bị hỏng nhiều ngày", category="ha_tang",
+                      contact_mode="manual", contact_name="Nguyễn Văn Test", contact_phone="0912000111")
+        ticket = create_ticket(session, settings=services.settings, calendar=services.calendar, draft=draft,
+                               channel="console", citizen_id=person.id, now=now).ticket
+        if accepted:
+            ticket.status = str(TicketStatus.ACCEPTED)
+            ticket.accepted_at = now
+        session.flush()
+        return ticket
+
+
+class ServerThread:
+    """The real web app on 127.0.0.1 in its own thread and event loop (Selenium blocks)."""
+
+    def __init__(self, services) -> None:
+        self.services = services
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.port = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.runner = web.AppRunner(build_web_app(self.services, telegram=None))
+        self.loop.run_until_complete(self.runner.setup())
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        self.loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]
+        self.ready.set()
+        self.loop.run_forever()
+        self.loop.run_until_complete(self.runner.cleanup())
+        self.loop.close()
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        assert self.ready.wait(20)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(20)

@@ -10,18 +10,23 @@ from datetime import timedelta
 
 import pytest
 from aiohttp import web
+from docx import Document
+from openpyxl import load_workbook
 from sqlmodel import Session, col, select
+from yarl import URL
 
+from bot.config.settings import load_settings
 from bot.core.domain import TicketStatus as S
-from bot.main.composition import build_web_app
+from bot.main.composition import build_services, build_web_app
 from bot.officials.invites import revoke_official
+from bot.officials.web_session import digest
+from bot.service.transactions import Service
 from storage.engine import write_session
-from storage.models import OutboxMessage, Ticket, TicketAttachment, TicketEvent, WebSession
-from tests.backoffice_driver import Browser, ask_link, newest_link
+from storage.models import Official, OutboxMessage, Ticket, TicketAttachment, TicketEvent, WebLoginLink, WebSession
+from tests.conftest import write_config
+from tests.backoffice_driver import Browser, ask_link, make_ticket, newest_link, png_bytes
 from tests.office_driver import OfficeChat, add_official
 from tests.petitions import DENOUNCER_NAME, DENOUNCER_PHONE, Spec, at, create
-from tests.test_officials_permissions import make_ticket
-from tests.test_web import png_bytes
 
 KT_GROUP = "-1002"
 
@@ -92,8 +97,7 @@ async def test_dangnhap_link_signs_in_once_and_is_audited(service, browsers):
     refused = [e.note for e in events(service.services.engine, "denied") if "web_sign_in" in e.note]
     assert refused and "reason=used" in refused[-1]
     with Session(service.services.engine) as session:      # only the hash is stored
-        stored = [r.token_hash for r in session.exec(select(__import__("storage.models", fromlist=["WebLoginLink"])
-                                                            .WebLoginLink))]
+        stored = [r.token_hash for r in session.exec(select(WebLoginLink))]
     assert link.split("t=")[1] not in stored and len(stored) == 1
 
 
@@ -133,14 +137,13 @@ async def test_session_fixation_is_refused(service, browsers, base):
     add_official(service.services.engine, user_id="505", role="official", office="KT")
     browser = browsers()
     planted = "A" * 43
-    browser.http.cookie_jar.update_cookies({"dv_bo": planted}, response_url=__import__("yarl").URL(base + "/can-bo"))
+    browser.http.cookie_jar.update_cookies({"dv_bo": planted}, response_url=URL(base + "/can-bo"))
     assert await browser.sign_in(ask_link(service, "505")) == 303
     assert browser.cookie() not in ("", planted)
     with Session(service.services.engine) as session:
-        from bot.officials.web_session import digest
         assert session.get(WebSession, digest(planted)) is None
     attacker = browsers()
-    attacker.http.cookie_jar.update_cookies({"dv_bo": planted}, response_url=__import__("yarl").URL(base + "/can-bo"))
+    attacker.http.cookie_jar.update_cookies({"dv_bo": planted}, response_url=URL(base + "/can-bo"))
     assert await attacker.get("/can-bo/hang-doi") == (303, "/can-bo/dang-nhap")
 
 
@@ -163,7 +166,7 @@ async def test_revoked_official_loses_the_session_at_the_next_request(service, b
     assert (await browser.get("/can-bo/hang-doi"))[0] == 200
     with write_session(service.services.engine) as session:
         official = revoke_official(session, next(o.id for o in session.exec(
-            select(__import__("storage.models", fromlist=["Official"]).Official)) if o.user_id == "508"))
+            select(Official)) if o.user_id == "508"))
     assert await browser.get("/can-bo/hang-doi") == (303, "/can-bo/dang-nhap")
     with Session(service.services.engine) as session:
         rows = session.exec(select(WebSession).where(WebSession.official_id == official.id)).all()
@@ -212,7 +215,6 @@ async def test_other_office_gets_404_for_ticket_page_photos_and_exports(service,
         assert (await other.get_bytes(f"/can-bo/tai-lieu/{kind}"))[0] == 404
     status, body, _ = await other.get_bytes("/can-bo/tai-lieu/plan")   # its own office's plan only
     assert status == 200
-    from openpyxl import load_workbook
     cells = [str(c.value) for row in load_workbook(io.BytesIO(body)).active.iter_rows() for c in row]
     assert ticket.code not in " ".join(cells)
     status, queue = await other.get("/can-bo/hang-doi")
@@ -236,7 +238,6 @@ async def test_denunciation_author_only_through_the_leaders_audited_reveal(servi
     status, again = await leader.get(f"/can-bo/ho-so/{ticket.code}")
     assert DENOUNCER_NAME not in again
     status, body, _ = await leader.get_bytes("/can-bo/tai-lieu/register?from=2026-01-01&to=2026-12-31")
-    from openpyxl import load_workbook
     cells = " ".join(str(c.value) for row in load_workbook(io.BytesIO(body)).active.iter_rows() for c in row)
     assert ticket.code in cells and DENOUNCER_NAME not in cells
 
@@ -317,8 +318,6 @@ async def test_web_actions_obey_the_chat_policy(service, browsers):
 async def test_documents_download_as_valid_files_and_are_audited(service, browsers):
     make_ticket(service.services, accepted=False)
     browser = await signed_in(service, browsers, "516", role="official", office="VHXH")
-    from docx import Document
-    from openpyxl import load_workbook
     for path, check in (("/can-bo/tai-lieu/register?from=2026-01-01&to=2026-12-31", load_workbook),
                         ("/can-bo/tai-lieu/report?period=year&year=2026", Document),
                         ("/can-bo/tai-lieu/plan?week=2026-11-23", load_workbook)):
@@ -331,10 +330,6 @@ async def test_documents_download_as_valid_files_and_are_audited(service, browse
 
 
 async def test_cards_carry_the_ticket_page_link_when_public_url_is_set(tmp_path, database_url, engine, clock):
-    from bot.config.settings import load_settings
-    from bot.main.composition import build_services
-    from bot.service.transactions import Service
-    from tests.conftest import write_config
 
     def mutate(raw):
         raw["web"]["public_url"] = "https://phananh.example.vn/"
@@ -351,7 +346,6 @@ async def test_cards_carry_the_ticket_page_link_when_public_url_is_set(tmp_path,
 
 
 def newest_link_text(services, user_id: str) -> str:
-    from bot.service.transactions import Service
 
     OfficeChat(Service(services), user_id=user_id).send("/dangnhap")
     return newest_link(services.engine, user_id)

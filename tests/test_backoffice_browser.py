@@ -14,11 +14,9 @@ from pathlib import Path
 import pytest
 
 from bot.service.transactions import Service
-from tests.backoffice_driver import ask_link
+from tests.backoffice_driver import CHROMIUM, DRIVER, ServerThread, ask_link, make_ticket
 from tests.office_driver import add_official
 from tests.petitions import DENOUNCER_NAME, DENOUNCER_PHONE, Spec, at, create
-from tests.test_browser import CHROMIUM, DRIVER, ServerThread
-from tests.test_officials_permissions import make_ticket
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None or DRIVER is None, reason=(
     "headless Chromium is not installed: make system-deps"))]

@@ -21,7 +21,6 @@ from storage.tickets import find_ticket
 
 SAME_PLACE_DAYS = 90
 SAME_PLACE_LIMIT = 10
-NEEDS_TEXT = {"transfer", "request_info", "progress", "resolve", "extend", "refuse", "note"}
 IMAGE_MIMES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 
 

@@ -6,6 +6,7 @@ in a private chat. Replies meant for that chat come back as the page's messages;
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 from sqlmodel import func, select
@@ -23,9 +24,10 @@ from storage.outbox import enqueue_message
 
 ACTIONS = ("accept", "transfer", "request_info", "progress", "resolve", "extend", "refuse", "note")
 # What the citizen receives for each action that carries the official's text (the preview).
-CITIZEN_TEMPLATES = {"progress": ("citizen/notice_progress", "text"), "resolve": ("citizen/notice_resolved", "text"),
-                     "request_info": ("citizen/notice_info_requested", "question"),
-                     "refuse": ("citizen/notice_refused", "guidance"), "extend": ("citizen/notice_extended", "reason")}
+CITIZEN_TEMPLATES = MappingProxyType({
+    "progress": ("citizen/notice_progress", "text"), "resolve": ("citizen/notice_resolved", "text"),
+    "request_info": ("citizen/notice_info_requested", "question"), "refuse": ("citizen/notice_refused", "guidance"),
+    "extend": ("citizen/notice_extended", "reason")})
 
 
 @dataclass
