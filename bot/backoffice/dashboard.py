@@ -68,6 +68,8 @@ def _names(desk: Desk, dimension: str) -> dict[str, str]:
         return {o.code: o.name for o in s.offices}
     if dimension == "category":
         return {c.code: c.name for c in s.categories}
+    if dimension == "channel":
+        return desk.texts.channel_names()
     return {}
 
 

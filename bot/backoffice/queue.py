@@ -13,8 +13,8 @@ from bot.backoffice.desk import Desk
 from bot.core.domain import Channel, TicketStatus
 from bot.core.lifecycle import OPEN_STATUSES
 from bot.core.policy import can, visible_to
+from bot.core.render import shorten
 from bot.language.normalize import fold
-from bot.tickets.cards import shorten
 from storage.backoffice import QueueWhere, official_names, queue_counts, queue_rows, search_candidates
 
 PAGE_SIZE = 50
@@ -120,7 +120,8 @@ def build_queue(desk: Desk, filters: Filters) -> dict[str, Any] | None:
         lines.append({
             "code": t.code, "type_name": settings.ticket_type(t.type).name,
             "category_name": settings.category(t.category).name, "hamlet": t.hamlet, "office": t.office_code,
-            "status": t.status, "status_name": texts.label(f"status_{t.status}"), "channel": t.channel,
+            "status": t.status, "status_name": texts.label(f"status_{t.status}"),
+            "channel": texts.channel_name(t.channel),
             "received": t.received_date, "resolve_due": t.resolve_due, "cosigners": t.cosigners,
             "assignee": names.get(t.assignee_id, "") if t.assignee_id else "",
             "summary": shorten(" ".join(t.description.split()), 160),
@@ -131,6 +132,6 @@ def build_queue(desk: Desk, filters: Filters) -> dict[str, Any] | None:
     return {"filters": filters, "lines": lines, "counts": counts, "pages": pages, "today": today,
             "options": {"offices": settings.offices, "types": settings.ticket_types,
                         "categories": settings.categories, "hamlets": settings.hamlets,
-                        "channels": [str(c) for c in Channel],
+                        "channels": [(str(c), texts.channel_name(str(c))) for c in Channel],
                         "statuses": [(s, texts.label(f"status_{s}")) for s in ALL]},
             "searched": len(needle) >= 2, "leader": desk.is_leader}

@@ -65,7 +65,7 @@ def build_ticket_page(desk: Desk, ticket: Ticket) -> dict[str, Any]:
     extension = actions.extension_target(desk, ticket) if "extend" in allowed else None
     open_status = str(ticket.status) in actions.STATES_FOR["refuse"]
     return {
-        "t": view, "description": ticket.description, "files": files, "history": history, "links": links,
+        "t": view, "channel_name": desk.texts.channel_name(ticket.channel), "description": ticket.description, "files": files, "history": history, "links": links,
         "near": near, "allowed": allowed, "extension": extension, "received_at": ticket.received_at,
         "overdue": open_status and ticket.resolve_due < desk.today,
         "hot_spot": ticket.cosigners >= settings.portal.hot_spot_cosigners
