@@ -18,6 +18,7 @@ from yarl import URL
 from bot.config.settings import load_settings
 from bot.core.domain import TicketStatus as S
 from bot.main.composition import build_services, build_web_app
+from bot.main.log_redaction import redact
 from bot.officials.invites import revoke_official
 from bot.officials.web_session import digest
 from bot.service.transactions import Service
@@ -359,3 +360,8 @@ async def test_revoked_official_gets_no_link(service, browsers):
     with pytest.raises(AssertionError):
         newest_link(service.services.engine, "518")
     assert any("action=dangnhap reason=revoked" in e.note for e in events(service.services.engine, "denied"))
+
+
+def test_sign_in_links_are_masked_in_logs():
+    line = '127.0.0.1 "GET /can-bo/vao?t=Q2xv_ZS1zZWNyZXQtdG9rZW4tdmFsdWU HTTP/1.1" 200'
+    assert "Q2xv" not in redact(line, []) and "/can-bo/vao?t=***" in redact(line, [])
