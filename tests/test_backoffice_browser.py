@@ -70,14 +70,6 @@ def no_csp_errors(driver) -> None:
     assert logs == [], logs
 
 
-def sign_in(driver, base: str, service, user_id: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    link = ask_link(service, user_id)
-    driver.get(base + link[link.index("/can-bo"):])
-    submit(driver, "enter")
-
-
 def submit(driver, element_id: str) -> None:
     """Click a button that submits a form and wait for the next page to load."""
     from selenium.webdriver.common.by import By
@@ -179,7 +171,9 @@ def test_leader_dashboard_and_documents(services, chrome, tmp_path):
                                    contact=(DENOUNCER_NAME, DENOUNCER_PHONE),
                                    description="Tố cáo cán bộ thu tiền sai quy định khi làm thủ tục"))
     with ServerThread(services) as base:
-        sign_in(chrome, base, service, "602")
+        link = ask_link(service, "602")
+        chrome.get(base + link[link.index("/can-bo"):])
+        submit(chrome, "enter")
         assert chrome.current_url.endswith("/can-bo/tong-quan")
         assert chrome.find_element(By.ID, "year-received").text == "3"
         assert chrome.find_elements(By.CSS_SELECTOR, "#trend rect")
@@ -206,4 +200,11 @@ def test_leader_dashboard_and_documents(services, chrome, tmp_path):
                 assert Document(str(path)).paragraphs
             else:
                 assert load_workbook(str(path)).active.max_row >= 2
+        chrome.get(base + "/can-bo/ho-so/XG-2026-999999")
+        assert "Không tìm thấy" in chrome.find_element(By.TAG_NAME, "h1").text
+        shoot(chrome, tmp_path, "12-not-found")
+        chrome.get(base + link[link.index("/can-bo"):])            # the link again: already used
+        submit(chrome, "enter")
+        assert chrome.find_element(By.ID, "enter-failed")
+        shoot(chrome, tmp_path, "13-link-used")
         no_csp_errors(chrome)
