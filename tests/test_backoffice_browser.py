@@ -137,6 +137,13 @@ def test_head_works_a_ticket_from_the_queue(services, chrome, tmp_path):
         submit(chrome, "do-progress")
         preview = chrome.find_element(By.ID, "preview-text").text
         assert answer in preview and ticket.code in preview
+        box = chrome.find_element(By.ID, "draft-text")
+        box.clear()
+        box.send_keys(answer + ".")
+        submit(chrome, "preview-again")                              # edited: previewed again, not sent
+        assert answer + "." in chrome.find_element(By.ID, "preview-text").text
+        assert chrome.find_element(By.ID, "ticket-status").text == "Đã thụ lý"
+        answer += "."
         shoot(chrome, tmp_path, "6-answer-preview")
         submit(chrome, "send")
         assert chrome.find_element(By.ID, "ticket-status").text == "Đang giải quyết"
