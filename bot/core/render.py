@@ -10,7 +10,10 @@ from __future__ import annotations
 import html
 import re
 from datetime import date, datetime
+from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -20,6 +23,13 @@ import templates as _templates_pkg
 
 TEMPLATES_DIR = Path(_templates_pkg.__file__).resolve().parent
 _TAG = re.compile(r"<[^>]+>")
+
+
+@lru_cache(maxsize=4)
+def labels(lang: str = "vi", root: Path = TEMPLATES_DIR) -> Mapping[str, str]:
+    """The short texts of labels.yaml, for code that names things without a Texts at hand
+    (deadline steps in SQL-built lists, chart titles). Read once per process."""
+    return MappingProxyType(yaml.safe_load((root / lang / "labels.yaml").read_text(encoding="utf-8")))
 
 
 def format_date(value: date | datetime | None) -> str:

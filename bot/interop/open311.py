@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.config.settings import Settings
-from bot.core.render import shorten
+from bot.core.render import labels, shorten
 from bot.intake.flow import match_name
 from bot.interop.public_stats import is_public, mask_personal
 from bot.service.transactions import Service
@@ -55,9 +55,9 @@ def service_definition(settings: Settings, code: str) -> dict[str, Any]:
     hamlets = [{"key": str(i), "name": name} for i, name in enumerate(settings.hamlets)]
     return {"service_code": code, "attributes": [
         {"variable": True, "code": "type", "datatype": "singlevaluelist", "required": False,
-         "datatype_description": "", "order": 1, "description": "Loại đơn", "values": types},
+         "datatype_description": "", "order": 1, "description": labels()["open311_attribute_type"], "values": types},
         {"variable": True, "code": "hamlet", "datatype": "singlevaluelist", "required": False,
-         "datatype_description": "", "order": 2, "description": "Thôn", "values": hamlets},
+         "datatype_description": "", "order": 2, "description": labels()["open311_attribute_hamlet"], "values": hamlets},
     ]}
 
 
@@ -174,7 +174,7 @@ def draft_from_fields(settings: Settings, fields: dict[str, str]) -> Draft:
     description, _ = normalize_text(fields.get("description") or "", max_chars=settings.intake.max_text_chars)
     address, _ = normalize_text(fields.get("address_string") or "", max_chars=300)
     if address:
-        description = f"{description}\n(Địa chỉ: {address})" if description else address
+        description = labels()["open311_address"].format(description=description, address=address) if description else address
     if not is_meaningful(description) or len(description) < settings.intake.min_description_chars:
         raise Open311Error(400, "description is required (at least "
                            f"{settings.intake.min_description_chars} characters)")

@@ -24,7 +24,7 @@ from bot.jobs.office_hours import at_local, week_label, week_monday, weekly_fire
 from bot.jobs.overdue import OverdueItem, overdue_counts, overdue_tickets
 from bot.tickets.recipients import leaders
 from bot.jobs.context import JobContext
-from bot.core.render import Texts
+from bot.core.render import Texts, labels
 from storage.models import Office, Ticket
 from storage.reminders import claim_reminder, claimed_refs
 
@@ -138,16 +138,16 @@ def _delta(now: float | int | None, before: float | int | None, *, percent: bool
         return ""
     diff = (now - before) * (100 if percent else 1)
     if abs(diff) < 0.05:
-        return "(không đổi)"
+        return labels()["digest_unchanged"]
     sign = "+" if diff > 0 else "−"
     shown = f"{abs(diff):.1f}".replace(".", ",") if (percent or isinstance(diff, float)) else f"{abs(diff)}"
-    return f"({sign}{shown}{' điểm %' if percent else ''} so với tuần trước)"
+    return labels()["digest_delta"].format(sign=sign, shown=shown, unit=labels()["digest_delta_points"] if percent else "")
 
 
 def render_digest(texts: Texts, settings: Settings, digest: Digest, *, office_names: dict[str, str]) -> str:
     """The digest text for leaders."""
     w, p = digest.week, digest.previous
-    label = lambda counter, names: [(names.get(k, k or "Không rõ"), v) for k, v in ranked(counter)]  # noqa: E731
+    label = lambda counter, names: [(names.get(k, k or labels()["digest_unknown"]), v) for k, v in ranked(counter)]  # noqa: E731
     types = {t.code: t.name for t in settings.ticket_types}
     cats = {c.code: c.name for c in settings.categories}
     return texts.render(
@@ -205,20 +205,21 @@ def write_chart(settings: Settings, digest: Digest, path: Path) -> Path:
 
     cats = {c.code: c.name for c in settings.categories}
     w = digest.week
+    words = labels()
     plt.rcParams["font.family"] = "DejaVu Sans"
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 6), dpi=90)
     try:
         items = ranked(w.by_category)
         left.barh([_short(cats.get(k, k)) for k, _ in items][::-1], [v for _, v in items][::-1], color="#2b6cb0")
-        left.set_title("Đơn nhận theo lĩnh vực")
-        left.set_xlabel("Số đơn")
+        left.set_title(words["chart_by_category"])
+        left.set_xlabel(words["chart_count"])
         hamlets = ranked(w.by_hamlet)[:10]
-        right.barh([_short(k or "Không rõ thôn") for k, _ in hamlets][::-1], [v for _, v in hamlets][::-1], color="#c05621")
-        right.set_title("Đơn nhận theo thôn")
-        right.set_xlabel("Số đơn")
+        right.barh([_short(k or words["chart_unknown_hamlet"]) for k, _ in hamlets][::-1], [v for _, v in hamlets][::-1], color="#c05621")
+        right.set_title(words["chart_by_hamlet"])
+        right.set_xlabel(words["chart_count"])
         week = w.monday.isocalendar()
-        fig.suptitle(f"Tuần {week[1]:02d}/{week[0]}: nhận {w.received} đơn, giải quyết {w.resolved}, "
-                     f"đúng hạn {_pct(w.on_time_rate)}, hài lòng {_pct(w.satisfaction_rate)}")
+        fig.suptitle(words["chart_title"].format(week=week[1], year=week[0], received=w.received, resolved=w.resolved,
+                                                 on_time=_pct(w.on_time_rate), satisfaction=_pct(w.satisfaction_rate)))
         fig.subplots_adjust(left=0.19, right=0.98, wspace=0.5, top=0.88, bottom=0.1)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, format="png")
@@ -236,35 +237,74 @@ def office_names(session: Session) -> dict[str, str]:
     return {o.code: o.name for o in session.exec(select(Office).order_by(col(Office.code))).all()}
 
 
-def run_due(ctx: JobContext) -> None:
-    """Send last week's digest once, at the configured slot (moved to the first working day)."""
+def _due_week(ctx: JobContext) -> date | None:
+    """The Monday of the week whose digest is due now and not yet sent by this process, else None
+    (in the hour before the slot, the chart library is loaded in the background meanwhile)."""
     if not ctx.may_send:
-        return
+        return None
     monday = week_monday(ctx.today)
     slot = ctx.settings.schedule.digest
     day = weekly_fire_day(ctx.calendar, monday, slot.weekday)
     if day is None:
-        return
+        return None
     moment = at_local(ctx.settings, day, slot.at)
     if ctx.now < moment:
         if moment - ctx.now <= CHART_WARMUP_AHEAD:
             warm_chart_library()        # the scans before the slot load matplotlib; the digest only draws
-        return
+        return None
     last_monday = monday - timedelta(days=7)
     if ctx.memory.get("digest") == week_label(last_monday):
+        return None
+    return last_monday
+
+
+@dataclass(frozen=True)
+class PreparedDigest:
+    """A digest computed and its chart drawn before the scan's write transaction."""
+
+    period: str
+    digest: Digest
+    chart: Path
+
+
+def _chart_path(ctx: JobContext, last_monday: date) -> Path:
+    return Path(ctx.settings.schedule.digest_dir) / f"digest-{week_label(last_monday)}.png"
+
+
+def prepare(ctx: JobContext) -> PreparedDigest | None:
+    """Before the transaction (a read session): when the digest is about to go, compute it and draw the chart,
+    so the scan's write transaction only queues the message."""
+    last_monday = _due_week(ctx)
+    if last_monday is None or claimed_refs(ctx.session, kind="digest", period=week_label(last_monday)):
+        return None
+    if not leaders(ctx.session, ctx.settings):
+        return None
+    digest = build_digest(ctx.session, ctx.settings, monday=last_monday, now=ctx.now)
+    return PreparedDigest(period=week_label(last_monday), digest=digest,
+                          chart=write_chart(ctx.settings, digest, _chart_path(ctx, last_monday)))
+
+
+def run_due(ctx: JobContext) -> None:
+    """Send last week's digest once, at the configured slot (moved to the first working day)."""
+    last_monday = _due_week(ctx)
+    if last_monday is None:
         return
-    ctx.remember["digest"] = week_label(last_monday)
-    if claimed_refs(ctx.session, kind="digest", period=week_label(last_monday)):
+    period = week_label(last_monday)
+    ctx.remember["digest"] = period
+    if claimed_refs(ctx.session, kind="digest", period=period):
         return
-    if not claim_reminder(ctx.session, kind="digest", ref="leaders", period=week_label(last_monday), now=ctx.now):
+    if not claim_reminder(ctx.session, kind="digest", ref="leaders", period=period, now=ctx.now):
         return
     recipients = leaders(ctx.session, ctx.settings)
     if not recipients:
         return
-    digest = build_digest(ctx.session, ctx.settings, monday=last_monday, now=ctx.now)
+    prepared = ctx.prepared.get("digest")
+    if isinstance(prepared, PreparedDigest) and prepared.period == period:
+        digest, png = prepared.digest, prepared.chart
+    else:       # called without the scheduler's preparation (a direct call): draw here
+        digest = build_digest(ctx.session, ctx.settings, monday=last_monday, now=ctx.now)
+        png = write_chart(ctx.settings, digest, _chart_path(ctx, last_monday))
     body = render_digest(ctx.texts, ctx.settings, digest, office_names=office_names(ctx.session))
-    png = write_chart(ctx.settings, digest, Path(ctx.settings.schedule.digest_dir)
-                      / f"digest-{week_label(last_monday)}.png")
     caption = ctx.texts.render("leader/digest_caption", week=last_monday.isocalendar()[1],
                                year=last_monday.isocalendar()[0])
     ctx.send(recipients, body, attachments=(Attachment(kind="photo", path=str(png), name=caption),))

@@ -19,10 +19,11 @@ from sqlmodel import Session, col, select
 
 from bot.config.settings import Settings
 from bot.core.domain import TicketStatus
+from bot.core.render import labels
 from bot.jobs.context import OPEN
 from storage.models import Official, Ticket
 
-STEP_NAMES = MappingProxyType({"answer": "trả lời", "accept": "thụ lý", "resolve": "giải quyết"})
+STEP_NAMES = MappingProxyType({step: labels()[f"step_{step}"] for step in ("answer", "accept", "resolve")})
 
 _RECEIVED = str(TicketStatus.RECEIVED)
 # Acceptance runs only while nobody accepted the ticket (it is a running step only in 'received').

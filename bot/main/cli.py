@@ -274,7 +274,7 @@ def _iso_date(value: str) -> date:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="danvan", description="Citizen-feedback bot of UBND xã Xuân Giang")
+    parser = argparse.ArgumentParser(prog="danvan", description="danvan: the citizen-feedback system of a commune People's Committee")
     parser.add_argument("--config", help="path to config.yaml (default: ./config.yaml or DANVAN_CONFIG)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command")

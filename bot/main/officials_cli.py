@@ -34,8 +34,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
     except InviteError as exc:
         print(f"danvan: {exc}")
         return 2
-    print(f"Mã đăng ký (dùng một lần, hết hạn sau {settings.officials.invite_hours} giờ): {code}")
-    print(f"Cán bộ gửi cho bot trong tin nhắn riêng: /dangky {code} Họ và tên")
+    print(services.texts.render("cli/invite_code", hours=settings.officials.invite_hours, code=code))
     return 0
 
 

@@ -22,6 +22,7 @@ from bot.core.domain import Attachment, Button, TicketStatus as S
 from bot.core.lifecycle import TRANSITIONS
 from bot.officials.turn import OfficeTurn
 from bot.core.policy import can
+from bot.core.render import labels
 from bot.language.normalize import is_meaningful, normalize_text
 from bot.tickets.office_posts import after_change
 from bot.tickets.records import change_status, local_date, record_event, record_refusal
@@ -29,7 +30,7 @@ from storage.conversations import load_conversation
 from storage.models import Office, Official, Ticket, TicketAttachment
 from storage.officials import lock_ticket
 
-DENIED = "Không có quyền"
+DENIED = labels()["callback_denied"]
 TEXT_ACTIONS = ("transfer_to", "request_info", "progress", "resolve", "extend", "refuse", "note")
 PENDING_TTL = timedelta(hours=2)
 GROUP_FREE_TEXT_TTL = timedelta(minutes=10)   # in a group, later answers must be replies to the prompt

@@ -270,11 +270,11 @@ def event_line(turn: OfficeTurn, event: TicketEvent) -> dict[str, object]:
     actor = event.actor
     if actor.startswith("official:"):
         person = turn.session.get(Official, int(actor.split(":", 1)[1]))
-        who = person.display_name if person else "Cán bộ"
+        who = person.display_name if person else turn.texts.label("actor_official")
     elif actor.startswith("citizen:"):
-        who = "Người gửi"
+        who = turn.texts.label("actor_citizen")
     else:
-        who = "Hệ thống"
+        who = turn.texts.label("actor_system")
     note = event.note
     if event.action in ("identity_revealed",):
         note = note.split("reason=", 1)[-1]

@@ -88,7 +88,7 @@ class Open311:
     async def discovery(self, request: web.Request) -> web.Response:
         base = f"{request.scheme}://{request.host}{PREFIX}"
         data = {"changeset": "2026-11-26T00:00:00Z", "contact": self.settings.commune.full_name,
-                "key_service": "danvan apikey create NAME (UBND xã)",
+                "key_service": self.services.texts.label("open311_key_service"),
                 "endpoints": [{"specification": SPEC_URL, "url": base, "changeset": "2026-11-26T00:00:00Z",
                                "type": "production", "formats": ["application/json", "text/xml"]}]}
         return respond(request, "discovery", data)
