@@ -24,10 +24,10 @@ from bot.officials.web_session import digest
 from bot.service.transactions import Service
 from storage.engine import write_session
 from storage.models import Official, OutboxMessage, Ticket, TicketAttachment, TicketEvent, WebLoginLink, WebSession
-from tests.conftest import write_config
-from tests.backoffice_driver import Browser, ask_link, make_ticket, newest_link, png_bytes
-from tests.office_driver import OfficeChat, add_official
-from tests.petitions import DENOUNCER_NAME, DENOUNCER_PHONE, Spec, at, create
+from testkit.config import write_config
+from testkit.backoffice_driver import Browser, ask_link, make_ticket, newest_link, png_bytes
+from testkit.office_driver import OfficeChat, add_official
+from testkit.petitions import DENOUNCER_NAME, DENOUNCER_PHONE, Spec, at, create
 
 KT_GROUP = "-1002"
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from bot.service.transactions import Service
-from tests.backoffice_driver import CHROMIUM, DRIVER, ServerThread, ask_link, make_ticket
-from tests.office_driver import add_official
-from tests.petitions import DENOUNCER_NAME, DENOUNCER_PHONE, Spec, at, create
+from testkit.backoffice_driver import CHROMIUM, DRIVER, ServerThread, ask_link, make_ticket
+from testkit.office_driver import add_official
+from testkit.petitions import DENOUNCER_NAME, DENOUNCER_PHONE, Spec, at, create
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None or DRIVER is None, reason=(
     "headless Chromium is not installed: make system-deps"))]

@@ -10,9 +10,7 @@ import json
 import os
 import re
 import shutil
-import struct
 import threading
-import zlib
 
 from aiohttp import ClientSession, CookieJar, web
 from sqlmodel import Session, col, select
@@ -24,7 +22,8 @@ from bot.tickets.records import Draft, create_ticket
 from storage.engine import write_session
 from storage.models import OutboxMessage, Ticket
 from storage.tickets import ensure_citizen
-from tests.office_driver import OfficeChat
+from testkit.images import png_bytes  # noqa: F401 - re-exported for the back-office tests
+from testkit.office_driver import OfficeChat
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(p)), None)
 DRIVER = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else None)
@@ -101,14 +100,6 @@ class Browser:
             if morsel.key == name and morsel["path"] == "/can-bo":
                 return morsel.value
         return ""
-
-
-def png_bytes() -> bytes:
-    """A real 1×1 PNG."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
 
 
 def make_ticket(services, *, accepted: bool) -> Ticket:
