@@ -119,7 +119,7 @@ async def measure(services, n: int) -> dict[str, Any]:
                     times = []
                     for code in codes:
                         start = time.perf_counter()
-                        async with http.get(f"{base}/can-bo/ho-so/{code}") as response:
+                        async with http.get(f"{base}/can-bo/phieu/{code}") as response:
                             await response.read()
                             assert response.status == 200, (code, response.status)
                         times.append((time.perf_counter() - start) * 1000)

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, inspect, text
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.config.settings import Settings
 from bot.core.domain import Attachment
@@ -25,7 +25,8 @@ from bot.jobs.overdue import OverdueItem, overdue_counts, overdue_tickets
 from bot.tickets.recipients import leaders
 from bot.jobs.context import JobContext
 from bot.core.render import Texts, labels
-from storage.models import Office, Ticket
+from storage.models import Ticket
+from storage.tickets import office_names
 from storage.reminders import claim_reminder, claimed_refs
 
 MAX_OVERDUE_LISTED = 20
@@ -231,10 +232,6 @@ def write_chart(settings: Settings, digest: Digest, path: Path) -> Path:
 def _short(label: str, limit: int = 24) -> str:
     """Chart labels stay inside the figure."""
     return label if len(label) <= limit else label[:limit - 1].rstrip(" ,") + "…"
-
-
-def office_names(session: Session) -> dict[str, str]:
-    return {o.code: o.name for o in session.exec(select(Office).order_by(col(Office.code))).all()}
 
 
 def _due_week(ctx: JobContext) -> date | None:

@@ -152,10 +152,10 @@ async def test_csrf_is_required_on_every_form(service, browsers):
     browser = await signed_in(service, browsers, "506")
     ticket = make_ticket(service.services, accepted=False)
     for csrf in ("", "0" * 64):
-        status, _ = await browser.post(f"/can-bo/ho-so/{ticket.code}/thao-tac", {"action": "accept"}, csrf=csrf)
+        status, _ = await browser.post(f"/can-bo/phieu/{ticket.code}/thao-tac", {"action": "accept"}, csrf=csrf)
         assert status == 403
     other = await signed_in(service, browsers, "507")
-    status, _ = await browser.post(f"/can-bo/ho-so/{ticket.code}/thao-tac", {"action": "accept"}, csrf=other.csrf)
+    status, _ = await browser.post(f"/can-bo/phieu/{ticket.code}/thao-tac", {"action": "accept"}, csrf=other.csrf)
     assert status == 403
     status, _ = await browser.post("/can-bo/dang-xuat", {}, csrf="")
     assert status == 403
@@ -203,14 +203,14 @@ async def test_other_office_gets_404_for_ticket_page_photos_and_exports(service,
         session.flush()
         item_id = item.id
     own = await signed_in(service, browsers, "510", office="KT")
-    assert (await own.get(f"/can-bo/ho-so/{ticket.code}"))[0] == 200
+    assert (await own.get(f"/can-bo/phieu/{ticket.code}"))[0] == 200
     status, body, mime = await own.get_bytes(f"/can-bo/tep/{item_id}")
     assert status == 200 and body == png_bytes() and mime == "image/png"
     other = await signed_in(service, browsers, "511", office="CA")
-    assert (await other.get(f"/can-bo/ho-so/{ticket.code}"))[0] == 404
-    assert (await other.get(f"/can-bo/ho-so/XG-2026-999999"))[0] == 404
+    assert (await other.get(f"/can-bo/phieu/{ticket.code}"))[0] == 404
+    assert (await other.get(f"/can-bo/phieu/XG-2026-999999"))[0] == 404
     assert (await other.get_bytes(f"/can-bo/tep/{item_id}"))[0] == 404
-    status, _ = await other.post(f"/can-bo/ho-so/{ticket.code}/thao-tac", {"action": "accept"})
+    status, _ = await other.post(f"/can-bo/phieu/{ticket.code}/thao-tac", {"action": "accept"})
     assert status == 404
     for kind in ("register", "report"):
         assert (await other.get_bytes(f"/can-bo/tai-lieu/{kind}"))[0] == 404
@@ -229,14 +229,14 @@ async def test_denunciation_author_only_through_the_leaders_audited_reveal(servi
                                            description="Tố cáo cán bộ địa chính thu tiền sai quy định khi làm sổ"))
     leader = await signed_in(service, browsers, "512", role="leader", office=None)
     pages = [await leader.get("/can-bo/hang-doi"), await leader.get("/can-bo/hang-doi?q=dia+chinh"),
-             await leader.get(f"/can-bo/ho-so/{ticket.code}"), await leader.get("/can-bo/tong-quan")]
+             await leader.get(f"/can-bo/phieu/{ticket.code}"), await leader.get("/can-bo/tong-quan")]
     for status, page in pages:
         assert status == 200 and DENOUNCER_NAME not in page and DENOUNCER_PHONE not in page
     assert ticket.code in pages[1][1]
-    status, page = await leader.post(f"/can-bo/ho-so/{ticket.code}/danh-tinh", {"reason": "Xác minh theo yêu cầu thanh tra"})
+    status, page = await leader.post(f"/can-bo/phieu/{ticket.code}/danh-tinh", {"reason": "Xác minh theo yêu cầu thanh tra"})
     assert status == 200 and DENOUNCER_NAME in page
     assert events(service.services.engine, "identity_revealed")[-1].actor.startswith("official:")
-    status, again = await leader.get(f"/can-bo/ho-so/{ticket.code}")
+    status, again = await leader.get(f"/can-bo/phieu/{ticket.code}")
     assert DENOUNCER_NAME not in again
     status, body, _ = await leader.get_bytes("/can-bo/tai-lieu/register?from=2026-01-01&to=2026-12-31")
     cells = " ".join(str(c.value) for row in load_workbook(io.BytesIO(body)).active.iter_rows() for c in row)
@@ -271,19 +271,19 @@ async def test_ticket_page_accept_answer_with_preview_transfer_extend(service, b
     engine = service.services.engine
     ticket = make_ticket(service.services, accepted=False)
     browser = await signed_in(service, browsers, "514", role="head", office="KT")
-    status, page = await browser.get(f"/can-bo/ho-so/{ticket.code}")
+    status, page = await browser.get(f"/can-bo/phieu/{ticket.code}")
     assert status == 200 and "Đèn đường thôn Mẫu 1" in page and "Nguyễn Văn Test" in page
-    status, page = await browser.post(f"/can-bo/ho-so/{ticket.code}/thao-tac", {"action": "accept"})
+    status, page = await browser.post(f"/can-bo/phieu/{ticket.code}/thao-tac", {"action": "accept"})
     assert status == 200, page
     after = ticket_of(engine, ticket.id)
     assert after.status == S.ACCEPTED and after.assignee_id is not None
     answer = "Đơn vị đã cử người kiểm tra, sẽ thay bóng đèn trong tuần này"
     before_rows = outbox_count(engine)
-    status, page = await browser.post(f"/can-bo/ho-so/{ticket.code}/thao-tac",
+    status, page = await browser.post(f"/can-bo/phieu/{ticket.code}/thao-tac",
                                       {"action": "progress", "text": answer, "step": "preview"})
     assert status == 200 and 'id="preview-text"' in page and answer in page
     assert outbox_count(engine) == before_rows      # nothing sent yet
-    status, page = await browser.post(f"/can-bo/ho-so/{ticket.code}/thao-tac",
+    status, page = await browser.post(f"/can-bo/phieu/{ticket.code}/thao-tac",
                                       {"action": "progress", "text": answer, "step": "send"})
     assert status == 200 and ticket_of(engine, ticket.id).status == S.IN_PROGRESS
     with Session(engine) as session:
@@ -291,13 +291,13 @@ async def test_ticket_page_accept_answer_with_preview_transfer_extend(service, b
             OutboxMessage.chat_id == "cit", OutboxMessage.ticket_code == ticket.code))]
     assert any(answer in text for text in sent)
     due = ticket_of(engine, ticket.id).resolve_due
-    status, page = await browser.post(f"/can-bo/ho-so/{ticket.code}/thao-tac",
+    status, page = await browser.post(f"/can-bo/phieu/{ticket.code}/thao-tac",
                                       {"action": "extend", "text": "Cần thêm thời gian mua vật tư", "step": "send"})
     assert status == 200 and ticket_of(engine, ticket.id).resolve_due > due
-    status, page = await browser.post(f"/can-bo/ho-so/{ticket.code}/thao-tac",
+    status, page = await browser.post(f"/can-bo/phieu/{ticket.code}/thao-tac",
                                       {"action": "transfer", "target": "VP", "text": "Thuộc thẩm quyền Văn phòng"})
     assert status == 200 and ticket_of(engine, ticket.id).office_code == "VP"
-    assert (await browser.get(f"/can-bo/ho-so/{ticket.code}"))[0] == 404     # no longer this office's
+    assert (await browser.get(f"/can-bo/phieu/{ticket.code}"))[0] == 404     # no longer this office's
     actors = {e.actor for e in events(engine, "accepted") + events(engine, "progress") + events(engine, "extended")
               + events(engine, "transferred")}
     assert len(actors) == 1 and actors.pop().startswith("official:")
@@ -307,10 +307,10 @@ async def test_web_actions_obey_the_chat_policy(service, browsers):
     """An ordinary official may not extend (head only), exactly as on the chat card."""
     ticket = make_ticket(service.services, accepted=True)
     browser = await signed_in(service, browsers, "515", role="official", office="KT")
-    status, page = await browser.get(f"/can-bo/ho-so/{ticket.code}")
+    status, page = await browser.get(f"/can-bo/phieu/{ticket.code}")
     assert 'id="act-extend"' not in page and 'id="act-resolve"' in page
     due = ticket_of(service.services.engine, ticket.id).resolve_due
-    status, _ = await browser.post(f"/can-bo/ho-so/{ticket.code}/thao-tac",
+    status, _ = await browser.post(f"/can-bo/phieu/{ticket.code}/thao-tac",
                                    {"action": "extend", "text": "Cần thêm thời gian mua vật tư", "step": "send"})
     assert status == 409 and ticket_of(service.services.engine, ticket.id).resolve_due == due
     assert any("action=extend reason=role" in e.note for e in events(service.services.engine, "denied"))
@@ -342,7 +342,7 @@ async def test_cards_carry_the_ticket_page_link_when_public_url_is_set(tmp_path,
     with Session(engine) as session:
         texts = [json.loads(r.payload)["text"] for r in session.exec(select(OutboxMessage).where(
             OutboxMessage.chat_id == "517"))]
-    assert any(f"https://phananh.example.vn/can-bo/ho-so/{ticket.code}" in t for t in texts)
+    assert any(f"https://phananh.example.vn/can-bo/phieu/{ticket.code}" in t for t in texts)
     assert "https://phananh.example.vn/can-bo/vao?t=" in newest_link_text(services, "517")
 
 

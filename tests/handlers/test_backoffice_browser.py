@@ -124,7 +124,7 @@ def test_head_works_a_ticket_from_the_queue(services, chrome, tmp_path):
         assert [li.get_attribute("data-code") for li in chrome.find_elements(By.CSS_SELECTOR, "#queue li")] == [late.code]
         shoot(chrome, tmp_path, "4-queue-filtered")
 
-        chrome.get(base + f"/can-bo/ho-so/{ticket.code}")
+        chrome.get(base + f"/can-bo/phieu/{ticket.code}")
         assert "Đèn đường thôn Mẫu 1" in chrome.find_element(By.ID, "ticket-text").text
         shoot(chrome, tmp_path, "5-ticket")
         open_action(chrome, "accept")
@@ -187,7 +187,7 @@ def test_leader_dashboard_and_documents(services, chrome, tmp_path):
         assert "quá hạn" in chrome.find_element(By.ID, "overdue").text
         assert DENOUNCER_NAME not in chrome.page_source
         shoot(chrome, tmp_path, "9-dashboard")
-        chrome.get(base + f"/can-bo/ho-so/{secret.code}")
+        chrome.get(base + f"/can-bo/phieu/{secret.code}")
         assert DENOUNCER_NAME not in chrome.page_source
         shoot(chrome, tmp_path, "10-denunciation")
         chrome.get(base + "/can-bo/tai-lieu")
@@ -207,7 +207,7 @@ def test_leader_dashboard_and_documents(services, chrome, tmp_path):
                 assert Document(str(path)).paragraphs
             else:
                 assert load_workbook(str(path)).active.max_row >= 2
-        chrome.get(base + "/can-bo/ho-so/XG-2026-999999")
+        chrome.get(base + "/can-bo/phieu/XG-2026-999999")
         assert "Không tìm thấy" in chrome.find_element(By.TAG_NAME, "h1").text
         shoot(chrome, tmp_path, "12-not-found")
         chrome.get(base + link[link.index("/can-bo"):])            # the link again: already used

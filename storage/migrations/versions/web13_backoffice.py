@@ -1,7 +1,7 @@
 """back office on the web: one-time sign-in links and server-side sessions
 
 Revision ID: web13_backoffice
-Revises: 0009_merge_stress
+Revises: harden14_doors
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = 'web13_backoffice'
-down_revision = '0009_merge_stress'
+down_revision = 'harden14_doors'
 branch_labels = None
 depends_on = None
 
