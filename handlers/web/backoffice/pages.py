@@ -33,10 +33,10 @@ class BackofficePages:
     def __init__(self, auth: BackofficeAuth) -> None:
         self.auth = auth
 
-    def not_found(self) -> web.HTTPNotFound:
-        """The same answer for unknown and forbidden (nobody learns another office's codes)."""
-        body = self.auth.services.texts.render("web/backoffice/not_found", commune=self.auth.services.settings.commune)
-        return web.HTTPNotFound(text=body, content_type="text/html", headers={"Cache-Control": "no-store"})
+    def not_found(self) -> web.Response:
+        """The same answer for unknown and forbidden (nobody learns another office's codes); returned,
+        not raised, so the doors' middleware keeps this page instead of its plain-text refusal."""
+        return self.auth.render("not_found", status=404)
 
     def page(self, name: str, visitor: Visitor, *, status: int = 200, **context: Any) -> web.Response:
         return self.auth.render(name, status=status, me=visitor.official, csrf=self.auth.csrf(visitor),
@@ -69,7 +69,7 @@ class BackofficePages:
 
         data = await self.auth.run(visitor, work)
         if data is None:
-            raise self.not_found()
+            return self.not_found()
         return self.page("ticket", visitor, p=data, flash=[], ok=True, draft=None)
 
     async def act(self, request: web.Request) -> web.Response:
@@ -101,7 +101,7 @@ class BackofficePages:
 
         result = await self.auth.run(visitor, work, write=not wants_preview)
         if result is None:
-            raise self.not_found()
+            return self.not_found()
         data, messages, ok, draft = result
         if not wants_preview:
             self.auth.wake()
@@ -125,7 +125,7 @@ class BackofficePages:
 
         result = await self.auth.run(visitor, work, write=True)
         if result is None:
-            raise self.not_found()
+            return self.not_found()
         data, outcome = result
         return self.page("ticket", visitor, status=200 if outcome.ok else 403, p=data, flash=outcome.messages,
                          ok=outcome.ok, draft=None)
@@ -135,7 +135,7 @@ class BackofficePages:
         try:
             attachment_id = int(request.match_info["id"])
         except ValueError:
-            raise self.not_found() from None
+            return self.not_found()
 
         def work(desk: Desk) -> tuple[str, str] | None:
             item = visible_attachment(desk, attachment_id)
@@ -143,7 +143,7 @@ class BackofficePages:
 
         found = await self.auth.run(visitor, work)
         if found is None or not Path(found[0]).is_file():
-            raise self.not_found()
+            return self.not_found()
         path, mime = found
         response = web.FileResponse(path, headers={
             "Content-Type": mime or mimetypes.guess_type(path)[0] or "application/octet-stream",
@@ -153,7 +153,7 @@ class BackofficePages:
     async def dashboard(self, request: web.Request) -> web.Response:
         visitor = await self.auth.require(request)
         if visitor.official.role not in ("leader", "inspector"):
-            raise self.not_found()
+            return self.not_found()
         data = await self.auth.run(visitor, dash.build_dashboard)
         chart = trend_chart(SimpleNamespace(months=data["trend"]))
         return self.page("dashboard", visitor, d=data, chart=chart)
@@ -167,7 +167,7 @@ class BackofficePages:
 
         rights = await self.auth.run(visitor, work)
         if not (rights["register"] or rights["plan"]):
-            raise self.not_found()
+            return self.not_found()
         return self.page("documents", visitor, rights=rights, error=request.query.get("loi", ""))
 
     async def download(self, request: web.Request) -> web.StreamResponse:
@@ -202,7 +202,7 @@ class BackofficePages:
         except downloads.BadPeriod:
             raise web.HTTPSeeOther(f"{PATH}/tai-lieu?loi=period") from None
         if document is None:
-            raise self.not_found()
+            return self.not_found()
         return no_store(web.Response(body=document.body, headers={
             "Content-Type": document.mime, "Content-Disposition": f'attachment; filename="{document.name}"'}))
 
