@@ -304,10 +304,10 @@ class OutboxSender:
             try:
                 still_ours = await self._keep_lease(left, renewed)
             except BaseException:
-                limits.done(turn)
+                limits.done(turn, answered=False)
                 raise
             if not still_ours:
-                limits.done(turn)
+                limits.done(turn, answered=False)
                 log.warning("outbox %s: lease lost; another process has this chat now", row.id)
                 return sent
             try:
@@ -315,7 +315,7 @@ class OutboxSender:
                     try:
                         await self._deliver(sender, row)
                     finally:
-                        limits.done(turn)       # dated at the answer: the server counted it before that
+                        limits.done(turn)       # dated from the answer: the server counted it before that
             except TemporaryFailure as exc:
                 await self._record(self._mark_retry, row, str(exc), exc.retry_after, exc.remaining)
                 return sent
