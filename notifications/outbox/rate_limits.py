@@ -18,6 +18,11 @@ whole window (start-to-start spacing = window); a send slower than usual is date
 extra delay (the safe direction: it may have arrived late). A dated slot is never earlier than
 the send's start.
 
+The bet: each leg of a round trip has its own floor (propagation, a constant overhead), so that
+`down + up` of two sends is at least the least round trip. A path whose whole delay can fall on
+either leg (a stall) breaks it; so a 429 (`refused`) returns to the strict rule for
+`STRICT_AFTER_429` seconds: at most one 429 a minute, each honoured through retry_after.
+
 Tight scheduling without bursts: starts through the global window are also spaced by
 window/limit. Waiters sleep until the exact moment a slot frees, or, when a slot they need is
 still in flight, until that send is answered (a chat waits on its own last send only, the global
@@ -40,6 +45,7 @@ PACE_CATCH_UP = 2      # starts that may follow at once after a late wake-up
 MAX_WAIT = 1.0         # a waiter looks again at least this often (belt and braces; answers wake it)
 RTT_SAMPLES = 60       # answered sends the round-trip floor is the minimum of
 RTT_MIN_SAMPLES = 5    # until this many are seen, slots are dated at the answer (strict)
+STRICT_AFTER_429 = 60.0  # seconds of strict dating after the channel refused a send as too many
 
 
 class SlidingWindow:
@@ -112,11 +118,18 @@ class ChatLimits:
         self._answered: asyncio.Event | None = None     # set (and replaced) whenever a send is answered
         self._chat_answered: dict[str, asyncio.Event] = {}   # set when that chat's send is answered
         self._rtts: deque[float] = deque(maxlen=RTT_SAMPLES)
+        self._strict_until = -math.inf
 
     @property
     def rtt_floor(self) -> float:
-        """The least round trip of the recent answered sends (0 until enough are seen)."""
-        return min(self._rtts) if len(self._rtts) >= RTT_MIN_SAMPLES else 0.0
+        """The least round trip of the recent answered sends (0 until enough are seen, or after a 429)."""
+        if len(self._rtts) < RTT_MIN_SAMPLES or self.clock() < self._strict_until:
+            return 0.0
+        return min(self._rtts)
+
+    def refused(self) -> None:
+        """The channel answered "too many requests": date sends at their answer for a while."""
+        self._strict_until = self.clock() + STRICT_AFTER_429
 
     def _chat_delay(self, key: str, group: SlidingWindow | None, min_interval: float, now: float) -> float:
         last = self._last_sent.get(key)

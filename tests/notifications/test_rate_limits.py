@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.core.domain import Reply
-from notifications.outbox.rate_limits import RTT_MIN_SAMPLES, ChatLimits, SlidingWindow
+from notifications.outbox.rate_limits import RTT_MIN_SAMPLES, STRICT_AFTER_429, ChatLimits, SlidingWindow
 from notifications.telegram.sender import TelegramSender
 from testkit.fakes.telegram_api import FakeTelegramAPI
 from testkit.outbox_driver import delivered_texts, enqueue, make_bot, make_sender, run_until_drained
@@ -72,6 +72,18 @@ def test_a_send_is_dated_at_its_answer_minus_the_least_round_trip():
     started = clock()
     assert send(limits, clock, "7003", 0.1) == started                       # never before its start
     assert abs(limits.rtt_floor - 0.1) < 1e-9                                # and the floor follows
+
+
+def test_after_a_429_sends_are_dated_at_their_answer_for_a_while():
+    clock = Clock()
+    limits = ChatLimits(margin=0.0, clock=clock)
+    for i in range(RTT_MIN_SAMPLES):
+        send(limits, clock, f"60{i}", 0.3)
+    limits.refused()
+    assert send(limits, clock, "7001", 0.3) == clock()                 # strict: at the answer
+    clock.now += STRICT_AFTER_429
+    started = clock()
+    assert abs(send(limits, clock, "7002", 0.3) - started) < 1e-9      # the bet again
 
 
 def test_with_a_steady_round_trip_the_global_window_recycles_in_one_window():
