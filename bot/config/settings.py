@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.config.zalo_groups import ZaloGroupSettings
 from bot.config.deadline_rules import TypeRules, rules_from_config
+from bot.config.doors import DoorSettings
 
 TICKET_TYPE_CODES = ("phan_anh", "kien_nghi", "gop_y", "khieu_nai", "to_cao")
 CATEGORY_CODES = (
@@ -74,6 +76,7 @@ class TelegramSettings(_Frozen):
 class WebSettings(_Frozen):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str = ""               # e.g. https://danvan.xuangiang.gov.vn: cards link to /can-bo/phieu/<code>
 
 
 class StorageSettings(_Frozen):
@@ -97,6 +100,7 @@ class Office(_Frozen):
     code: str
     name: str
     telegram_chat_id: str = ""
+    zalo_group_id: str = ""            # an existing Zalo OA group (GMF) linked to this office
 
     @field_validator("code")
     @classmethod
@@ -206,7 +210,7 @@ class PortalSettings(_Frozen):
     hot_spot_same_place: int = Field(default=3, ge=2)
     trend_months: int = Field(default=6, ge=1, le=24)
     public_cache_seconds: float = Field(default=30.0, ge=0)
-    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    trusted_proxies: tuple[str, ...] = ()     # addresses or networks of our reverse proxies
     metrics_enabled: bool = True
 
     @field_validator("public_types")
@@ -283,8 +287,10 @@ class ZaloSettings(_Frozen):
     per_chat_interval: float = Field(default=0.2, ge=0)
     messages_per_second: int = Field(default=40, ge=1)   # app limit reported at 4,000 requests/minute
     http_timeout: float = Field(default=10, gt=0)
-    admin_chat_id: str = ""                 # Telegram chat for token alerts; default: the VP office group
+    admin_chat_id: str = ""                 # token/quota alerts: a Telegram chat id, or "zalo:USER_ID" /
+                                            # "zalo:group:GROUP_ID"; default: the VP office's group
     template: ZaloTemplateSettings = ZaloTemplateSettings()
+    group: ZaloGroupSettings = ZaloGroupSettings()
     app_id: str = ""
     app_secret: str = ""
     oa_secret_key: str = ""
@@ -389,6 +395,7 @@ class Settings(_Frozen):
     schedule: ScheduleSettings = ScheduleSettings()
     hotspots: HotspotSettings = HotspotSettings()
     delivery: DeliverySettings = DeliverySettings()
+    doors: DoorSettings = DoorSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":
@@ -465,6 +472,7 @@ def _apply_secrets(raw: dict[str, Any], environ: dict[str, str]) -> None:
         "ZALO_APP_SECRET": ("zalo", "app_secret"),
         "ZALO_OA_SECRET_KEY": ("zalo", "oa_secret_key"),
         "ZALO_REFRESH_TOKEN": ("zalo", "refresh_token"),
+        "DANVAN_METRICS_TOKEN": ("doors", "metrics_token"),
     }
     for env_name, (section, key) in secrets.items():
         if environ.get(env_name):

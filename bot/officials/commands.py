@@ -16,6 +16,7 @@ from bot.tickets import cards
 from bot.officials import paper_intake
 from bot.officials import actions as ticket_actions
 from bot.tickets.tokens import PREFIX, parse_payload
+from bot.core.attempts import AttemptLimiter
 from bot.core.codes import CODE_RE, parse_code
 from bot.core.domain import TicketType
 from bot.officials.invites import redeem_invite
@@ -50,11 +51,21 @@ def register(turn: OfficeTurn, argument: str) -> None:
     if not turn.chat.is_private:
         return
     code, _, name = argument.strip().partition(" ")
+    # one-time codes go through the one attempt limiter too (per code and per account)
+    limiter = AttemptLimiter.from_settings(turn.settings.doors)
+    keys = {"scope": "invite", "subject": "".join(code.split()).upper(), "now": turn.now,
+            "client": f"{turn.inbound.channel}:{turn.inbound.user_id}"}
+    if limiter.check(turn.session, **keys).locked:
+        turn.say("office/register_failed", reason="locked")
+        return
     official, reason = redeem_invite(turn.session, code=code, channel=str(turn.inbound.channel),
                                      user_id=turn.inbound.user_id, now=turn.now, name=" ".join(name.split())[:80])
     if official is None:
+        if reason == "unknown":
+            limiter.failed(turn.session, **keys)
         turn.say("office/register_failed", reason=reason)
         return
+    limiter.succeeded(turn.session, **keys)
     turn.official = official
     office = turn.settings.office(official.office_code) if official.office_code else None
     turn.say("office/registered", name=official.display_name, role=turn.texts.label(f"role_{official.role}"),
