@@ -511,3 +511,27 @@ class DoorCounter(SQLModel, table=True):
     key: str = Field(max_length=64)
     bucket: int = Field(sa_column=Column(BigInteger, nullable=False))
     count: int = 0
+
+
+# --- the back office on the web (issue 13) ----------------------------------------------------
+
+class WebLoginLink(SQLModel, table=True):
+    """A one-time sign-in link sent to an official's chat; only the token's hash is stored."""
+
+    __tablename__ = "web_login_links"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    official_id: int = Field(foreign_key="officials.id", index=True)
+    created_at: datetime
+    expires_at: datetime
+    used_at: Optional[datetime] = None
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in back-office browser; the cookie holds the id, the table only its hash."""
+
+    __tablename__ = "web_sessions"
+    id_hash: str = Field(primary_key=True, max_length=64)
+    official_id: int = Field(foreign_key="officials.id", index=True)
+    created_at: datetime
+    last_seen_at: datetime
+    ended_at: Optional[datetime] = None

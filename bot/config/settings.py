@@ -76,7 +76,10 @@ class TelegramSettings(_Frozen):
 class WebSettings(_Frozen):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
-    public_url: str = ""               # e.g. https://danvan.xuangiang.gov.vn: cards link to /can-bo/phieu/<code>
+    public_url: str = ""               # e.g. https://danvan.xuangiang.gov.vn: cards link to /can-bo/phieu/<code> (the back office)
+    session_idle_minutes: int = Field(default=120, ge=5)     # back office: signed out after this long idle
+    login_link_minutes: int = Field(default=10, ge=1, le=60)  # a sign-in link works once, this long
+    documents_offices: tuple[str, ...] = ("VHXH",)          # besides leaders, who download register and report
 
 
 class StorageSettings(_Frozen):

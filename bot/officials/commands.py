@@ -14,6 +14,7 @@ from bot.intake.surveys import satisfaction_stats
 from bot.officials import announcements
 from bot.tickets import cards
 from bot.officials import paper_intake
+from bot.officials import web_session
 from bot.officials import actions as ticket_actions
 from bot.tickets.tokens import PREFIX, parse_payload
 from bot.core.attempts import AttemptLimiter
@@ -33,7 +34,7 @@ from storage.tickets import find_ticket
 LIST_LIMIT = 30
 SEARCH_SCAN = 2000
 OFFICE_COMMANDS = frozenset({"thongke", "viec", "donvi", "xem", "tim", "huongdan", "help", "start", "danhtinh", "nhapdon",
-                             "huy", "ganphong", "dangky"})
+                             "huy", "ganphong", "dangky", "dangnhap"})
 
 
 def is_office_input(text: str, payload: str | None) -> bool:
@@ -212,6 +213,8 @@ def handle_command(turn: OfficeTurn, command: str, argument: str) -> None:
         statistics(turn)
     elif command == "danhtinh":
         reveal_identity(turn, argument)
+    elif command == "dangnhap":
+        login_link(turn)
     elif command == "nhapdon":
         if not can(turn.official, "record_paper", None, turn.chat):
             ticket_actions.deny(turn, None, "record_paper", "role_or_chat")
@@ -219,6 +222,16 @@ def handle_command(turn: OfficeTurn, command: str, argument: str) -> None:
             paper_intake.start(turn)
     elif turn.chat.is_private:
         turn.say("office/unknown_command")
+
+
+def login_link(turn: OfficeTurn) -> None:
+    """/dangnhap: a one-time back-office link, always to the official's own private chat."""
+    if turn.official is None or not turn.official.active:
+        ticket_actions.deny(turn, None, "web_link", "not_official")
+        return
+    turn.notify(web_session.link_message(turn.session, turn.settings, turn.texts, turn.official, turn.now))
+    if not turn.chat.is_private:
+        turn.say("office/login_link_sent", who=turn.official.display_name)
 
 
 # --- lists, card, history, search -------------------------------------------------------------

@@ -60,6 +60,7 @@ def card_view(ctx: TicketScope, ticket: Ticket) -> dict[str, Any]:
         "contact_name": "" if is_denunciation or ticket.anonymous else ticket.contact_name,
         "contact_phone": "" if is_denunciation or ticket.anonymous else ticket.contact_phone,
         "summary": shorten(ticket.description, SUMMARY_CHARS),
+        "web_url": ticket_link(ctx, ticket),
     }
 
 

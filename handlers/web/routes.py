@@ -14,6 +14,8 @@ from handlers.web.chat import WebChat
 from handlers.web.doors import doors_middleware
 from handlers.web.public import PublicPages
 from handlers.web.security import Sessions, security_headers_middleware, web_secret
+from handlers.web.backoffice.auth import BackofficeAuth
+from handlers.web.backoffice.pages import add_backoffice_routes
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SERVICE_KEY = web.AppKey("web_service", Service)
@@ -43,6 +45,7 @@ def add_web_routes(app: web.Application, services: Services, *, service: Service
     app.router.add_post("/chat/api/upload", chat.upload)
     app.router.add_get("/chat/api/messages", chat.messages)
     app.router.add_post("/chat/ket-thuc", chat.end)
+    add_backoffice_routes(app, BackofficeAuth(services, service, sessions))
     app.router.add_static("/static/", STATIC_DIR, show_index=False, append_version=False)
     add_open311_routes(app, services, service)
     return app
