@@ -1,7 +1,7 @@
 """classifier learning: officials' category corrections and retrained model versions
 
 Revision ID: lang16_classifier
-Revises: harden14_doors
+Revises: web13_backoffice
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = "lang16_classifier"
-down_revision = "harden14_doors"
+down_revision = "web13_backoffice"
 branch_labels = None
 depends_on = None
 
