@@ -22,13 +22,12 @@ from bot.core.codes import CODE_RE, parse_code
 from bot.core.domain import TicketType
 from bot.officials.invites import redeem_invite
 from bot.core.lifecycle import OPEN_STATUSES
-from bot.conversation.engine import match_typed_choice
 from bot.officials.turn import OfficeTurn
+from bot.officials.typed_choice import last_buttons, typed_button
 from bot.core.policy import can, visible_to
 from bot.language.normalize import fold
 from bot.tickets.records import record_event, record_refusal
 from storage.models import Official, OfficeGroup, ReporterIdentity, SatisfactionSurvey, Ticket, TicketEvent
-from storage.outbox import last_buttons_to
 from storage.tickets import find_ticket
 
 LIST_LIMIT = 30
@@ -159,26 +158,6 @@ def remember_buttons(turn: OfficeTurn) -> None:
         if reply.buttons:
             turn.data["buttons"] = [b.payload for row in reply.buttons for b in row]
             return
-
-
-def last_buttons(turn: OfficeTurn) -> list[tuple[str, str]]:
-    """The buttons of the newest message in this chat (a card delivered by notification counts)."""
-    return last_buttons_to(turn.session, channel=str(turn.inbound.channel), chat_id=turn.inbound.chat_id)
-
-
-def typed_button(turn: OfficeTurn, text: str) -> str | None:
-    """The payload of the button an official designated by number or label, exactly as citizens
-    choose; '' for a number outside the list; None when the text is not a choice."""
-    raw = text.strip()
-    if not raw or len(raw) > 60:
-        return None
-    buttons = last_buttons(turn)
-    if not buttons:
-        return None
-    value = match_typed_choice(raw, [(payload, label) for payload, label in buttons], turn.texts)
-    if value is None and raw.isdecimal() and len(raw) <= 2:
-        return ""
-    return value
 
 
 def handle_command(turn: OfficeTurn, command: str, argument: str) -> None:
