@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.core.deadlines import TypeRules, rules_from_config
+from bot.core.domain import COMPLAINT_TYPES
 
 TICKET_TYPE_CODES = ("phan_anh", "kien_nghi", "gop_y", "khieu_nai", "to_cao")
 CATEGORY_CODES = (
@@ -202,7 +203,6 @@ class PortalSettings(_Frozen):
     embed_origins: tuple[str, ...] = ()
     lookup_attempts_per_hour: int = Field(default=10, ge=1)
     chat_messages_per_minute: int = Field(default=30, ge=1)
-    hot_spot_cosigners: int = Field(default=5, ge=2)
     hot_spot_same_place: int = Field(default=3, ge=2)
     trend_months: int = Field(default=6, ge=1, le=24)
     public_cache_seconds: float = Field(default=30.0, ge=0)
@@ -215,7 +215,7 @@ class PortalSettings(_Frozen):
         for code in value:
             if code not in TICKET_TYPE_CODES:
                 raise ValueError(f"unknown ticket type {code!r}")
-            if code in ("khieu_nai", "to_cao"):
+            if code in COMPLAINT_TYPES:
                 raise ValueError(f"{code} is never public (khiếu nại and tố cáo stay private)")
         return value
 
@@ -237,8 +237,6 @@ class ReportSettings(_Frozen):
     recipients: tuple[str, ...] = ("UBND tỉnh Tuyên Quang (b/c)", "Thường trực Đảng ủy xã (b/c)",
                                    "Thường trực HĐND xã", "Chủ tịch, các Phó Chủ tịch UBND xã",
                                    "Ủy ban MTTQ Việt Nam xã")
-    six_month_deadline: str = Field(default="05-31", pattern=r"^\d{2}-\d{2}$")
-    annual_deadline: str = Field(default="11-30", pattern=r"^\d{2}-\d{2}$")
     draft_days_before: int = Field(default=10, ge=0, le=60)
     leader_chat_ids: tuple[str, ...] = ()
     output_dir: str = "data/reports"
@@ -316,6 +314,7 @@ class ReportDeadline(_Frozen):
     month: int = Field(ge=1, le=12)
     day: int = Field(ge=1, le=31)
     name: str
+    kind: str = Field(default="", pattern=r"^(6m|year|)$")   # which petition report falls due then
 
 
 class ScheduleSettings(_Frozen):
@@ -329,8 +328,8 @@ class ScheduleSettings(_Frozen):
     digest: WeeklySlot = WeeklySlot(weekday=0, at=time(7, 30))
     reception: ReceptionSettings = ReceptionSettings()
     report_deadlines: tuple[ReportDeadline, ...] = (
-        ReportDeadline(month=5, day=31, name="Báo cáo kết quả 6 tháng"),
-        ReportDeadline(month=11, day=30, name="Báo cáo tổng kết năm"))
+        ReportDeadline(month=5, day=31, name="Báo cáo kết quả 6 tháng", kind="6m"),
+        ReportDeadline(month=11, day=30, name="Báo cáo tổng kết năm", kind="year"))
     report_offsets_days: tuple[int, ...] = (10, 3)
     report_at: time = time(8, 0)
     leaders_chat_id: str = ""                     # a leaders' group; used when no leader is registered
@@ -364,6 +363,14 @@ class DeliverySettings(_Frozen):
         return tuple(str(v) for v in (value or ()))
 
 
+# Keys that duplicated another one (issue 11): each value is configured once.
+RETIRED_KEYS = {
+    ("portal", "hot_spot_cosigners"): "hotspots.cosigners",
+    ("reports", "six_month_deadline"): "schedule.report_deadlines (kind: 6m)",
+    ("reports", "annual_deadline"): "schedule.report_deadlines (kind: year)",
+}
+
+
 class Settings(_Frozen):
     """The whole configuration, frozen after load."""
 
@@ -389,6 +396,16 @@ class Settings(_Frozen):
     schedule: ScheduleSettings = ScheduleSettings()
     hotspots: HotspotSettings = HotspotSettings()
     delivery: DeliverySettings = DeliverySettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_retired_keys(cls, raw: Any) -> Any:
+        """A value is configured once: an old duplicate key fails, naming the key that replaced it."""
+        if isinstance(raw, dict):
+            for (section, key), replacement in RETIRED_KEYS.items():
+                if isinstance(raw.get(section), dict) and key in raw[section]:
+                    raise ValueError(f"{section}.{key} is no longer read: configure {replacement} instead")
+        return raw
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":

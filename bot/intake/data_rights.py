@@ -13,14 +13,14 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.conversation.engine import Choice, Flow, Step, Turn
-from bot.core.domain import TicketType
+from bot.core.domain import COMPLAINT_TYPES
 from bot.core.lifecycle import OPEN_STATUSES
 from bot.tickets.records import local_date, record_event
 from storage.models import ChannelIdentity, Citizen, DataRequest, ReporterIdentity, Ticket
 from storage.tickets import tickets_of_citizen
 
 flow = Flow()
-ARCHIVED_TYPES = frozenset({TicketType.KHIEU_NAI, TicketType.TO_CAO})
+ARCHIVED_TYPES = COMPLAINT_TYPES      # case files archived by law
 COMMANDS = ("dulieu", "xoadulieu")
 
 

@@ -18,13 +18,14 @@ from bot.intake.flow import match_name, shorten
 from bot.interop.public_stats import is_public, mask_personal
 from bot.service.transactions import Services
 from bot.language.normalize import is_meaningful, normalize_text
+from bot.core.lifecycle import CLOSED as LIFECYCLE_CLOSED
 from bot.tickets.records import Draft, create_ticket
 from storage.engine import write_session
 from storage.models import Office, Open311Request, Ticket
 from storage.outbox import enqueue_message
 
 CHANNEL = "open311"
-CLOSED = frozenset({"resolved", "closed", "refused", "transferred"})
+CLOSED = frozenset(LIFECYCLE_CLOSED)       # THE closed set: a transfer inside the UBND stays open
 MAX_RESULTS = 1000
 DEFAULT_WINDOW = timedelta(days=90)
 

@@ -18,7 +18,8 @@ from sqlalchemy import func, inspect, text
 from sqlmodel import Session, col, select
 
 from bot.config.settings import Settings
-from bot.core.domain import Attachment
+from bot.core.domain import SATISFIED_FROM, Attachment
+from bot.documents.report_docx import channel_names
 from bot.jobs.hotspots import Hotspot, find_hotspots
 from bot.jobs.office_hours import at_local, week_label, week_monday, weekly_fire_day
 from bot.jobs.overdue import OverdueItem, overdue_counts, overdue_tickets
@@ -85,16 +86,16 @@ def count_week(session: Session, settings: Settings, monday: date) -> WeekNumber
     sunday = monday + timedelta(days=6)
     start, end = at_local(settings, monday, time(0)), at_local(settings, sunday + timedelta(days=1), time(0))
     # Counted by the database: one row per combination that occurs (a few hundred), not per ticket.
-    keys = (Ticket.type, Ticket.category, Ticket.hamlet, Ticket.office_code, Ticket.channel)
+    keys = (Ticket.type, Ticket.category, Ticket.hamlet, Ticket.office_code, Ticket.channel, Ticket.source)
     rows = session.execute(select(*keys, func.count()).where(Ticket.received_date >= monday,
                                                            Ticket.received_date <= sunday).group_by(*keys)).all()
-    for type_, category, hamlet, office, channel, count in rows:
+    for type_, category, hamlet, office, channel, source, count in rows:
         numbers.received += count
         numbers.by_type[type_] += count
         numbers.by_category[category] += count
         numbers.by_hamlet[hamlet or ""] += count
         numbers.by_office[office] += count
-        numbers.by_channel[channel] += count
+        numbers.by_channel[channel if source == "electronic" else source] += count   # as channel_key
     tz = settings.commune.tz
     resolved = session.exec(select(Ticket.received_at, Ticket.resolved_at, Ticket.resolve_due)
                             .where(Ticket.resolved_at >= start, Ticket.resolved_at < end)).all()
@@ -106,8 +107,9 @@ def count_week(session: Session, settings: Settings, monday: date) -> WeekNumber
     if inspect(session.connection()).has_table("satisfaction_surveys"):
         asked = session.execute(text(
             "SELECT COUNT(*), SUM(CASE WHEN rating IS NOT NULL THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN rating >= 4 THEN 1 ELSE 0 END) FROM satisfaction_surveys "
-            "WHERE asked_at >= :start AND asked_at < :end"), {"start": start, "end": end}).one()
+            "SUM(CASE WHEN rating >= :satisfied THEN 1 ELSE 0 END) FROM satisfaction_surveys "
+            "WHERE asked_at >= :start AND asked_at < :end"),
+            {"start": start, "end": end, "satisfied": SATISFIED_FROM}).one()
         numbers.surveys_asked = int(asked[0] or 0)
         numbers.surveys_answered = int(asked[1] or 0)
         numbers.surveys_satisfied = int(asked[2] or 0)
@@ -154,7 +156,7 @@ def render_digest(texts: Texts, settings: Settings, digest: Digest, *, office_na
         "leader/weekly_digest", w=w, p=p, week=w.monday.isocalendar()[1], year=w.monday.isocalendar()[0],
         sunday=w.monday + timedelta(days=6), by_type=label(w.by_type, types), by_category=label(w.by_category, cats),
         by_hamlet=label(w.by_hamlet, {}), by_office=label(w.by_office, office_names),
-        by_channel=label(w.by_channel, CHANNEL_NAMES), on_time=_pct(w.on_time_rate),
+        by_channel=label(w.by_channel, channel_names(texts)), on_time=_pct(w.on_time_rate),
         avg_days=("–" if w.avg_handling_days is None else f"{w.avg_handling_days:.1f}".replace(".", ",")),
         satisfaction=_pct(w.satisfaction_rate), response=_pct(w.response_rate), target=_pct(digest.target),
         below_target=w.satisfaction_rate is not None and w.satisfaction_rate < digest.target,
@@ -166,8 +168,6 @@ def render_digest(texts: Texts, settings: Settings, digest: Digest, *, office_na
                    "codes": h.codes, "cosigners": h.cosigners} for h in digest.hotspots])
 
 
-CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "web": "Trang web", "console": "Nhập tại xã",
-                 "direct": "Trực tiếp", "post": "Bưu chính"}
 
 
 CHART_WARMUP_AHEAD = timedelta(hours=1)

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from bot.config.settings import Settings
 from bot.core.domain import Attachment, Reply, TicketStatus
+from bot.core.lifecycle import OPEN as LIFECYCLE_OPEN
 from bot.jobs.office_hours import local_time, may_send
 from bot.tickets.recipients import Recipient
 from bot.core.render import Texts
@@ -29,9 +30,7 @@ from storage.outbox import enqueue_message
 
 log = logging.getLogger(__name__)
 
-OPEN_STATUSES = (TicketStatus.RECEIVED, TicketStatus.ACCEPTED, TicketStatus.IN_PROGRESS,
-                 TicketStatus.WAITING_CITIZEN, TicketStatus.REOPENED)
-OPEN = tuple(str(s) for s in OPEN_STATUSES)
+OPEN = LIFECYCLE_OPEN      # THE open set (bot.core.lifecycle): a transferred ticket is open at its new office
 
 
 @dataclass
@@ -87,13 +86,14 @@ class DueStep:
 
 def due_steps(ticket: Ticket) -> list[DueStep]:
     """The deadlines still running: an answer until the ticket leaves 'received', acceptance until
-    it is accepted, resolution until it is resolved, closed, transferred or refused."""
+    it is accepted (also at an office it was transferred to), resolution until it is closed."""
     if ticket.status not in OPEN:
         return []
     steps: list[DueStep] = []
     if ticket.status == TicketStatus.RECEIVED:
         steps.append(DueStep("answer", ticket.answer_due))
-    if ticket.accept_due is not None and ticket.accepted_at is None and ticket.status == TicketStatus.RECEIVED:
+    if ticket.accept_due is not None and ticket.accepted_at is None and ticket.status in (TicketStatus.RECEIVED,
+                                                                                      TicketStatus.TRANSFERRED):
         steps.append(DueStep("accept", ticket.accept_due))
     steps.append(DueStep("resolve", ticket.resolve_due))
     return steps

@@ -14,7 +14,7 @@ from bot.tickets import cards
 from bot.officials import paper_intake
 from bot.officials import actions as ticket_actions
 from bot.tickets.tokens import PREFIX, parse_payload
-from bot.core.domain import TicketType
+from bot.core.domain import TicketType, is_satisfied
 from bot.officials.invites import redeem_invite
 from bot.core.lifecycle import OPEN_STATUSES
 from bot.officials.turn import OfficeTurn
@@ -362,7 +362,7 @@ def statistics(turn: OfficeTurn) -> None:
         surveys = [s for s in turn.session.exec(select(SatisfactionSurvey).where(
             col(SatisfactionSurvey.ticket_id).in_(office_tickets)))]
         answered = [s for s in surveys if s.rating is not None]
-        satisfied = sum(1 for s in answered if (s.rating or 0) >= 4)
+        satisfied = sum(1 for s in answered if is_satisfied(s.rating))
         stats = {"asked": len(surveys), "answered": len(answered),
                  "satisfaction": satisfied / len(answered) if answered else 0.0,
                  "response_rate": len(answered) / len(surveys) if surveys else 0.0}
