@@ -86,14 +86,13 @@ class DueStep:
 
 def due_steps(ticket: Ticket) -> list[DueStep]:
     """The deadlines still running: an answer until the ticket leaves 'received', acceptance until
-    it is accepted (also at an office it was transferred to), resolution until it is closed."""
+    it is accepted, resolution until it is closed (a transfer inside the UBND keeps it running)."""
     if ticket.status not in OPEN:
         return []
     steps: list[DueStep] = []
     if ticket.status == TicketStatus.RECEIVED:
         steps.append(DueStep("answer", ticket.answer_due))
-    if ticket.accept_due is not None and ticket.accepted_at is None and ticket.status in (TicketStatus.RECEIVED,
-                                                                                      TicketStatus.TRANSFERRED):
+    if ticket.accept_due is not None and ticket.accepted_at is None and ticket.status == TicketStatus.RECEIVED:
         steps.append(DueStep("accept", ticket.accept_due))
     steps.append(DueStep("resolve", ticket.resolve_due))
     return steps
