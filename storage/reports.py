@@ -14,7 +14,8 @@ from storage.models import OutboxMessage, ProcessedInbound, Ticket, TicketEvent
 
 TICKET_FACTS = (Ticket.id, Ticket.code, Ticket.type, Ticket.category, Ticket.hamlet, Ticket.office_code,
                 Ticket.status, Ticket.cosigners, Ticket.anonymous, Ticket.received_at, Ticket.received_date,
-                Ticket.resolve_due, Ticket.channel, Ticket.source, Ticket.contact_name, Ticket.description)
+                Ticket.resolve_due, Ticket.channel, Ticket.source, Ticket.contact_name, Ticket.contact_address,
+                Ticket.description)
 EVENT_FACTS = (TicketEvent.ticket_id, TicketEvent.at, TicketEvent.from_status, TicketEvent.to_status, TicketEvent.note,
                TicketEvent.action, TicketEvent.actor)
 

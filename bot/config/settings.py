@@ -350,6 +350,16 @@ class HotspotSettings(_Frozen):
     alert_max_age_hours: int = Field(default=48, ge=1)  # older tickets are linked but not alerted
 
 
+class MediationSettings(_Frozen):
+    """Hòa giải ở cơ sở (Luật Hòa giải ở cơ sở 2013): how long the team leader has to assign
+    mediators and to start, from the referral. VERIFY against the law (docs/deadlines.md)."""
+
+    assign_days: int = Field(default=3, ge=1, le=30)
+    start_days: int = Field(default=5, ge=1, le=60)
+    working_days: bool = True
+    justice_office: str = "VP"       # the commune's Tư pháp official sits here and may see the parties
+
+
 class DeliverySettings(_Frozen):
     max_attempts: int = Field(default=8, ge=1)
     base_delay: float = Field(default=2.0, gt=0)
@@ -396,6 +406,7 @@ class Settings(_Frozen):
     schedule: ScheduleSettings = ScheduleSettings()
     hotspots: HotspotSettings = HotspotSettings()
     delivery: DeliverySettings = DeliverySettings()
+    mediation: MediationSettings = MediationSettings()
 
     @model_validator(mode="before")
     @classmethod

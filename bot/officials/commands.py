@@ -17,6 +17,7 @@ from bot.tickets.tokens import PREFIX, parse_payload
 from bot.core.domain import TicketType, is_satisfied
 from bot.officials.invites import redeem_invite
 from bot.core.lifecycle import OPEN_STATUSES
+from bot.officials import mediation
 from bot.officials.turn import OfficeTurn
 from bot.core.policy import can, visible_to
 from bot.language.normalize import fold
@@ -28,7 +29,7 @@ CODE_RE = re.compile(r"\b([A-Za-z]{1,6})\s*-\s*(\d{4})\s*-\s*(\d{1,9})\b")
 LIST_LIMIT = 30
 SEARCH_SCAN = 2000
 OFFICE_COMMANDS = frozenset({"thongke", "viec", "donvi", "xem", "tim", "huongdan", "help", "start", "danhtinh", "nhapdon",
-                             "huy", "ganphong", "dangky"})
+                             "huy", "ganphong", "dangky", "hoagiai"})
 
 
 def parse_code(text: str) -> str | None:
@@ -186,6 +187,9 @@ def handle_command(turn: OfficeTurn, command: str, argument: str) -> None:
         statistics(turn)
     elif command == "danhtinh":
         reveal_identity(turn, argument)
+    elif command == "hoagiai":
+        code = parse_code(argument)
+        mediation.command(turn, argument, code, CODE_RE.sub("", argument, count=1).strip())
     elif command == "nhapdon":
         if not can(turn.official, "record_paper", None, turn.chat):
             ticket_actions.deny(turn, None, "record_paper", "role_or_chat")
