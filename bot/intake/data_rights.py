@@ -32,7 +32,7 @@ def show_data(turn: Turn) -> None:
     turn.say("citizen/data_view", citizen=citizen, channels=sorted({i.channel for i in identities}),
              tickets=[{"code": t.code, "type_name": turn.settings.ticket_type(t.type).name,
                        "received": t.received_date, "contact_name": t.contact_name,
-                       "contact_phone": t.contact_phone} for t in tickets],
+                       "contact_phone": t.contact_phone, "contact_address": t.contact_address} for t in tickets],
              retention_days=turn.settings.privacy.retention_days)
     turn.goto("menu")
 
@@ -81,8 +81,8 @@ def erase_citizen(session: Session, citizen: Citizen, *, now: datetime, actor: s
         if ticket.type in ARCHIVED_TYPES:
             outcome.kept.append(ticket.code)
             continue
-        if ticket.contact_name or ticket.contact_phone:
-            ticket.contact_name, ticket.contact_phone = "", ""
+        if ticket.contact_name or ticket.contact_phone or ticket.contact_address:
+            ticket.contact_name, ticket.contact_phone, ticket.contact_address = "", "", ""
             ticket.anonymous = True
             record_event(session, ticket, actor=actor, action="personal_data_erased", now=now)
             outcome.erased += 1
@@ -104,9 +104,10 @@ def purge_expired_personal_data(session: Session, *, now: datetime, retention_da
     stale = session.exec(select(Ticket).where(col(Ticket.type).not_in([str(t) for t in ARCHIVED_TYPES]),
                                               col(Ticket.status).not_in(open_statuses),
                                               Ticket.updated_at < cutoff,
-                                              (Ticket.contact_name != "") | (Ticket.contact_phone != ""))).all()
+                                              (Ticket.contact_name != "") | (Ticket.contact_phone != "")
+                                              | (Ticket.contact_address != ""))).all()
     for ticket in stale:
-        ticket.contact_name, ticket.contact_phone = "", ""
+        ticket.contact_name, ticket.contact_phone, ticket.contact_address = "", "", ""
         record_event(session, ticket, actor="system:retention", action="personal_data_erased", now=now)
     session.execute(update(Citizen).where(Citizen.updated_at < cutoff, (Citizen.name != "") | (Citizen.phone != ""),
                                           ~col(Citizen.id).in_(select(Ticket.citizen_id).where(
