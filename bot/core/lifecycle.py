@@ -8,6 +8,10 @@ within competence, counted in the first office's figures.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol, TypeVar
+
 from bot.core.domain import TicketStatus as S
 
 TRANSITIONS: dict[S, frozenset[S]] = {
@@ -41,6 +45,32 @@ OPEN = tuple(sorted(str(s) for s in OPEN_STATUSES))               # for SQL IN (
 CLOSED = tuple(sorted(str(s) for s in CLOSED_STATUSES))
 
 assert OPEN_STATUSES | CLOSED_STATUSES == frozenset(S) and not OPEN_STATUSES & CLOSED_STATUSES
+
+
+# The events whose note is what the citizen was told when the case ended (the answer as sent).
+ANSWER_ACTIONS = frozenset({"resolved", "refused", "referred", "mediation_success"})
+
+
+class _Event(Protocol):
+    at: datetime
+    action: str
+    to_status: str | None
+    note: str
+
+
+E = TypeVar("E", bound=_Event)
+
+
+def final_answer(events: Sequence[E]) -> E | None:
+    """The event that told the citizen how the case ended (answer, refusal with guidance, referral
+    outside, mediation agreement): the latest one still standing, or None while the case is open.
+    A survey's closing event is not an answer."""
+    for event in reversed(events):
+        if event.to_status == "reopened":
+            return None
+        if event.action in ANSWER_ACTIONS and event.note:
+            return event
+    return None
 
 
 def is_open(status: str) -> bool:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from bot.config.settings import Settings
 from bot.core.domain import COMPLAINT_TYPES, is_satisfied
-from bot.core.lifecycle import CLOSED, NOT_COMPETENT_STATUSES, RESOLVED_STATUSES
+from bot.core.lifecycle import CLOSED, NOT_COMPETENT_STATUSES, RESOLVED_STATUSES, final_answer
 from storage.models import Ticket, TicketEvent
 from storage.reports import satisfaction_answers, ticket_batches, tickets_by_id
 
@@ -21,8 +21,6 @@ from storage.reports import satisfaction_answers, ticket_batches, tickets_by_id
 FINISHED = frozenset(CLOSED)
 RESOLVED = frozenset(str(s) for s in RESOLVED_STATUSES)
 NOT_COMPETENT = frozenset(str(s) for s in NOT_COMPETENT_STATUSES)
-# The events whose note is what the citizen was told when the case ended (the answer as sent).
-ANSWER_ACTIONS = frozenset({"resolved", "refused", "referred", "mediation_success"})
 MAX_HOT_SPOTS = 15
 MAX_CODES_LISTED = 10
 
@@ -177,18 +175,6 @@ def resolved_day(settings: Settings, events: list[TicketEvent], moment: datetime
         elif _aware(event.at) <= moment and event.to_status == "reopened":
             day = None
     return day
-
-
-def final_answer(events: list[TicketEvent]) -> TicketEvent | None:
-    """The event that told the citizen how the case ended (answer, refusal with guidance, referral
-    outside, mediation agreement): the latest one still standing, or None while the case is open.
-    A survey's closing event is not an answer."""
-    for event in reversed(events):
-        if event.to_status == "reopened":
-            return None
-        if getattr(event, "action", "") in ANSWER_ACTIONS and event.note:
-            return event
-    return None
 
 
 def answer_text(events: list[TicketEvent]) -> str:
