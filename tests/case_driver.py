@@ -235,9 +235,29 @@ def check_plan(services: Services, today: date) -> None:
     assert dict(listed) == open_tickets
 
 
-def check_case_files(services: Services) -> None:
+def check_case_files(services: Services, *, since: date = date(2026, 1, 1)) -> None:
+    """All three checks, over everything received from `since` (before any test ticket) to today."""
     today = services.clock.now().astimezone(services.settings.commune.tz).date()
-    report = year_report(services, today)
+    with Session(services.engine) as session:
+        report = build_report(session, services.settings, report_period("year", today.year, start=since, end=today))
     check_tables_add_up(report, services.texts)
-    check_register_agrees(services, report, date(today.year, 1, 1), today)
+    check_register_agrees(services, report, since, today)
     check_plan(services, today)
+
+
+def valid_ops(commune: Commune, case: Case) -> list[str]:
+    """The steps the ticket's current state allows (what the generated lifecycles choose from)."""
+    ticket = commune.ticket(case.code)
+    ops = [op for op in ("accept", "transfer", "request_info", "extend", "resolve", "refuse", "refer", "mediate")
+           if ticket.status in STATES_FOR[op]]
+    if "mediate" in ops and (ticket.type in COMPLAINT_TYPES or not ticket.hamlet):
+        ops.remove("mediate")
+    if "request_info" in ops and not case.contact:
+        ops.remove("request_info")
+    if ticket.status == "waiting_citizen" and case.contact:
+        ops.append("answer_info")
+    if ticket.status == "resolved" and case.contact:
+        ops.append("reopen")
+    if ticket.status == "mediation":
+        ops.append("mediation_outcome")
+    return ops
