@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-postgres bench clean system-deps
-SYSTEM_PACKAGES := chromium chromium-driver libreoffice-writer-nogui fonts-liberation2 poppler-utils
+SYSTEM_PACKAGES := chromium chromium-driver libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2 poppler-utils
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -203,7 +203,7 @@ def row_height(values: list[object], *, bold: bool = False) -> float:
     lines = 1
     for value, (_, width) in zip(values, COLUMNS):
         if isinstance(value, str) and value:
-            usable = max(1.0, width * (0.95 if bold else 1.1))     # 10 pt Times is narrower than the unit
+            usable = max(1.0, width * (1.1 if bold else 1.3))      # 10 pt Times is narrower than the unit
             lines = max(lines, sum(math.ceil(max(1, len(part)) / usable) for part in value.split("\n")))
     return round(lines * LINE_PT + 4, 1)
 

@@ -135,7 +135,8 @@ def column_widths(headers: list[str], head_pt: float) -> list[float]:
     """Widths in mm: every number column at least as wide as the longest word of its header (a
     header never breaks inside a word), the first column takes what is left."""
     def word_mm(word: str) -> float:
-        return len(word) * head_pt * 0.2 + 3.0       # bold Times ≈ 0.55 em a character, plus cell padding
+        # bold Times ≈ 0.6 em a character (pt → mm: × 0.353), plus LibreOffice's 1.9 mm padding each side
+        return len(word) * head_pt * 0.6 * 0.353 + 4.5
     rest = [max(14.0, max(word_mm(w) for w in h.split())) for h in headers[1:]]
     first = CONTENT_MM - sum(rest)
     if first < 32.0:                                  # too many columns: shrink them evenly
@@ -243,7 +244,12 @@ def build_report_docx(report: PeriodReport, *, settings: Settings, texts: Texts,
     _para(right, frame["signer_note"], size=12, italic=True)
     for _ in range(3):
         _para(right, "", size=14)
-    _para(right, settings.reports.signer_name or frame["signer_name_blank"], size=14, bold=True)
+    if settings.reports.signer_name:
+        _para(right, settings.reports.signer_name, size=14, bold=True)
+    else:                       # a marked blank for the office to fill, like the body's placeholders
+        blank = _para(right, frame["signer_name_blank"], size=14, bold=True, italic=True)
+        for run in blank.runs:
+            run.font.highlight_color = WD_COLOR_INDEX.YELLOW
     _page_numbers(section, frame["page"])
     return document
 
