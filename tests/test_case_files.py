@@ -15,6 +15,7 @@ from bot.core.domain import Channel
 from bot.documents.register_xlsx import register_rows
 from bot.documents.report_docx import write_report_docx
 from bot.intake.lookup import lookup_ticket
+from bot.jobs.digest import build_digest, render_digest
 from bot.jobs.overdue import overdue_counts
 from bot.jobs.weekly_plan import build_plan
 from storage.models import ReporterIdentity, TicketEvent
@@ -180,6 +181,11 @@ def test_mediation_both_outcomes(commune, services):
     assert "Tòa án" in failed.chat.text_of(failed.chat.read()) or "Tòa án" in failed.chat.text_of(failed.chat.history)
     report = year_report(services, TODAY)
     assert (report.mediated, report.mediation_success, report.mediation_failed) == (2, 1, 1)
+    with Session(services.engine) as session:
+        digest = build_digest(session, services.settings, monday=date(2026, 11, 23), now=services.clock.now())
+        body = render_digest(services.texts, services.settings, digest, office_names={})
+    assert "Hòa giải ở cơ sở: chuyển tổ hòa giải 2 vụ việc; hòa giải thành 1, không thành 1 (tỷ lệ thành 50,0%)" \
+        in body
     notes = {row[1]: row[16] for row in register(services)}
     assert "Hòa giải thành" in notes[agreed.code] and "Hòa giải không thành" in notes[failed.code]
     # a stranger, or a mediator of another hamlet, cannot record an outcome

@@ -44,7 +44,7 @@ def recount(engine, settings, monday: date) -> dict:
             "SELECT type, category, hamlet, office_code, channel FROM tickets "
             "WHERE received_date BETWEEN :a AND :b"), {"a": monday, "b": monday + timedelta(days=6)}).all()
         resolved = conn.execute(text("SELECT received_at, resolved_at, resolve_due FROM tickets "
-                                     "WHERE resolved_at IS NOT NULL")).all()
+                                     "WHERE resolved_at IS NOT NULL AND status IN ('resolved', 'closed')")).all()
     done = []
     for rec, res, due in resolved:
         res, rec = as_utc(res), as_utc(rec)
