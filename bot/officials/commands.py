@@ -282,7 +282,8 @@ def event_line(turn: OfficeTurn, event: TicketEvent) -> dict[str, object]:
 
 EVENT_LABELS = frozenset({"created", "accepted", "transferred", "info_requested", "citizen_answered", "progress",
                           "resolved", "extended", "refused", "note", "survey", "closed", "auto_closed", "reopened",
-                          "identity_revealed"})
+                          "identity_revealed", "referred", "mediation_started", "mediators_assigned",
+                          "mediation_success", "mediation_failed"})
 
 
 def search(turn: OfficeTurn, query: str) -> None:
