@@ -20,7 +20,7 @@ from bot.jobs.overdue import overdue_counts
 from bot.jobs.weekly_plan import build_plan
 from storage.models import ReporterIdentity, TicketEvent
 from tests.case_driver import OFFICE_CHATS, Commune, check_case_files, year_report
-from tests.office_driver import OfficeChat, plain, rows_for
+from tests.office_driver import OfficeChat, add_official, plain, rows_for
 
 TODAY = date(2026, 11, 26)
 
@@ -96,7 +96,6 @@ def test_sender_address_is_apart_from_the_incident_hamlet(commune, services):
     assert row[4] == f"{ticket.contact_name}, {ticket.contact_address}" and row[8] == ticket.hamlet
     denunciation = commune.intake(type_code="to_cao", channel=Channel.ZALO, hamlet=1, contact=True)
     leader = OfficeChat(commune.service, user_id="870")
-    from tests.office_driver import add_official
     add_official(services.engine, user_id="870", role="leader", office=None)
     leader.send(f"/danhtinh {denunciation.code} kiểm tra điều kiện thụ lý tố cáo")
     revealed = plain(rows_for(services.engine, "870"))
