@@ -9,7 +9,7 @@ import asyncio
 import signal
 import sys
 
-from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
+from testkit.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
 
 
 async def main(enforce_limits: bool) -> None:

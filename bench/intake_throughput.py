@@ -25,7 +25,7 @@ import aiohttp
 
 from bench.harness import (RESULTS, ROOT, bench_config, free_port, start_fake_api, start_process, stop, summary,
                            wait_for_port)
-from tests.stress_scripts import telegram_intake_script
+from testkit.stress_scripts import telegram_intake_script
 
 SECRET = "bench-secret"
 TOKEN = "123:ABC"

@@ -26,8 +26,8 @@ from bot.service.transactions import Service  # noqa: E402
 from storage.engine import make_engine, write_session  # noqa: E402
 from storage.migrate import upgrade_database  # noqa: E402
 from storage.models import Official  # noqa: E402
-from tests.conftest import write_config  # noqa: E402
-from tests.test_officials_permissions import add_ticket  # noqa: E402
+from testkit.config import write_config  # noqa: E402
+from testkit.office_tickets import add_ticket  # noqa: E402
 
 
 def main() -> int:

@@ -25,7 +25,7 @@ from bench.harness import RESULTS
 from storage.engine import make_engine, write_session
 from storage.migrate import upgrade_database
 from storage.outbox import enqueue_message
-from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
+from testkit.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
 from telegram import Bot
 
 

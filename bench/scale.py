@@ -70,7 +70,7 @@ def peak_rss_mb() -> float:
 
 def _settings(folder: Path, url: str):  # noqa: ANN202
     from bot.config.settings import load_settings
-    from tests.conftest import write_config
+    from testkit.config import write_config
 
     config = write_config(folder, lambda raw: raw["schedule"].update(digest_dir=str(folder / "digests")))
     return load_settings(config, environ={"DATABASE_URL": url}), config
@@ -115,10 +115,10 @@ def generate(engine, settings, calendar, count: int, *, seed: int = 7) -> dict[s
     from bot.core.deadlines import compute_deadlines
     from bot.jobs.reminders import stages
     from bot.core.routing import route_ticket
-    from bot.jobs.registry import DueStep
+    from bot.jobs.context import DueStep
     from bot.config.settings import TICKET_TYPE_CODES
     from storage.models import Official, OutboxMessage, SentReminder, Ticket, TicketCard, TicketEvent
-    from tests.data_factory import PROBLEMS, SUBJECTS
+    from testkit.data_factory import PROBLEMS, SUBJECTS
 
     rng = random.Random(seed)
     tz = settings.commune.tz

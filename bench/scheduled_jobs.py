@@ -22,8 +22,8 @@ from bot.jobs.registry import run_due_jobs  # noqa: E402
 from bot.jobs.weekly_plan import build_plan  # noqa: E402
 from storage.engine import make_engine, write_session  # noqa: E402
 from storage.migrate import upgrade_database  # noqa: E402
-from tests.conftest import write_config  # noqa: E402
-from tests.data_factory import add_official, generate_tickets  # noqa: E402
+from testkit.config import write_config  # noqa: E402
+from testkit.data_factory import add_official, generate_tickets  # noqa: E402
 
 
 def timed(fn, runs: int = 3) -> float:

@@ -37,9 +37,9 @@ from bot.core.render import Texts  # noqa: E402
 from notifications.zalo.sender import ZaloSender  # noqa: E402
 from storage.engine import make_engine  # noqa: E402
 from storage.models import InboundEvent, OutboxMessage, ProcessedInbound  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
-from tests.fakes.zalo_api import FakeZalo, post_event, text_event  # noqa: E402
-from tests.zalo_driver import zalo_settings  # noqa: E402
+from testkit.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
+from testkit.fakes.zalo_api import FakeZalo, post_event, text_event  # noqa: E402
+from testkit.zalo_driver import zalo_settings  # noqa: E402
 
 SCRIPT = ["Xin chào", "1", "1", "1",
           "Đường bê tông vào thôn Mẫu 1 bị sụt lún, có ổ gà lớn, trời mưa xe máy đi rất nguy hiểm",

@@ -1,29 +1,28 @@
-"""`danvan chat`: the citizen conversation in a terminal, through the same core and outbox."""
+"""`danvan chat`: the citizen (or official) conversation in a terminal, through the same core and outbox.
+
+The edge only: read a line, hand it to the core, let the caller's `drain` print what the outbox holds.
+The composition root (bot.main.console) builds the console sender and passes its drain in.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import TextIO
 
 from bot.core.domain import Channel, Inbound
-from bot.service.transactions import Service, Services
-from notifications.console.sender import ConsoleSender
-from notifications.outbox.sender import OutboxSender
+from bot.service.transactions import Service
+
+QUIT_WORDS = ("/thoat", "/quit", "/exit")
 
 
-async def run_console(services: Services, *, user_id: str = "console", stdin: TextIO | None = None,
-                      stdout: TextIO | None = None, banner: str = "") -> None:
-    """Read lines, hand each to the core, print what the outbox holds for this terminal."""
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
-    sender = OutboxSender(services.engine, services.clock, {"console": ConsoleSender(stdout)}, poll_interval=0.1,
-                          only_chats={user_id})   # several terminals (citizen, official) share one database
-    service = Service(services)
+async def console_loop(service: Service, drain: Callable[[], Awaitable[object]], *, user_id: str, stdin: TextIO,
+                       stdout: TextIO, banner: str = "") -> None:
+    """Read lines until end of input or a quit word; each line is one inbound event of the console channel."""
     if banner:
         stdout.write(banner + "\n\n")
-    await sender.drain_once()          # anything left from a previous session
+    await drain()          # anything left from a previous session
     first = True
     while True:
         if first:
@@ -37,9 +36,9 @@ async def run_console(services: Services, *, user_id: str = "console", stdin: Te
                 stdout.write("\n")
                 return
             line = line.rstrip("\n")
-            if line.strip().lower() in ("/thoat", "/quit", "/exit"):
+            if line.strip().lower() in QUIT_WORDS:
                 return
         inbound = Inbound(channel=Channel.CONSOLE, user_id=user_id, chat_id=user_id,
                           external_id=uuid.uuid4().hex, text=line)
         await asyncio.to_thread(service.handle_inbound, inbound)
-        await sender.drain_once()
+        await drain()

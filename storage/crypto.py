@@ -25,7 +25,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import String, Text
+from sqlalchemy import String, Text, text
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
@@ -110,8 +110,6 @@ def open_id(value: str) -> str:
 
 def rewrite_column(connection, table: str, column: str, transform, *, key: str = "id") -> int:  # noqa: ANN001
     """Migrations: apply `transform` (seal or open) to every non-empty value of one column."""
-    from sqlalchemy import text
-
     rows = connection.execute(text(f"SELECT {key}, {column} FROM {table}")).fetchall()
     changed = 0
     for row_key, value in rows:

@@ -8,7 +8,6 @@ BEGIN IMMEDIATE; read-only sessions begin deferred.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -60,7 +59,7 @@ def make_engine(database_url: str, *, echo: bool = False, sqlite_tuning: bool = 
 
 
 def _configure_sqlite(engine: Engine) -> None:
-    _WRITE_LOCKS[engine] = WriteGate()
+    setattr(engine, GATE_ATTRIBUTE, WriteGate())
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -121,15 +120,15 @@ class WriteGate:
                     self._cond.notify_all()
 
 
-# One gate per tuned SQLite engine: threads of this process queue here instead of in SQLite's
-# busy handler, whose sleeps (up to 100 ms) make contended writers several times slower.
-_WRITE_LOCKS: "weakref.WeakKeyDictionary[Engine, WriteGate]" = weakref.WeakKeyDictionary()
+# One gate per tuned SQLite engine, kept on the engine itself: threads of this process queue there
+# instead of in SQLite's busy handler, whose sleeps (up to 100 ms) make contended writers several times slower.
+GATE_ATTRIBUTE = "danvan_write_gate"
 
 
 @contextmanager
 def write_session(engine: Engine, *, priority: bool = False) -> Iterator[Session]:
     """One write transaction: commit on success, roll back on error (`priority`: see WriteGate)."""
-    lock = _WRITE_LOCKS.get(engine)
+    lock: WriteGate | None = getattr(engine, GATE_ATTRIBUTE, None)
     with lock.hold(priority=priority) if lock is not None else nullcontext():
         with Session(engine, expire_on_commit=False) as session:
             with session.begin():

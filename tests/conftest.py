@@ -20,27 +20,9 @@ from bot.config.settings import Settings, load_settings
 from bot.service.transactions import Service, Services
 from storage.engine import make_engine
 from storage.migrate import upgrade_database
+from testkit.config import OFFICE_CHATS, PG_URL, ROOT, write_config  # noqa: F401
 
-ROOT = Path(__file__).resolve().parents[1]
-# A fixed data key for sealed columns in tests (production reads DANVAN_DATA_KEY from the environment).
-os.environ.setdefault("DANVAN_DATA_KEY", "dGVzdC1rZXktZm9yLWRhbnZhbi10ZXN0cy0wMTIzNDU2Nzg5")
-PG_URL = os.environ.get("DANVAN_TEST_DATABASE_URL", "")
-OFFICE_CHATS = {"VP": "-1001", "KT": "-1002", "VHXH": "-1003", "HCC": "-1004", "CA": "-1005", "QS": "-1006"}
-
-
-def write_config(tmp_path: Path, mutate: Any = None) -> Path:
-    """Copy config.yaml with test office chats (and an optional mutation) into tmp_path."""
-    raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    for office in raw["offices"]:
-        office["telegram_chat_id"] = OFFICE_CHATS[office["code"]]
-    raw["storage"]["attachments_dir"] = str(tmp_path / "attachments")
-    raw["storage"]["delivery_journal"] = str(tmp_path / "outbox-delivered.journal")
-    if mutate:
-        mutate(raw)
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    return path
-
+pytest_plugins = ["testkit.telegram_fixtures"]
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:

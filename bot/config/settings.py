@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.core.deadlines import TypeRules, rules_from_config
+from bot.config.deadline_rules import TypeRules, rules_from_config
 from bot.core.domain import COMPLAINT_TYPES
 
 TICKET_TYPE_CODES = ("phan_anh", "kien_nghi", "gop_y", "khieu_nai", "to_cao")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from types import MappingProxyType
 from typing import Protocol, TypeVar
 
 from bot.core.domain import TicketStatus as S
 
-TRANSITIONS: dict[S, frozenset[S]] = {
+TRANSITIONS: dict[S, frozenset[S]] = MappingProxyType({
     S.RECEIVED: frozenset({S.ACCEPTED, S.TRANSFERRED, S.REFUSED, S.REFERRED, S.WAITING_CITIZEN, S.MEDIATION}),
     S.ACCEPTED: frozenset({S.IN_PROGRESS, S.WAITING_CITIZEN, S.RESOLVED, S.TRANSFERRED, S.REFUSED, S.REFERRED,
                            S.MEDIATION}),
@@ -29,7 +30,7 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     S.REFUSED: frozenset({S.REOPENED, S.CLOSED}),
     S.REFERRED: frozenset({S.REOPENED, S.CLOSED}),
     S.CLOSED: frozenset({S.REOPENED}),
-}
+})
 
 # Open: the commune still owes the citizen something; each open ticket is in one office's plan.
 OPEN_STATUSES = frozenset({S.RECEIVED, S.ACCEPTED, S.IN_PROGRESS, S.WAITING_CITIZEN, S.TRANSFERRED, S.REOPENED,

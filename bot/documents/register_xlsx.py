@@ -19,9 +19,8 @@ from openpyxl.utils import get_column_letter
 from sqlmodel import Session, select
 
 from bot.config.settings import Settings
-from bot.documents.report_docx import channel_names, key_values
-from bot.documents.statistics import (NOT_COMPETENT, RESOLVED, channel_key, final_answer, local_day_of,
-                                      status_at)
+from bot.documents.report_docx import key_values
+from bot.documents.statistics import NOT_COMPETENT, RESOLVED, final_answer, local_day_of, status_at
 from bot.core.render import Texts
 from storage.models import Office, Ticket, TicketEvent
 from storage.reports import count_received_between, ticket_batches
@@ -54,24 +53,22 @@ def iter_register_rows(session: Session, settings: Settings, texts: Texts, start
     hundreds of thousands of petitions never sits in memory)."""
     w = key_values(texts, "report/register", commune=settings.commune, start=start, end=end)
     offices = {o.code: o.name for o in session.exec(select(Office))}
-    w.update({f"channel_{k}": v for k, v in channel_names(texts).items()})
     number = 0
     for tickets, events in ticket_batches(session, start=start, end=end, events_until=NOW_AND_LATER):
         for ticket in tickets:
             number += 1
             history = events.get(int(ticket.id or 0), [])
             state = status_at(ticket, history, NOW_AND_LATER) or ticket.status
-            yield [number, ticket.code, ticket.received_date, _source(ticket, w), _sender(ticket, w),
+            yield [number, ticket.code, ticket.received_date, _source(ticket, w, texts), _sender(ticket, w),
                    ticket.cosigners, settings.ticket_type(ticket.type).name, settings.category(ticket.category).name,
                    ticket.hamlet or "", _summary(ticket.description), *_eligibility(ticket, state, w),
                    _direction(state, w), offices.get(ticket.office_code, ticket.office_code), ticket.resolve_due,
                    _result(settings, ticket, state, history, w), _note(settings, ticket, history, w)]
 
 
-def _source(ticket: Ticket, w: dict[str, str]) -> str:
+def _source(ticket: Ticket, w: dict[str, str], texts: Texts) -> str:
     base = w.get(f"source_{ticket.source}", ticket.source)
-    key = channel_key(ticket)
-    return f"{base} ({w.get(f'channel_{key}', key)})" if ticket.source == "electronic" else base
+    return f"{base} ({texts.channel_name(ticket.channel)})" if ticket.source == "electronic" else base
 
 
 def _sender(ticket: Ticket, w: dict[str, str]) -> str:

@@ -52,11 +52,6 @@ def key_values(texts: Texts, name: str, **context: Any) -> dict[str, str]:
     return out
 
 
-def channel_names(texts: Texts) -> dict[str, str]:
-    """THE names of the channels and paper sources (templates/vi/report/channels.j2)."""
-    return key_values(texts, "report/channels")
-
-
 def _set_font(run, *, size: float, bold: bool = False, italic: bool = False) -> None:  # noqa: ANN001
     run.font.name = FONT
     run.font.size = Pt(size)
@@ -229,7 +224,7 @@ def build_report_docx(report: PeriodReport, *, settings: Settings, texts: Texts,
                 run.font.highlight_color = WD_COLOR_INDEX.YELLOW
         elif line.startswith("[table:") and line.endswith("]"):
             name, *headers = line[7:-1].split("|")
-            _stat_table(document, headers, table_rows(report, name, labels, channel_names(texts)))
+            _stat_table(document, headers, table_rows(report, name, labels, texts.channel_names()))
         else:
             _para(document, line, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent=True, after=6)
 

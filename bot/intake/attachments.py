@@ -4,13 +4,15 @@ size limits, and photos re-encoded without EXIF (GPS positions must not leak fro
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import io
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-IMAGE_TYPES = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
-ALLOWED = {
+IMAGE_TYPES = MappingProxyType({"jpeg": ".jpg", "png": ".png", "webp": ".webp"})
+ALLOWED = MappingProxyType({
     "photo": {"jpeg", "png", "webp"},
     "document": {"jpeg", "png", "webp", "pdf", "docx", "mp4", "ogg", "mp3"},
     "voice": {"ogg", "mp3", "m4a"},
@@ -18,9 +20,9 @@ ALLOWED = {
     "video": {"mp4"},
     "video_note": {"mp4"},
     "sticker": {"webp", "webm", "tgs"},
-}
-EXTENSIONS = {**IMAGE_TYPES, "pdf": ".pdf", "docx": ".docx", "mp4": ".mp4", "ogg": ".ogg", "mp3": ".mp3",
-              "m4a": ".m4a", "webm": ".webm", "tgs": ".tgs"}
+})
+EXTENSIONS = MappingProxyType({**IMAGE_TYPES, "pdf": ".pdf", "docx": ".docx", "mp4": ".mp4", "ogg": ".ogg", "mp3": ".mp3",
+              "m4a": ".m4a", "webm": ".webm", "tgs": ".tgs"})
 
 
 def sniff(data: bytes) -> str:

@@ -4,6 +4,8 @@ every inbound event to the current step (intake steps live in bot/intake.py).
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import re
 from datetime import timedelta
 
@@ -14,6 +16,7 @@ from bot.intake import relay
 from bot.intake import surveys
 from bot.conversation.engine import Choice, Flow, Step, Turn, resolve_choice
 from bot.language.normalize import fold, is_meaningful, normalize_text
+from bot.core.codes import contains_code, find_code
 from bot.core.pins import check_pin
 from bot.intake.lookup import ticket_view
 from storage.models import Ticket
@@ -21,12 +24,11 @@ from storage.officials import add_follower
 from storage.tickets import citizen_owns_ticket, find_ticket, tickets_of_citizen
 
 flow = Flow()
-CODE_RE = re.compile(r"\b([A-Za-z]{1,6})\s*-\s*(\d{4})\s*-\s*(\d{1,9})\b")
 PIN_RE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 MAX_PIN_FAILURES = 5
 PIN_WINDOW = timedelta(hours=1)
-CANCEL_WORDS = {"huy", "huy bo", "thoi", "dung lai", "thoat", "cancel"}
-MENU_WORDS = {"menu", "bat dau", "trang chinh", "start", "xin chao", "chao", "hello", "hi", "alo"}
+CANCEL_WORDS = frozenset({"huy", "huy bo", "thoi", "dung lai", "thoat", "cancel"})
+MENU_WORDS = frozenset({"menu", "bat dau", "trang chinh", "start", "xin chao", "chao", "hello", "hi", "alo"})
 
 
 # --- consent ----------------------------------------------------------------------------------
@@ -102,7 +104,7 @@ flow.step("menu", Step(prompt=prompt_menu, on_choice=choose_menu, on_text=menu_t
 
 def looks_like_lookup(text: str) -> bool:
     """A ticket code (with or without PIN) typed on its own."""
-    return bool(CODE_RE.search(text)) and len(text.split()) <= 4
+    return contains_code(text) and len(text.split()) <= 4
 
 
 def prompt_lookup(turn: Turn) -> None:
@@ -113,13 +115,12 @@ def prompt_lookup(turn: Turn) -> None:
 
 def lookup_text(turn: Turn, text: str) -> None:
     """Find a ticket by code (own tickets) or code + PIN (anyone), with a cap on PIN guesses."""
-    match = CODE_RE.search(text)
-    if not match:
+    found = find_code(text)
+    if found is None:
         turn.say("citizen/lookup_format")
         turn.goto("lookup")
         return
-    code = f"{match.group(1).upper()}-{match.group(2)}-{int(match.group(3)):06d}"
-    rest = text[:match.start()] + " " + text[match.end():]
+    code, rest = found
     pin_match = PIN_RE.search(rest)
     ticket = find_ticket(turn.session, code)
     if ticket is not None and turn.citizen.id and citizen_owns_ticket(turn.session, turn.citizen.id, ticket):
@@ -176,7 +177,7 @@ flow.step("notices_offer", Step(prompt=notices.prompt_notices_offer, on_choice=n
 
 # --- dispatch ---------------------------------------------------------------------------------
 
-STEPS = {**flow.steps, **intake.flow.steps, **data_rights.flow.steps}
+STEPS = MappingProxyType({**flow.steps, **intake.flow.steps, **data_rights.flow.steps})
 
 
 def handle_command(turn: Turn, command: str, argument: str) -> bool:
@@ -218,15 +219,15 @@ def handle_command(turn: Turn, command: str, argument: str) -> bool:
 
 def follow_ticket(turn: Turn, argument: str) -> None:
     """/theodoi CODE PIN: this chat receives the ticket's updates from now on (PIN guesses are capped)."""
-    match = CODE_RE.search(argument)
-    pin_match = PIN_RE.search(CODE_RE.sub(" ", argument, count=1)) if match else None
-    if match is None or pin_match is None:
+    found = find_code(argument)
+    pin_match = PIN_RE.search(found[1]) if found else None
+    if found is None or pin_match is None:
         turn.say("citizen/follow_format")
         return
     if pin_locked(turn):
         turn.say("citizen/lookup_locked")
         return
-    code = f"{match.group(1).upper()}-{match.group(2)}-{int(match.group(3)):06d}"
+    code = found[0]
     ticket = find_ticket(turn.session, code)
     if ticket is None or not check_pin(code, pin_match.group(1), ticket.pin_hash):
         record_pin_failure(turn)

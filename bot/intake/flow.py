@@ -7,6 +7,8 @@ conversation row. Editing from the summary returns to the summary after the edit
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import re
 from datetime import timedelta
 
@@ -16,6 +18,7 @@ from bot.tickets.cards import post_office_card
 from bot.conversation.engine import Choice, Flow, Step, Turn
 from bot.intake import address
 from bot.core.domain import ButtonKind, Channel, TicketType
+from bot.core.render import shorten
 from bot.language.normalize import fold, is_meaningful, normalize_text
 from bot.tickets.records import Draft, create_ticket
 from storage.models import Office
@@ -24,10 +27,10 @@ flow = Flow()
 
 NO_CONSENT_TYPES = (TicketType.PHAN_ANH, TicketType.GOP_Y)
 PHONE_RE = re.compile(r"(?:\+?84|0)(?:[\s.\-]?\d){9,10}")
-STEP_AFTER = {
+STEP_AFTER = MappingProxyType({
     "type": "description", "description": "category", "category": "hamlet", "hamlet": "extras",
     "extras": "cosigners", "cosigners": "contact", "contact": "summary",
-}
+})
 
 
 def consented(turn: Turn) -> bool:
@@ -513,13 +516,6 @@ def choose_summary(turn: Turn, value: str) -> None:
             turn.goto("category")
         else:
             turn.goto(field_name)
-
-
-def shorten(text: str, limit: int) -> str:
-    """At most `limit` characters, cut at a word with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0] + "…"
 
 
 def submit(turn: Turn) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from sqlmodel import Session
 
 from bot.config.settings import Settings
+from bot.core.codes import normalize_code
 from bot.core.pins import check_pin
 from bot.core.render import Texts
 from bot.core.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, final_answer
@@ -16,17 +17,8 @@ from storage.models import Office, Ticket
 from storage.reports import status_events
 from storage.tickets import find_ticket
 
-CODE_RE = re.compile(r"^\s*([A-Za-z]{1,6})\s*-\s*(\d{4})\s*-\s*(\d{1,9})\s*$")
 PIN_RE = re.compile(r"^\s*(\d{6})\s*$")
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=timezone.utc)
-
-
-def normalize_code(raw: str) -> str | None:
-    """'xg-2026-12' → 'XG-2026-000012', or None when it is not a ticket code."""
-    match = CODE_RE.match(raw or "")
-    if not match:
-        return None
-    return f"{match.group(1).upper()}-{match.group(2)}-{int(match.group(3)):06d}"
 
 
 def lookup_ticket(session: Session, settings: Settings, texts: Texts, *, code: str, pin: str) -> dict[str, object] | None:

@@ -8,6 +8,7 @@ from typing import Any
 from bot.core.domain import Attachment, TicketStatus as S
 from bot.core.lifecycle import TRANSITIONS
 from bot.language.normalize import normalize_text
+from bot.tickets.office_posts import after_change, post_to_office
 from bot.tickets.records import change_status
 from storage.models import TicketAttachment
 from storage.officials import lock_ticket
@@ -38,7 +39,6 @@ def take_info_answer(turn: Any) -> bool:
         back_to = S.RECEIVED
     change_status(turn.session, ticket, back_to, actor=f"citizen:{inbound.channel}", action="citizen_answered",
                   now=turn.now, note=clean)
-    from bot.officials.actions import after_change, post_to_office
 
     post_to_office(turn, ticket, "office/citizen_answer", text=clean, photos=len(inbound.attachments),
                    attachments=tuple(Attachment(kind=a.kind, ref=a.ref) for a in inbound.attachments),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.officials.announcements import offer_needed, set_subscription, subscription
 from bot.conversation.engine import Choice, Turn
+from storage.subscriptions import offer_needed, set_subscription, subscription
 
 
 def should_offer(turn: Turn) -> bool:

@@ -13,9 +13,12 @@ from sqlmodel import Session, col, select
 
 from bot.tickets import tokens as action_tokens
 from bot.tickets import cards
-from bot.tickets.citizen_notices import notify_citizen
+from bot.conversation.engine import load_data, store_data
+from bot.tickets.citizen_notices import notify_citizen, recipients
 from bot.core.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType, is_satisfied
+from bot.tickets.office_posts import post_to_office
 from bot.tickets.records import change_status, local_date, record_event, record_refusal
+from storage.conversations import load_conversation
 from storage.engine import write_session
 from storage.models import SatisfactionSurvey, Ticket
 from storage.officials import heads_of_office, lock_ticket
@@ -60,10 +63,6 @@ def ask(ctx: Any, ticket: Ticket, *, reminder: bool) -> None:
 
 def remember_numbers(ctx: Any, ticket: Ticket, channel: str, payloads: list[str]) -> None:
     """Store the survey buttons in the citizen's conversation so '1'..'5' typed on the console count."""
-    from bot.tickets.citizen_notices import recipients
-    from bot.conversation.engine import load_data, store_data
-    from storage.conversations import load_conversation
-
     for rc_channel, chat_id, user_id in recipients(ctx.session, ticket):
         if rc_channel != channel or not user_id:
             continue
@@ -190,7 +189,6 @@ def reopen(turn: Any, ticket: Ticket) -> None:
 
 def escalate_to_heads(ctx: Any, ticket: Ticket) -> None:
     """Tell the office group and, privately, every head of the office, with the card to act on."""
-    from bot.officials.actions import post_to_office
 
     post_to_office(ctx, ticket, "office/reopened")
     for head in heads_of_office(ctx.session, ticket.office_code):

@@ -1,6 +1,6 @@
 """Open311 GeoReport v2 in the core: public categories as services, tickets as service requests
 (without personal data, never khiếu nại or tố cáo), and POSTed requests turned into routed tickets.
-The HTTP/JSON/XML edge lives in handlers/open311.py.
+The HTTP/JSON/XML edge lives in handlers/web/open311.py.
 """
 
 from __future__ import annotations
@@ -13,16 +13,14 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.config.settings import Settings
-from bot.core.domain import Channel, Reply
-from bot.intake.flow import match_name, shorten
+from bot.core.render import labels, shorten
+from bot.intake.flow import match_name
 from bot.interop.public_stats import is_public, mask_personal
-from bot.service.transactions import Services
+from bot.service.transactions import Service
 from bot.language.normalize import is_meaningful, normalize_text
 from bot.core.lifecycle import CLOSED as LIFECYCLE_CLOSED
-from bot.tickets.records import Draft, create_ticket
-from storage.engine import write_session
-from storage.models import Office, Open311Request, Ticket
-from storage.outbox import enqueue_message
+from bot.tickets.records import CreatedTicket, Draft
+from storage.models import Open311Request, Ticket
 
 CHANNEL = "open311"
 CLOSED = frozenset(LIFECYCLE_CLOSED)       # THE closed set: a transfer inside the UBND stays open
@@ -58,9 +56,9 @@ def service_definition(settings: Settings, code: str) -> dict[str, Any]:
     hamlets = [{"key": str(i), "name": name} for i, name in enumerate(settings.hamlets)]
     return {"service_code": code, "attributes": [
         {"variable": True, "code": "type", "datatype": "singlevaluelist", "required": False,
-         "datatype_description": "", "order": 1, "description": "Loại đơn", "values": types},
+         "datatype_description": "", "order": 1, "description": labels()["open311_attribute_type"], "values": types},
         {"variable": True, "code": "hamlet", "datatype": "singlevaluelist", "required": False,
-         "datatype_description": "", "order": 2, "description": "Thôn", "values": hamlets},
+         "datatype_description": "", "order": 2, "description": labels()["open311_attribute_hamlet"], "values": hamlets},
     ]}
 
 
@@ -152,27 +150,18 @@ def token_request(session: Session, token: str) -> Ticket | None:
     return session.get(Ticket, row.ticket_id) if row else None
 
 
-def submit_request(services: Services, *, api_key_id: int, fields: dict[str, str]) -> tuple[Ticket, str]:
-    """Create a routed ticket (channel open311) with its audit event and office card, in one transaction."""
-    settings, now = services.settings, services.clock.now()
-    draft = draft_from_fields(settings, fields)
+def submit_request(service: Service, *, api_key_id: int, fields: dict[str, str]) -> tuple[Ticket, str]:
+    """Create a routed ticket (channel open311) through the core: audit event, the office's actionable card,
+    outbox wake and hot-spot check as for any chat; the request token is written in the same transaction."""
+    draft = draft_from_fields(service.services.settings, fields)
     token = secrets.token_urlsafe(18)
-    with write_session(services.engine) as session:
-        created = create_ticket(session, settings=settings, calendar=services.calendar, draft=draft, channel=CHANNEL,
-                                citizen_id=None, now=now)
-        ticket = created.ticket
-        session.add(Open311Request(token=token, ticket_id=ticket.id, api_key_id=api_key_id, created_at=now))
-        office = session.get(Office, ticket.office_code)
-        if office and office.telegram_chat_id:
-            card = services.texts.render(
-                "office/ticket_card", ticket=ticket, type_name=settings.ticket_type(ticket.type).name,
-                category_name=settings.category(ticket.category).name, office_name=office.name,
-                summary=shorten(ticket.description, 1500), attachments=0,
-                show_contact=not ticket.anonymous)
-            enqueue_message(session, channel=str(Channel.TELEGRAM), chat_id=office.telegram_chat_id,
-                            payload=Reply(text=card).to_json(), now=now, ticket_code=ticket.code)
-        session.flush()
-    return ticket, token
+
+    def keep_token(session: Session, created: CreatedTicket) -> None:
+        session.add(Open311Request(token=token, ticket_id=created.ticket.id, api_key_id=api_key_id,
+                                   created_at=created.ticket.received_at))
+
+    created = service.file_ticket(draft, channel=CHANNEL, in_transaction=keep_token)
+    return created.ticket, token
 
 
 def draft_from_fields(settings: Settings, fields: dict[str, str]) -> Draft:
@@ -186,7 +175,7 @@ def draft_from_fields(settings: Settings, fields: dict[str, str]) -> Draft:
     description, _ = normalize_text(fields.get("description") or "", max_chars=settings.intake.max_text_chars)
     address, _ = normalize_text(fields.get("address_string") or "", max_chars=300)
     if address:
-        description = f"{description}\n(Địa chỉ: {address})" if description else address
+        description = labels()["open311_address"].format(description=description, address=address) if description else address
     if not is_meaningful(description) or len(description) < settings.intake.min_description_chars:
         raise Open311Error(400, "description is required (at least "
                            f"{settings.intake.min_description_chars} characters)")

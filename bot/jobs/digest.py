@@ -21,13 +21,12 @@ from sqlmodel import Session, col, select
 from bot.config.settings import Settings
 from bot.core.domain import SATISFIED_FROM, Attachment
 from bot.core.lifecycle import RESOLVED_STATUSES
-from bot.documents.report_docx import channel_names
 from bot.jobs.hotspots import Hotspot, find_hotspots
 from bot.jobs.office_hours import at_local, week_label, week_monday, weekly_fire_day
 from bot.jobs.overdue import OverdueItem, overdue_counts, overdue_tickets
 from bot.tickets.recipients import leaders
-from bot.jobs.registry import JobContext
-from bot.core.render import Texts
+from bot.jobs.context import JobContext
+from bot.core.render import Texts, labels
 from storage.models import Office, Ticket, TicketEvent
 from storage.reminders import claim_reminder, claimed_refs
 
@@ -155,23 +154,23 @@ def _delta(now: float | int | None, before: float | int | None, *, percent: bool
         return ""
     diff = (now - before) * (100 if percent else 1)
     if abs(diff) < 0.05:
-        return "(không đổi)"
+        return labels()["digest_unchanged"]
     sign = "+" if diff > 0 else "−"
     shown = f"{abs(diff):.1f}".replace(".", ",") if (percent or isinstance(diff, float)) else f"{abs(diff)}"
-    return f"({sign}{shown}{' điểm %' if percent else ''} so với tuần trước)"
+    return labels()["digest_delta"].format(sign=sign, shown=shown, unit=labels()["digest_delta_points"] if percent else "")
 
 
 def render_digest(texts: Texts, settings: Settings, digest: Digest, *, office_names: dict[str, str]) -> str:
     """The digest text for leaders."""
     w, p = digest.week, digest.previous
-    label = lambda counter, names: [(names.get(k, k or "Không rõ"), v) for k, v in ranked(counter)]  # noqa: E731
+    label = lambda counter, names: [(names.get(k, k or labels()["digest_unknown"]), v) for k, v in ranked(counter)]  # noqa: E731
     types = {t.code: t.name for t in settings.ticket_types}
     cats = {c.code: c.name for c in settings.categories}
     return texts.render(
         "leader/weekly_digest", w=w, p=p, week=w.monday.isocalendar()[1], year=w.monday.isocalendar()[0],
         sunday=w.monday + timedelta(days=6), by_type=label(w.by_type, types), by_category=label(w.by_category, cats),
         by_hamlet=label(w.by_hamlet, {}), by_office=label(w.by_office, office_names),
-        by_channel=label(w.by_channel, channel_names(texts)), on_time=_pct(w.on_time_rate),
+        by_channel=label(w.by_channel, texts.channel_names()), on_time=_pct(w.on_time_rate),
         avg_days=("–" if w.avg_handling_days is None else f"{w.avg_handling_days:.1f}".replace(".", ",")),
         satisfaction=_pct(w.satisfaction_rate), response=_pct(w.response_rate), target=_pct(digest.target),
         mediation_rate=_pct(w.mediation_rate),
@@ -187,7 +186,7 @@ def render_digest(texts: Texts, settings: Settings, digest: Digest, *, office_na
 
 
 CHART_WARMUP_AHEAD = timedelta(hours=1)
-_warmup: threading.Thread | None = None
+WARMUP_THREAD = "digest-chart-warmup"
 
 
 def warm_chart_library() -> threading.Thread | None:
@@ -197,12 +196,11 @@ def warm_chart_library() -> threading.Thread | None:
     digest job it held the scan transaction that long. The digest's scans call this in the hour
     before its slot, so the job itself only draws; the rest of the week the process never loads it.
     Returns the thread (None when matplotlib is already loaded)."""
-    global _warmup
-    if _warmup is None and "matplotlib.pyplot" not in sys.modules:
-        _warmup = threading.Thread(target=_import_chart_library, name="digest-chart-warmup", daemon=True)
-        _warmup.start()
-        return _warmup
-    return None
+    if "matplotlib.pyplot" in sys.modules or any(t.name == WARMUP_THREAD for t in threading.enumerate()):
+        return None
+    warmup = threading.Thread(target=_import_chart_library, name=WARMUP_THREAD, daemon=True)
+    warmup.start()
+    return warmup
 
 
 def _import_chart_library() -> None:
@@ -225,22 +223,23 @@ def write_chart(settings: Settings, digest: Digest, path: Path) -> Path:
 
     cats = {c.code: c.name for c in settings.categories}
     w = digest.week
+    words = labels()
     plt.rcParams["font.family"] = "DejaVu Sans"
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 6), dpi=90)
     try:
         items = ranked(w.by_category)
         left.barh([_wrap(cats.get(k, k)) for k, _ in items][::-1], [v for _, v in items][::-1], color="#2b6cb0")
-        left.set_title("Đơn nhận theo lĩnh vực")
-        left.set_xlabel("Số đơn")
+        left.set_title(words["chart_by_category"])
+        left.set_xlabel(words["chart_count"])
         hamlets = ranked(w.by_hamlet)[:10]
-        right.barh([_wrap(k or "Không rõ thôn") for k, _ in hamlets][::-1], [v for _, v in hamlets][::-1], color="#c05621")
-        right.set_title("Đơn nhận theo thôn")
-        right.set_xlabel("Số đơn")
+        right.barh([_wrap(k or words["chart_unknown_hamlet"]) for k, _ in hamlets][::-1], [v for _, v in hamlets][::-1], color="#c05621")
+        right.set_title(words["chart_by_hamlet"])
+        right.set_xlabel(words["chart_count"])
         for axis in (left, right):          # counts: whole-number ticks only
             axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         week = w.monday.isocalendar()
-        fig.suptitle(f"Tuần {week[1]:02d}/{week[0]}: nhận {w.received} đơn, giải quyết {w.resolved}, "
-                     f"đúng hạn {_pct(w.on_time_rate)}, hài lòng {_pct(w.satisfaction_rate)}")
+        fig.suptitle(words["chart_title"].format(week=week[1], year=week[0], received=w.received, resolved=w.resolved,
+                                                 on_time=_pct(w.on_time_rate), satisfaction=_pct(w.satisfaction_rate)))
         fig.subplots_adjust(left=0.17, right=0.98, wspace=0.55, top=0.88, bottom=0.1)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, format="png")

@@ -8,7 +8,7 @@ from sqlmodel import select
 from bot.jobs.office_hours import at_local
 from bot.jobs.overdue import most_late, overdue_by_office, overdue_counts
 from bot.tickets.recipients import leaders, office_heads
-from bot.jobs.registry import JobContext
+from bot.jobs.context import JobContext
 from storage.models import Office
 from storage.reminders import claim_reminder, claimed_refs
 

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.config.settings import Settings
 from bot.tickets.recipients import leaders
-from bot.jobs.registry import OPEN, JobContext
+from bot.jobs.context import OPEN, JobContext
 from bot.language.similarity import content_words, hamlet_words, similarity
 from bot.tickets.records import record_event
 from storage.models import SentReminder, Ticket, TicketLink

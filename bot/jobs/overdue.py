@@ -9,6 +9,8 @@ more than a few dozen.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,10 +19,11 @@ from sqlmodel import Session, col, select
 
 from bot.config.settings import Settings
 from bot.core.domain import TicketStatus
-from bot.jobs.registry import OPEN
+from bot.core.render import labels
+from bot.jobs.context import OPEN
 from storage.models import Official, Ticket
 
-STEP_NAMES = {"answer": "trả lời", "accept": "thụ lý", "resolve": "giải quyết"}
+STEP_NAMES = MappingProxyType({step: labels()[f"step_{step}"] for step in ("answer", "accept", "resolve")})
 
 _RECEIVED = str(TicketStatus.RECEIVED)
 # Acceptance runs only while nobody accepted the ticket (it is a running step only in 'received').

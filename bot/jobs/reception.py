@@ -15,7 +15,7 @@ from bot.config.settings import Settings
 from bot.core.domain import TicketStatus
 from bot.jobs.office_hours import at_local, previous_working_day
 from bot.tickets.recipients import leaders
-from bot.jobs.registry import OPEN, OPEN_TICKET_COLUMNS, JobContext, overdue_steps
+from bot.jobs.context import OPEN, OPEN_TICKET_COLUMNS, JobContext, overdue_steps
 from bot.core.workdays import WorkingCalendar
 from storage.models import Ticket, TicketLink
 from storage.reminders import claim_reminder, claimed_refs

@@ -8,6 +8,8 @@ gets its own reminders.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
@@ -15,11 +17,12 @@ from sqlmodel import col, or_, select
 
 from bot.jobs.office_hours import at_local, local_time, working_days_before
 from bot.tickets.recipients import Recipient, ticket_handler
-from bot.jobs.registry import OPEN, DueStep, JobContext, due_steps
+from bot.core.render import labels
+from bot.jobs.context import OPEN, DueStep, JobContext, due_steps
 from storage.models import Office, Official, SentReminder, Ticket
 from storage.reminders import claim_reminders
 
-STEP_NAMES = {"answer": "trả lời công dân", "accept": "thụ lý", "resolve": "giải quyết"}
+STEP_NAMES = MappingProxyType({step: labels()[f"reminder_step_{step}"] for step in ("answer", "accept", "resolve")})
 
 
 def stages(ctx: JobContext, due: date) -> list[tuple[str, datetime, int]]:

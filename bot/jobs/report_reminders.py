@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from bot.jobs.office_hours import at_local
 from bot.tickets.recipients import office_group, office_heads
-from bot.jobs.registry import JobContext
+from bot.jobs.context import JobContext
 from storage.models import Office
 from storage.reminders import claim_reminder, claimed_refs
 

@@ -19,7 +19,7 @@ from bot.core.domain import Attachment, TicketStatus
 from bot.jobs.office_hours import at_local, week_label, week_monday, weekly_fire_day
 from bot.jobs.overdue import STEP_NAMES
 from bot.tickets.recipients import leaders, office_group, office_heads
-from bot.jobs.registry import OPEN, OPEN_TICKET_COLUMNS, JobContext, due_steps
+from bot.jobs.context import OPEN, OPEN_TICKET_COLUMNS, JobContext, due_steps
 from bot.core.render import Texts
 from bot.documents.weekly_plan_xlsx import XLSX_MIME, sheet_words, write_plan_xlsx
 from storage.models import Office, Official, Ticket

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import re
 import unicodedata
 
@@ -79,7 +81,7 @@ def fold(s: str) -> str:
 
 # Chat abbreviations, keyed by their folded form. Ambiguous shorthands ("hong" = hỏng, "dk",
 # "dg" = đang/đường, "gd") are left alone: a wrong expansion is worse than none.
-_ABBREVIATIONS: dict[str, str] = {
+_ABBREVIATIONS: dict[str, str] = MappingProxyType({
     # negation
     "ko": "khong", "k": "khong", "kg": "khong", "kh": "khong", "khg": "khong", "kgh": "khong",
     "hok": "khong", "hk": "khong", "k0": "khong", "khum": "khong", "khog": "khong",
@@ -104,7 +106,7 @@ _ABBREVIATIONS: dict[str, str] = {
     "nvqs": "nghia vu quan su", "dvc": "dich vu cong", "tthc": "thu tuc hanh chinh",
     "csgt": "canh sat giao thong", "tyt": "tram y te", "bv": "benh vien", "gv": "giao vien",
     "cccd": "can cuoc cong dan", "cmnd": "chung minh nhan dan", "hcc": "hanh chinh cong",
-}
+})
 
 _SCHOOL_NEXT = frozenset(
     "hoc mam tieu trung thcs thpt cap noi ban lop dan pho co nha diem".split()

@@ -43,8 +43,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace, *, banner: str = "") -> int:
     """The citizen conversation in this terminal."""
-    from bot.main.composition import build_services
-    from handlers.console import run_console
+    from bot.main.services import build_services
+    from bot.main.console import run_console
 
     settings = _settings(args)
     if not args.verbose:
@@ -116,7 +116,7 @@ def cmd_deadline(args: argparse.Namespace) -> int:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     """Read one text per line on stdin; write one JSON object per line."""
-    from bot.main.composition import build_classifier
+    from bot.main.services import build_classifier
     from bot.core.routing import route_ticket
 
     settings = _settings(args)
@@ -206,7 +206,7 @@ def _week(value: str) -> date:
 
 
 def _services(args: argparse.Namespace):  # noqa: ANN202 - Services, imported lazily
-    from bot.main.composition import build_services
+    from bot.main.services import build_services
 
     return build_services(_settings(args))
 
@@ -274,7 +274,7 @@ def _iso_date(value: str) -> date:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="danvan", description="Citizen-feedback bot of UBND xã Xuân Giang")
+    parser = argparse.ArgumentParser(prog="danvan", description="danvan: the citizen-feedback system of a commune People's Committee")
     parser.add_argument("--config", help="path to config.yaml (default: ./config.yaml or DANVAN_CONFIG)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command")

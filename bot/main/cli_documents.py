@@ -16,7 +16,7 @@ def _iso_date(value: str) -> date:
 
 
 def _open(args: argparse.Namespace):  # noqa: ANN202
-    from bot.main.composition import build_services
+    from bot.main.services import build_services
     from bot.config.settings import load_settings
 
     return build_services(load_settings(args.config))

@@ -9,7 +9,6 @@ import signal
 import sys
 from collections.abc import Callable
 from contextlib import suppress
-from functools import lru_cache
 from pathlib import Path
 
 from aiohttp import web
@@ -18,14 +17,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from telegram import Bot
 
-from bot.language.classifier import CategorySpec, Classifier
 from bot.intake.attachment_notices import notify_attachment_refused
 from bot.tickets.channel_alerts import alert_citizen_unreachable, alert_zalo_token_failure
-from bot.core.clock import Clock, SystemClock
-from bot.config.settings import Category, Settings
+from bot.config.settings import Settings
 from bot.service.transactions import Service, Services
-from bot.core.render import Texts
-from bot.core.workdays import WorkingCalendar
+from bot.main.services import build_classifier, build_services  # noqa: F401 - the callers' entry points
 from handlers.telegram.webhook import TelegramAdapter, run_polling
 from handlers.telegram.files import store_attachments
 from handlers.web.routes import add_web_routes
@@ -41,40 +37,10 @@ from notifications.zalo.api import ZaloClient
 from notifications.zalo.sender import ZaloSender
 from notifications.zalo.tokens import ZaloTokens
 from notifications.zalo.window import ConsultationWindow
-from storage.engine import make_engine, read_session, write_session
-from storage.migrate import upgrade_database
-from storage.tickets import sync_offices
+from storage.engine import read_session
 
 log = logging.getLogger(__name__)
 ENGINE_KEY = web.AppKey("engine", Engine)
-
-
-def build_classifier(settings: Settings) -> Classifier:
-    """The category classifier from config keywords (plus its shipped seed examples)."""
-    return _classifier_for(settings.categories)
-
-
-@lru_cache(maxsize=4)
-def _classifier_for(categories: tuple[Category, ...]) -> Classifier:
-    # Training takes most of a second; identical category lists share one classifier.
-    return Classifier([CategorySpec(code=c.code, name=c.name, keywords=tuple(c.keywords), office=c.office)
-                       for c in categories])
-
-
-def build_services(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,
-                   migrate: bool = True) -> Services:
-    """Open the database (migrated to head), seed offices, and build the core's collaborators."""
-    engine = engine or make_engine(settings.database_url)
-    if migrate:
-        upgrade_database(engine)
-    with write_session(engine) as session:
-        sync_offices(session, [(o.code, o.name, o.telegram_chat_id) for o in settings.offices])
-    return Services(
-        settings=settings, engine=engine, clock=clock or SystemClock(), texts=Texts(),
-        classifier=build_classifier(settings),
-        calendar=WorkingCalendar(extra_days_off=settings.calendar.extra_days_off,
-                                 extra_working_days=settings.calendar.extra_working_days),
-    )
 
 
 def build_bot(settings: Settings) -> Bot:
@@ -234,7 +200,7 @@ async def run_telegram(settings: Settings) -> None:
 
 async def run_local(settings: Settings, *, banner: str = "", user_id: str = "console") -> None:
     """Without a Telegram token: the web front in the background and the console chat in the foreground."""
-    from handlers.console import run_console
+    from bot.main.console import run_console
 
     services = build_services(settings)
     runner = web.AppRunner(build_web_app(services, telegram=None), access_log=None)

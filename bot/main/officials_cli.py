@@ -15,7 +15,7 @@ from storage.officials import find_official, list_officials
 
 
 def _services(args: argparse.Namespace) -> Any:
-    from bot.main.composition import build_services
+    from bot.main.services import build_services
     from bot.config.settings import load_settings
 
     return build_services(load_settings(args.config))
@@ -35,8 +35,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
     except InviteError as exc:
         print(f"danvan: {exc}")
         return 2
-    print(f"Mã đăng ký (dùng một lần, hết hạn sau {settings.officials.invite_hours} giờ): {code}")
-    print(f"Cán bộ gửi cho bot trong tin nhắn riêng: /dangky {code} Họ và tên")
+    print(services.texts.render("cli/invite_code", hours=settings.officials.invite_hours, code=code))
     return 0
 
 

@@ -7,6 +7,8 @@ official's conversation row; their next message in that chat completes it."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,23 +18,25 @@ from bot.intake import surveys
 from bot.conversation.engine import load_data, store_data
 from bot.tickets.citizen_notices import notify_citizen, recipients
 from bot.core.deadlines import add_period, compute_deadlines
-from bot.core.domain import Attachment, Button, Outgoing, Reply, TicketStatus as S
+from bot.core.domain import Attachment, Button, TicketStatus as S
 from bot.core.lifecycle import TRANSITIONS
 from bot.officials import mediation
 from bot.officials.turn import OfficeTurn
 from bot.core.policy import can
+from bot.core.render import labels
 from bot.language.normalize import is_meaningful, normalize_text
+from bot.tickets.office_posts import after_change
 from bot.tickets.records import change_status, local_date, record_event, record_refusal
 from storage.conversations import load_conversation
 from storage.models import Office, Official, Ticket, TicketAttachment
 from storage.officials import lock_ticket
 
-DENIED = "Không có quyền"
+DENIED = labels()["callback_denied"]
 TEXT_ACTIONS = ("transfer_to", "request_info", "progress", "resolve", "extend", "refuse", "refer", "mediate", "note")
 PENDING_TTL = timedelta(hours=2)
 GROUP_FREE_TEXT_TTL = timedelta(minutes=10)   # in a group, later answers must be replies to the prompt
-ACCEPTABLE = {S.RECEIVED, S.TRANSFERRED, S.REOPENED}
-STATES_FOR: dict[str, set[str]] = {
+ACCEPTABLE = frozenset({S.RECEIVED, S.TRANSFERRED, S.REOPENED})
+STATES_FOR: dict[str, set[str]] = MappingProxyType({
     "accept": set(ACCEPTABLE),
     "transfer": {S.RECEIVED, S.TRANSFERRED, S.REOPENED, S.ACCEPTED, S.IN_PROGRESS},
     "request_info": {S.RECEIVED, S.TRANSFERRED, S.REOPENED, S.ACCEPTED, S.IN_PROGRESS},
@@ -43,7 +47,7 @@ STATES_FOR: dict[str, set[str]] = {
     "refer": {S.RECEIVED, S.TRANSFERRED, S.REOPENED, S.ACCEPTED, S.IN_PROGRESS, S.WAITING_CITIZEN},
     "mediate": {str(s) for s in mediation.MEDIATION_FROM},
     "note": {str(s) for s in S},
-}
+})
 
 
 def policy_action(action: str) -> str:
@@ -349,11 +353,11 @@ def finish_note(turn: OfficeTurn, ticket: Ticket, text: str, *, action: str, pho
     turn.say("office/note_posted", code=ticket.code, text=text, who=who, photos=photos)
 
 
-COMPLETERS = {
+COMPLETERS = MappingProxyType({
     "transfer": finish_transfer, "request_info": finish_request_info, "progress": finish_progress,
     "resolve": finish_resolve, "extend": finish_extend, "refuse": finish_refuse, "note": finish_note,
     "refer": mediation.finish_refer, "mediate": mediation.finish_mediate,
-}
+})
 
 
 # --- shared -----------------------------------------------------------------------------------
@@ -366,25 +370,3 @@ def files_of(turn: OfficeTurn) -> dict[str, Any]:
 def office_name(ctx: Any, ticket: Ticket) -> str:
     office = ctx.session.get(Office, ticket.office_code)
     return office.name if office else ticket.office_code
-
-
-def after_change(ctx: Any, ticket: Ticket) -> None:
-    """Every card of the ticket shows the new state."""
-    for message in cards.refresh_cards(ctx, ticket):
-        ctx.notify(message)
-
-
-def post_to_office(ctx: Any, ticket: Ticket, template: str, *, attachments: tuple[Attachment, ...] = (),
-                   attachments_channel: str = "", **context: Any) -> None:
-    """A message in the group of the office that holds the ticket (when it has one)."""
-    from storage.officials import office_group_chat
-    from bot.core.domain import Channel
-
-    target = office_group_chat(ctx.session, ticket.office_code)
-    if target is not None:
-        files = attachments if target[0] == attachments_channel else ()
-        ctx.notify(Outgoing(channel=Channel(target[0]), chat_id=target[1],
-                            reply=Reply(text=ctx.texts.render(template, code=ticket.code, **context),
-                                        attachments=files),
-                            ticket_code=ticket.code))
-

@@ -20,6 +20,7 @@ from bot.core.domain import Attachment, Button, Channel, Reply
 from bot.core.render import Texts
 from bot.tickets.records import record_refusal
 from storage.models import Announcement, ChannelIdentity, NoticeSubscription
+from storage.subscriptions import offer_needed, set_subscription, subscription  # noqa: F401
 from storage.outbox import enqueue_message
 
 COMMAND = "thongbao"
@@ -33,31 +34,6 @@ class Audience:
 
     chats: list[tuple[str, str]]
     unreachable: int
-
-
-def subscription(session: Session, citizen_id: int) -> NoticeSubscription | None:
-    return session.exec(select(NoticeSubscription).where(NoticeSubscription.citizen_id == citizen_id)).first()
-
-
-def set_subscription(session: Session, *, citizen_id: int, subscribed: bool, now: datetime) -> NoticeSubscription:
-    """Record the citizen's choice (and that they were asked)."""
-    row = subscription(session, citizen_id)
-    if row is None:
-        row = NoticeSubscription(citizen_id=citizen_id, subscribed=subscribed, asked_at=now, changed_at=now)
-        session.add(row)
-    else:
-        row.subscribed, row.changed_at = subscribed, now
-        row.asked_at = row.asked_at or now
-    session.flush()
-    return row
-
-
-def offer_needed(session: Session, citizen_id: int | None) -> bool:
-    """True when this citizen was never asked about announcements."""
-    if not citizen_id:
-        return False
-    row = subscription(session, citizen_id)
-    return row is None or row.asked_at is None
 
 
 def audience(session: Session, settings: Settings, now: datetime) -> Audience:

@@ -4,16 +4,19 @@ answers to bot.officials.actions. Works the same in private chat and in an offic
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import col, select
+
+from bot.intake.surveys import satisfaction_stats
 
 from bot.officials import announcements
 from bot.tickets import cards
 from bot.officials import paper_intake
 from bot.officials import actions as ticket_actions
 from bot.tickets.tokens import PREFIX, parse_payload
+from bot.core.codes import CODE_RE, parse_code
 from bot.core.domain import TicketType, is_satisfied
 from bot.officials.invites import redeem_invite
 from bot.core.lifecycle import OPEN_STATUSES
@@ -22,21 +25,13 @@ from bot.officials.turn import OfficeTurn
 from bot.core.policy import can, visible_to
 from bot.language.normalize import fold
 from bot.tickets.records import record_event, record_refusal
-from storage.models import Official, OfficeGroup, ReporterIdentity, Ticket, TicketEvent
+from storage.models import Official, OfficeGroup, ReporterIdentity, SatisfactionSurvey, Ticket, TicketEvent
 from storage.tickets import find_ticket
 
-CODE_RE = re.compile(r"\b([A-Za-z]{1,6})\s*-\s*(\d{4})\s*-\s*(\d{1,9})\b")
 LIST_LIMIT = 30
 SEARCH_SCAN = 2000
 OFFICE_COMMANDS = frozenset({"thongke", "viec", "donvi", "xem", "tim", "huongdan", "help", "start", "danhtinh", "nhapdon",
                              "huy", "ganphong", "dangky", "hoagiai"})
-
-
-def parse_code(text: str) -> str | None:
-    match = CODE_RE.search(text or "")
-    if not match:
-        return None
-    return f"{match.group(1).upper()}-{match.group(2)}-{int(match.group(3)):06d}"
 
 
 def is_office_input(text: str, payload: str | None) -> bool:
@@ -266,11 +261,11 @@ def event_line(turn: OfficeTurn, event: TicketEvent) -> dict[str, object]:
     actor = event.actor
     if actor.startswith("official:"):
         person = turn.session.get(Official, int(actor.split(":", 1)[1]))
-        who = person.display_name if person else "Cán bộ"
+        who = person.display_name if person else turn.texts.label("actor_official")
     elif actor.startswith("citizen:"):
-        who = "Người gửi"
+        who = turn.texts.label("actor_citizen")
     else:
-        who = "Hệ thống"
+        who = turn.texts.label("actor_system")
     note = event.note
     if event.action in ("identity_revealed",):
         note = note.split("reason=", 1)[-1]
@@ -337,11 +332,6 @@ def reveal_identity(turn: OfficeTurn, argument: str) -> None:
 
 def statistics(turn: OfficeTurn) -> None:
     """/thongke: counts by status and type plus satisfaction; numbers only, never a case (inspectors too)."""
-    from sqlalchemy import func
-
-    from bot.intake.surveys import satisfaction_stats
-    from storage.models import SatisfactionSurvey
-
     decision = can(turn.official, "stats", None, turn.chat)
     if not decision:
         ticket_actions.deny(turn, None, "stats", decision.reason)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.core.pins import hash_pin
+from bot.core.render import labels
 from bot.core.policy import ROLES
 from storage.models import Office, Official, OfficialInvite
 from storage.officials import find_invite, find_official
@@ -70,7 +71,7 @@ def redeem_invite(session: Session, *, code: str, channel: str, user_id: str, no
         official.display_name = display
     session.flush()
     if not official.display_name:
-        official.display_name = f"Cán bộ số {official.id}"
+        official.display_name = labels()["official_number"].format(number=official.id)
     invite.used_at, invite.official_id = now, official.id
     return official, ""
 

@@ -130,7 +130,7 @@ def handle(turn: OfficeTurn) -> None:
 def parse_date(turn: OfficeTurn, text: str) -> date | None:
     """dd/mm/yyyy (or dd/mm this year), not in the future, not older than a year."""
     today = local_date(turn.settings, turn.now)
-    if text == "today" or text.lower() in ("hôm nay", "hom nay"):
+    if text.strip().lower() in turn.texts.label("today_words").split("|"):
         return today
     match = DATE_RE.match(text or "")
     if not match:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot.intake import citizen as citizen_flow
 from bot.officials import service as office_flow
@@ -30,6 +30,9 @@ from bot.service.group_commit import GroupCommit
 from bot.language.normalize import normalize_text
 from bot.core.render import Texts
 from bot.core.workdays import WorkingCalendar
+from bot.tickets.cards import post_office_card
+from bot.tickets.context import TicketContext
+from bot.tickets.records import CreatedTicket, Draft, create_ticket
 
 from storage.conversations import load_conversation
 from storage.engine import read_session, write_session
@@ -226,10 +229,33 @@ class Service:
             result.chats.add((str(message.channel), message.chat_id))
         result.ticket_codes = list(turn.tickets_created)
 
-    def _after(self, result: HandleResult, inbound: Inbound | None = None) -> HandleResult:
+    def file_ticket(self, draft: Draft, *, channel: str, citizen_id: int | None = None,
+                    in_transaction: Callable[[Session, CreatedTicket], None] | None = None) -> CreatedTicket:
+        """A ticket from a door without a conversation (Open311, imports), created the way a chat creates
+        one: routed with deadlines, PIN and audit event, the office's actionable card in the outbox, all
+        in one transaction (with `in_transaction`'s own rows); after commit the sender is woken and the
+        hot-spot scan nudged."""
+        now = self.services.clock.now()
+        result = HandleResult()
+        with write_session(self.services.engine) as session:
+            created = create_ticket(session, settings=self.services.settings, calendar=self.services.calendar,
+                                    draft=draft, channel=channel, citizen_id=citizen_id, now=now)
+            ctx = TicketContext(session=session, settings=self.services.settings, texts=self.services.texts, now=now)
+            card = post_office_card(ctx, created.ticket)
+            if card is not None:
+                enqueue_message(session, channel=str(card.channel), chat_id=card.chat_id,
+                                payload={**card.reply.to_json(), **card.extra}, now=now, ticket_code=card.ticket_code)
+                result.chats.add((str(card.channel), card.chat_id))
+            if in_transaction is not None:
+                in_transaction(session, created)
+            result.ticket_codes = [created.ticket.code]
+        self._after(result, channel=channel)
+        return created
+
+    def _after(self, result: HandleResult, inbound: Inbound | None = None, *, channel: str = "") -> HandleResult:
         """After commit: log new tickets by code and wake the outbox sender."""
         for code in result.ticket_codes:
-            log.info("ticket %s created via %s", code, inbound.channel if inbound else "office")
+            log.info("ticket %s created via %s", code, inbound.channel if inbound else (channel or "office"))
         if result.chats and self.on_outbox:
             self.on_outbox()
         if result.ticket_codes and self.on_ticket:

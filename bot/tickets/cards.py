@@ -7,17 +7,20 @@ the first send never got an id (so a card is never lost)."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from typing import Any
 
 from sqlmodel import Session, func, select
 
 from bot.tickets.tokens import PREFIX, add_token
 from bot.core.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType
+from bot.core.render import shorten  # noqa: F401 - cards.shorten is used by commands
 from storage.models import ActionToken, Office, Official, Ticket, TicketAttachment, TicketCard, TicketEvent
 from storage.officials import card_in_chat, cards_of_ticket, office_group_chat, office_of_chat
 
 SUMMARY_CHARS = 1500
-BUTTONS_BY_STATUS: dict[str, tuple[tuple[str, ...], ...]] = {
+BUTTONS_BY_STATUS: dict[str, tuple[tuple[str, ...], ...]] = MappingProxyType({
     S.RECEIVED: (("accept", "transfer"), ("request_info", "refuse"), ("refer", "mediate"), ("note",)),
     S.TRANSFERRED: (("accept", "transfer"), ("request_info", "refuse"), ("refer", "mediate"), ("note",)),
     S.REOPENED: (("accept", "transfer"), ("request_info", "refuse"), ("refer", "mediate"), ("note",)),
@@ -31,14 +34,7 @@ BUTTONS_BY_STATUS: dict[str, tuple[tuple[str, ...], ...]] = {
     S.REFUSED: (("note",),),
     S.REFERRED: (("note",),),
     S.MEDIATION: (("note",),),
-}
-
-
-def shorten(text: str, limit: int) -> str:
-    """At most `limit` characters, cut at a word with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0] + "…"
+})
 
 
 def card_view(ctx: Any, ticket: Ticket) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from storage.outbox import enqueue_message
 from storage.tickets import find_ticket
 
 log = logging.getLogger(__name__)
-CHANNEL_NAMES = {"zalo": "Zalo", "telegram": "Telegram", "web": "web"}
 
 
 def alert_citizen_unreachable(session: Session, *, settings: Settings, texts: Texts, now: datetime, channel: str,
@@ -46,7 +45,7 @@ def alert_citizen_unreachable(session: Session, *, settings: Settings, texts: Te
     office = session.get(Office, ticket.office_code)
     if notified or not phone or office is None or not office.telegram_chat_id:
         return
-    text = texts.render("office/citizen_unreachable", code=ticket.code, channel_name=CHANNEL_NAMES.get(channel, channel),
+    text = texts.render("office/citizen_unreachable", code=ticket.code, channel_name=texts.channel_name(channel),
                         phone="" if confidential else phone, confidential=confidential)
     enqueue_message(session, channel="telegram", chat_id=office.telegram_chat_id, payload=Reply(text=text).to_json(),
                     now=now, ticket_code=ticket.code)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.config.settings import Settings
+from bot.core.codes import format_code
 from bot.core.deadlines import compute_deadlines
 from bot.core.domain import TicketStatus, TicketType
 from bot.core.lifecycle import check_transition
@@ -54,11 +55,6 @@ class CreatedTicket:
 def local_date(settings: Settings, moment: datetime) -> date:
     """The commune's calendar date at a UTC moment."""
     return moment.astimezone(settings.commune.tz).date()
-
-
-def format_code(prefix: str, year: int, number: int) -> str:
-    """XG-2026-000123."""
-    return f"{prefix}-{year}-{number:06d}"
 
 
 def record_event(session: Session, ticket: Ticket, *, actor: str, action: str, now: datetime,

@@ -8,6 +8,8 @@ cookie, so the database never holds the cookie itself.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import asyncio
 import html
 import logging
@@ -21,7 +23,7 @@ from sqlmodel import col, select
 
 from bot.core.domain import Attachment, Channel, Inbound, Location, Reply
 from bot.service.transactions import Service
-from notifications.web.outbox import conversation_started, fetch_replies
+from bot.service.web_replies import conversation_started, fetch_replies
 from handlers.web.security import CSRF_HEADER, RateLimiter, Sessions
 from storage.engine import write_session
 from storage.models import TicketAttachment
@@ -31,7 +33,7 @@ CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 ALLOWED_TAG_RE = re.compile(r"</?(b|strong|i|em|u|ins|s|strike|del|code|pre|br)\s*/?>", re.IGNORECASE)
 LINK_RE = re.compile(r"<a\s+href=\"(https?://[^\"<>\s]+)\">", re.IGNORECASE)
 TAG_RE = re.compile(r"<[^>]*>")
-IMAGE_TYPES = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png")}
+IMAGE_TYPES = MappingProxyType({b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png")})
 
 
 def safe_html(text: str) -> str:

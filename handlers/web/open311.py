@@ -4,6 +4,8 @@ bot/open311.py."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import asyncio
 import logging
 from typing import Any
@@ -15,7 +17,7 @@ from sqlmodel import select
 from bot.interop import open311
 from bot.interop.api_keys import find_api_key
 from bot.interop.open311 import Open311Error, RequestQuery
-from bot.service.transactions import Services
+from bot.service.transactions import Service, Services
 from storage.engine import read_session, write_session
 from storage.models import ApiKey, Office, Ticket
 
@@ -23,8 +25,8 @@ log = logging.getLogger(__name__)
 PREFIX = "/open311/v2"
 FMT = "{fmt:json|xml}"
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
-XML_LIST_ITEMS = {"services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
-                  "values": "value", "endpoints": "endpoint", "formats": "format"}
+XML_LIST_ITEMS = MappingProxyType({"services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
+                  "values": "value", "endpoints": "endpoint", "formats": "format"})
 
 
 def _xml_value(parent: ET.Element, key: str, value: Any) -> None:
@@ -73,8 +75,9 @@ def error(request: web.Request, status: int, description: str) -> web.Response:
 class Open311:
     """Handlers of the GeoReport v2 endpoints."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, service: Service) -> None:
         self.services = services
+        self.service = service
         self.settings = services.settings
 
     def _check_jurisdiction(self, request: web.Request, fields: Any = None) -> None:
@@ -85,7 +88,7 @@ class Open311:
     async def discovery(self, request: web.Request) -> web.Response:
         base = f"{request.scheme}://{request.host}{PREFIX}"
         data = {"changeset": "2026-11-26T00:00:00Z", "contact": self.settings.commune.full_name,
-                "key_service": "danvan apikey create NAME (UBND xã)",
+                "key_service": self.services.texts.label("open311_key_service"),
                 "endpoints": [{"specification": SPEC_URL, "url": base, "changeset": "2026-11-26T00:00:00Z",
                                "type": "production", "formats": ["application/json", "text/xml"]}]}
         return respond(request, "discovery", data)
@@ -180,7 +183,7 @@ class Open311:
             return error(request, 403, "Invalid api_key")
         try:
             self._check_jurisdiction(request, fields)
-            ticket, token = await asyncio.to_thread(open311.submit_request, self.services, api_key_id=api_key_id,
+            ticket, token = await asyncio.to_thread(open311.submit_request, self.service, api_key_id=api_key_id,
                                                     fields=fields)
         except Open311Error as exc:
             return error(request, exc.status, exc.description)
@@ -190,9 +193,9 @@ class Open311:
                                                       "service_notice": notice, "account_id": None}])
 
 
-def add_open311_routes(app: web.Application, services: Services) -> None:
-    """Register the GeoReport v2 endpoints."""
-    api = Open311(services)
+def add_open311_routes(app: web.Application, services: Services, service: Service) -> None:
+    """Register the GeoReport v2 endpoints; POSTed requests become tickets through `service`."""
+    api = Open311(services, service)
     app.router.add_get(f"{PREFIX}/discovery.{FMT}", api.discovery)
     app.router.add_get(f"{PREFIX}/services.{FMT}", api.services_list)
     app.router.add_get(PREFIX + "/services/{code:[a-z_]+}." + FMT, api.service_definition)

@@ -13,6 +13,7 @@ from bot.interop.public_stats import PublicPage, build_public_page
 from bot.documents.report_docx import percent
 from bot.documents.statistics import Row
 from bot.service.transactions import Services
+from bot.core.render import labels as label_texts
 from bot.intake.lookup import lookup_ticket, normalize_code
 from handlers.web.security import CSRF_FIELD, RateLimiter, Sessions, client_address
 from storage.engine import read_session
@@ -23,6 +24,7 @@ MAX_CODE_FAILURES = 5          # wrong PINs per ticket code per hour, whoever tr
 def trend_chart(page: PublicPage, *, width: int = 640, height: int = 200) -> dict[str, Any]:
     """Bar geometry for received/resolved per month (server-rendered SVG, no script)."""
     months = page.months
+    words = label_texts()
     top = max([1] + [max(m.received, m.resolved) for m in months])
     slot = width / max(1, len(months))
     bar_w = slot * 0.32
@@ -30,8 +32,8 @@ def trend_chart(page: PublicPage, *, width: int = 640, height: int = 200) -> dic
     bars, labels = [], []
     for index, m in enumerate(months):
         x0 = index * slot + slot * 0.16
-        for offset, value, cls, word in ((0, m.received, "received", "tiếp nhận"), (bar_w, m.resolved, "resolved",
-                                                                                        "đã giải quyết")):
+        for offset, value, cls, word in ((0, m.received, "received", words["chart_received"]),
+                                         (bar_w, m.resolved, "resolved", words["chart_resolved"])):
             h = round(plot_h * value / top, 1)
             bars.append({"x": round(x0 + offset, 1), "y": round(height - 20 - h, 1), "w": round(bar_w, 1), "h": h,
                          "cls": cls, "value": value, "tip": f"{m.month:02d}/{m.year}: {value} {word}"})

@@ -40,5 +40,5 @@ def add_web_routes(app: web.Application, services: Services, *, service: Service
     app.router.add_post("/chat/api/upload", chat.upload)
     app.router.add_get("/chat/api/messages", chat.messages)
     app.router.add_static("/static/", STATIC_DIR, show_index=False, append_version=False)
-    add_open311_routes(app, services)
+    add_open311_routes(app, services, service)
     return app

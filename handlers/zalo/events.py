@@ -6,6 +6,8 @@ submit-info shapes vary between sources (channels.md, "verify"), so every field 
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +19,8 @@ USER_MESSAGE_EVENTS = frozenset({
 })
 USER_EVENTS = USER_MESSAGE_EVENTS | {"follow", "unfollow", "user_submit_info"}
 RECEIPT_EVENTS = frozenset({"user_received_message", "user_seen_message"})
-ATTACHMENT_KINDS = {"image": "photo", "gif": "photo", "audio": "audio", "voice": "voice", "video": "video",
-                    "file": "document", "sticker": "sticker"}
+ATTACHMENT_KINDS = MappingProxyType({"image": "photo", "gif": "photo", "audio": "audio", "voice": "voice", "video": "video",
+                    "file": "document", "sticker": "sticker"})
 
 
 @dataclass(frozen=True)
