@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import date, time
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,9 +18,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.config.deadline_rules import TypeRules, rules_from_config
-from bot.core.domain import COMPLAINT_TYPES
 
 TICKET_TYPE_CODES = ("phan_anh", "kien_nghi", "gop_y", "khieu_nai", "to_cao")
+# khiếu nại and tố cáo: identity required, archived by law, never public (bot.core.domain.COMPLAINT_TYPES)
+COMPLAINT_TYPE_CODES = ("khieu_nai", "to_cao")
 CATEGORY_CODES = (
     "dat_dai", "xay_dung", "ha_tang", "moi_truong", "nong_nghiep", "an_sinh", "van_hoa",
     "giao_duc", "y_te", "hanh_chinh", "an_ninh", "quoc_phong", "can_bo", "khac",
@@ -215,7 +217,7 @@ class PortalSettings(_Frozen):
         for code in value:
             if code not in TICKET_TYPE_CODES:
                 raise ValueError(f"unknown ticket type {code!r}")
-            if code in COMPLAINT_TYPES:
+            if code in COMPLAINT_TYPE_CODES:
                 raise ValueError(f"{code} is never public (khiếu nại and tố cáo stay private)")
         return value
 
@@ -374,11 +376,11 @@ class DeliverySettings(_Frozen):
 
 
 # Keys that duplicated another one (issue 11): each value is configured once.
-RETIRED_KEYS = {
+RETIRED_KEYS = MappingProxyType({
     ("portal", "hot_spot_cosigners"): "hotspots.cosigners",
     ("reports", "six_month_deadline"): "schedule.report_deadlines (kind: 6m)",
     ("reports", "annual_deadline"): "schedule.report_deadlines (kind: year)",
-}
+})
 
 
 class Settings(_Frozen):

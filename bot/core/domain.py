@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from bot.config.settings import COMPLAINT_TYPE_CODES
+
 
 class Channel(StrEnum):
     TELEGRAM = "telegram"
@@ -41,7 +43,7 @@ class TicketStatus(StrEnum):
 
 
 # khiếu nại and tố cáo: identity required, answered on legal deadlines, archived by law, never public.
-COMPLAINT_TYPES = frozenset({TicketType.KHIEU_NAI, TicketType.TO_CAO})
+COMPLAINT_TYPES = frozenset(TicketType(code) for code in COMPLAINT_TYPE_CODES)
 PETITION_TYPES = frozenset({TicketType.PHAN_ANH, TicketType.KIEN_NGHI, TicketType.GOP_Y})
 
 # The national method: a 5-point scale, satisfied = an answer of 4 or 5.

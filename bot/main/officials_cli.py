@@ -107,7 +107,7 @@ def add_subcommands(sub: Any) -> None:
     invite.add_argument("--office", help="office code (official, head)")
     invite.add_argument("--role", required=True,
                         choices=["official", "head", "leader", "admin", "inspector", "mediator"])
-    invite.add_argument("--hamlet", help="the hamlet of a mediator (tổ trưởng tổ hòa giải)")
+    invite.add_argument("--hamlet", help="the hamlet of a mediator (the hamlet mediation team's leader)")
     invite.add_argument("--name", help="the official's name as colleagues see it")
     invite.set_defaults(func=cmd_invite)
     officials = sub.add_parser("officials", help="list or revoke officials")

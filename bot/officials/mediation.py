@@ -15,6 +15,7 @@ Chat commands go through bot.officials (channel-agnostic): `/hoagiai MÃ chuyen|
 from __future__ import annotations
 
 from datetime import date
+from types import MappingProxyType
 
 from sqlmodel import Session, col, select
 
@@ -31,8 +32,8 @@ from storage.officials import office_group_chat
 from storage.tickets import find_ticket
 
 ROLE_MEDIATOR = "mediator"
-SUBCOMMANDS = {"chuyen": "mediate", "phancong": "mediation_assign", "thanh": "mediation_outcome",
-               "khongthanh": "mediation_outcome"}
+SUBCOMMANDS = MappingProxyType({"chuyen": "mediate", "phancong": "mediation_assign", "thanh": "mediation_outcome",
+                                "khongthanh": "mediation_outcome"})
 MEDIATION_FROM = frozenset({S.RECEIVED, S.TRANSFERRED, S.REOPENED, S.ACCEPTED, S.IN_PROGRESS})
 
 
