@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from bot.config.settings import Settings
 from bot.core.domain import Button, ButtonKind, Inbound, Outgoing, Reply
+from bot.core.services import Services
 from bot.language.normalize import fold
 from bot.core.render import Texts
 from bot.tickets.records import Draft
@@ -49,7 +50,7 @@ class Turn:
     inbound: Inbound
     conversation: Conversation
     citizen: Citizen
-    services: Any                                   # bot.service.transactions.Services: classifier, calendar...
+    services: Services                              # classifier, calendar...
     data: dict[str, Any] = field(default_factory=dict)
     replies: list[Reply] = field(default_factory=list)
     outgoing: list[Outgoing] = field(default_factory=list)

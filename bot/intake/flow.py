@@ -19,6 +19,7 @@ from bot.conversation.engine import Choice, Flow, Step, Turn
 from bot.intake import address
 from bot.core.domain import ButtonKind, Channel, TicketType
 from bot.core.render import shorten
+from bot.language.contacts import normalize_phone, parse_contact
 from bot.language.normalize import fold, is_meaningful, normalize_text
 from bot.tickets.records import Draft, create_ticket
 from storage.models import Office
@@ -26,7 +27,6 @@ from storage.models import Office
 flow = Flow()
 
 NO_CONSENT_TYPES = (TicketType.PHAN_ANH, TicketType.GOP_Y)
-PHONE_RE = re.compile(r"(?:\+?84|0)(?:[\s.\-]?\d){9,10}")
 STEP_AFTER = MappingProxyType({
     "type": "description", "description": "category", "category": "hamlet", "hamlet": "extras",
     "extras": "cosigners", "cosigners": "contact", "contact": "summary",
@@ -442,21 +442,11 @@ def choose_contact_manual(turn: Turn, value: str) -> None:
 
 def take_contact_manual(turn: Turn, text: str) -> None:
     clean, _ = normalize_text(text, max_chars=200)
-    match = PHONE_RE.search(clean)
-    phone = normalize_phone(match.group(0)) if match else ""
-    name = " ".join((clean[:match.start()] + " " + clean[match.end():]).replace(",", " ").split()) if match else ""
-    if not phone or not name or not is_meaningful(name):
+    contact = parse_contact(clean)
+    if contact is None or not is_meaningful(contact.name):
         turn.say("citizen/contact_manual_invalid")
         return
-    set_contact(turn, mode="manual", name=name[:80], phone=phone)
-
-
-def normalize_phone(raw: str) -> str:
-    """A Vietnamese phone number as 0xxxxxxxxx, or '' when it is not one."""
-    digits = re.sub(r"\D", "", raw)
-    if digits.startswith("84") and len(digits) in (11, 12):
-        digits = "0" + digits[2:]
-    return digits if re.fullmatch(r"0\d{9,10}", digits) else ""
+    set_contact(turn, mode="manual", name=contact.name, phone=contact.phone)
 
 
 def prompt_anonymous_denunciation(turn: Turn) -> None:

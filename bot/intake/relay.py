@@ -3,8 +3,8 @@ photos), so neither side ever needs the other's personal account."""
 
 from __future__ import annotations
 
-from typing import Any
 
+from bot.conversation.engine import Turn
 from bot.core.domain import Attachment, TicketStatus as S
 from bot.core.lifecycle import TRANSITIONS
 from bot.language.normalize import normalize_text
@@ -14,7 +14,7 @@ from storage.models import TicketAttachment
 from storage.officials import lock_ticket
 
 
-def take_info_answer(turn: Any) -> bool:
+def take_info_answer(turn: Turn) -> bool:
     """When an office is waiting for this citizen, their message is the answer; False otherwise."""
     pending = turn.data.get("info_request")
     inbound = turn.inbound

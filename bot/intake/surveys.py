@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot.tickets.context import TicketStep
 from bot.tickets import tokens as action_tokens
 from bot.tickets import cards
-from bot.conversation.engine import load_data, store_data
+from bot.conversation.engine import Turn, load_data, store_data
 from bot.tickets.citizen_notices import notify_citizen, recipients
 from bot.core.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType, is_satisfied
 from bot.tickets.office_posts import post_to_office
@@ -30,14 +31,14 @@ COMMENT_WINDOW = timedelta(days=1)
 APPEAL_DAYS = 30           # Luật Khiếu nại 2011 art. 33: second instance within 30 days (45 in remote areas)
 
 
-def _rating_buttons(ctx: Any, ticket: Ticket, channel: str, chat_id: str) -> tuple[tuple[Button, ...], ...]:
+def _rating_buttons(ctx: TicketStep, ticket: Ticket, channel: str, chat_id: str) -> tuple[tuple[Button, ...], ...]:
     key = f"{channel}:{chat_id}"
     return tuple((Button(ctx.texts.label(f"rate_{n}"),
                          action_tokens.payload_for(ctx.session, ticket_id=ticket.id, action=f"rate:{n}",
                                                    chat_key=key, now=ctx.now)),) for n in RATINGS)
 
 
-def start_survey(ctx: Any, ticket: Ticket) -> SatisfactionSurvey:
+def start_survey(ctx: TicketStep, ticket: Ticket) -> SatisfactionSurvey:
     """Open a new round of the question and send it with five buttons to every chat of the citizen."""
     last = ctx.session.exec(select(func.max(SatisfactionSurvey.round))
                             .where(SatisfactionSurvey.ticket_id == ticket.id)).one()
@@ -51,7 +52,7 @@ def start_survey(ctx: Any, ticket: Ticket) -> SatisfactionSurvey:
     return survey
 
 
-def ask(ctx: Any, ticket: Ticket, *, reminder: bool) -> None:
+def ask(ctx: TicketStep, ticket: Ticket, *, reminder: bool) -> None:
     """Send the question; a citizen without buttons (console) may answer with the button's number."""
     def buttons_for(channel: str, chat_id: str) -> tuple[tuple[Button, ...], ...]:
         rows = _rating_buttons(ctx, ticket, channel, chat_id)
@@ -61,7 +62,7 @@ def ask(ctx: Any, ticket: Ticket, *, reminder: bool) -> None:
     notify_citizen(ctx, ticket, "citizen/survey_ask", reminder=reminder, buttons_for=buttons_for)
 
 
-def remember_numbers(ctx: Any, ticket: Ticket, channel: str, payloads: list[str]) -> None:
+def remember_numbers(ctx: TicketStep, ticket: Ticket, channel: str, payloads: list[str]) -> None:
     """Store the survey buttons in the citizen's conversation so '1'..'5' typed on the console count."""
     for rc_channel, chat_id, user_id in recipients(ctx.session, ticket):
         if rc_channel != channel or not user_id:
@@ -72,7 +73,7 @@ def remember_numbers(ctx: Any, ticket: Ticket, channel: str, payloads: list[str]
         store_data(conversation, data, ctx.now)
 
 
-def number_to_payload(turn: Any) -> str | None:
+def number_to_payload(turn: Turn) -> str | None:
     """A digit typed right after survey buttons were shown means that button."""
     text = (turn.inbound.text or "").strip()
     payloads = turn.data.get("survey_buttons")
@@ -94,7 +95,7 @@ def appeal_by(settings: Any, ticket: Ticket) -> date | None:
     return local_date(settings, ticket.resolved_at) + timedelta(days=APPEAL_DAYS)
 
 
-def handle_citizen_token(turn: Any, raw: str) -> bool:
+def handle_citizen_token(turn: Turn, raw: str) -> bool:
     """A citizen's survey button (or its payload typed as text); False when it is not one of ours."""
     token = action_tokens.lookup(turn.session, raw)
     if token is None or not token.action.startswith(CITIZEN_ACTIONS):
@@ -119,7 +120,7 @@ def handle_citizen_token(turn: Any, raw: str) -> bool:
     return True
 
 
-def rate(turn: Any, ticket: Ticket, rating: int) -> None:
+def rate(turn: Turn, ticket: Ticket, rating: int) -> None:
     """Record the rating; 3–5 closes the ticket, 1–2 offers to send it back."""
     survey = latest_survey(turn.session, ticket.id)
     if survey is None or survey.status != "pending" or rating not in RATINGS:
@@ -151,7 +152,7 @@ def rate(turn: Any, ticket: Ticket, rating: int) -> None:
                               buttons=tuple(rows)))
 
 
-def take_comment(turn: Any) -> bool:
+def take_comment(turn: Turn) -> bool:
     """The citizen's text right after rating is the optional comment."""
     pending = turn.data.get("survey_comment")
     text = (turn.inbound.text or "").strip()
@@ -171,7 +172,7 @@ def take_comment(turn: Any) -> bool:
     return True
 
 
-def reopen(turn: Any, ticket: Ticket) -> None:
+def reopen(turn: Turn, ticket: Ticket) -> None:
     """"Chưa được giải quyết, gửi lại": reopen and put it before the office's head."""
     if str(ticket.status) not in (S.RESOLVED, S.CLOSED):
         turn.replies.append(Reply(text=turn.texts.render("citizen/reopen_not_possible", code=ticket.code)))
@@ -187,7 +188,7 @@ def reopen(turn: Any, ticket: Ticket) -> None:
                                                      appeal_by=appeal_by(turn.settings, ticket))))
 
 
-def escalate_to_heads(ctx: Any, ticket: Ticket) -> None:
+def escalate_to_heads(ctx: TicketStep, ticket: Ticket) -> None:
     """Tell the office group and, privately, every head of the office, with the card to act on."""
 
     post_to_office(ctx, ticket, "office/reopened")

@@ -35,6 +35,7 @@ class JobContext:
     sent: int = 0
     memory: dict[str, Any] = field(default_factory=dict)      # what this process saw; set after commit
     remember: dict[str, Any] = field(default_factory=dict)
+    prepared: dict[str, Any] = field(default_factory=dict)    # rendered before the transaction (registry.prepare)
 
     @property
     def today(self) -> date:

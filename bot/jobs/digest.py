@@ -257,35 +257,74 @@ def office_names(session: Session) -> dict[str, str]:
     return {o.code: o.name for o in session.exec(select(Office).order_by(col(Office.code))).all()}
 
 
-def run_due(ctx: JobContext) -> None:
-    """Send last week's digest once, at the configured slot (moved to the first working day)."""
+def _due_week(ctx: JobContext) -> date | None:
+    """The Monday of the week whose digest is due now and not yet sent by this process, else None
+    (in the hour before the slot, the chart library is loaded in the background meanwhile)."""
     if not ctx.may_send:
-        return
+        return None
     monday = week_monday(ctx.today)
     slot = ctx.settings.schedule.digest
     day = weekly_fire_day(ctx.calendar, monday, slot.weekday)
     if day is None:
-        return
+        return None
     moment = at_local(ctx.settings, day, slot.at)
     if ctx.now < moment:
         if moment - ctx.now <= CHART_WARMUP_AHEAD:
             warm_chart_library()        # the scans before the slot load matplotlib; the digest only draws
-        return
+        return None
     last_monday = monday - timedelta(days=7)
     if ctx.memory.get("digest") == week_label(last_monday):
+        return None
+    return last_monday
+
+
+@dataclass(frozen=True)
+class PreparedDigest:
+    """A digest computed and its chart drawn before the scan's write transaction."""
+
+    period: str
+    digest: Digest
+    chart: Path
+
+
+def _chart_path(ctx: JobContext, last_monday: date) -> Path:
+    return Path(ctx.settings.schedule.digest_dir) / f"digest-{week_label(last_monday)}.png"
+
+
+def prepare(ctx: JobContext) -> PreparedDigest | None:
+    """Before the transaction (a read session): when the digest is about to go, compute it and draw the chart,
+    so the scan's write transaction only queues the message."""
+    last_monday = _due_week(ctx)
+    if last_monday is None or claimed_refs(ctx.session, kind="digest", period=week_label(last_monday)):
+        return None
+    if not leaders(ctx.session, ctx.settings):
+        return None
+    digest = build_digest(ctx.session, ctx.settings, monday=last_monday, now=ctx.now)
+    return PreparedDigest(period=week_label(last_monday), digest=digest,
+                          chart=write_chart(ctx.settings, digest, _chart_path(ctx, last_monday)))
+
+
+def run_due(ctx: JobContext) -> None:
+    """Send last week's digest once, at the configured slot (moved to the first working day)."""
+    last_monday = _due_week(ctx)
+    if last_monday is None:
         return
-    ctx.remember["digest"] = week_label(last_monday)
-    if claimed_refs(ctx.session, kind="digest", period=week_label(last_monday)):
+    period = week_label(last_monday)
+    ctx.remember["digest"] = period
+    if claimed_refs(ctx.session, kind="digest", period=period):
         return
-    if not claim_reminder(ctx.session, kind="digest", ref="leaders", period=week_label(last_monday), now=ctx.now):
+    if not claim_reminder(ctx.session, kind="digest", ref="leaders", period=period, now=ctx.now):
         return
     recipients = leaders(ctx.session, ctx.settings)
     if not recipients:
         return
-    digest = build_digest(ctx.session, ctx.settings, monday=last_monday, now=ctx.now)
+    prepared = ctx.prepared.get("digest")
+    if isinstance(prepared, PreparedDigest) and prepared.period == period:
+        digest, png = prepared.digest, prepared.chart
+    else:       # called without the scheduler's preparation (a direct call): draw here
+        digest = build_digest(ctx.session, ctx.settings, monday=last_monday, now=ctx.now)
+        png = write_chart(ctx.settings, digest, _chart_path(ctx, last_monday))
     body = render_digest(ctx.texts, ctx.settings, digest, office_names=office_names(ctx.session))
-    png = write_chart(ctx.settings, digest, Path(ctx.settings.schedule.digest_dir)
-                      / f"digest-{week_label(last_monday)}.png")
     caption = ctx.texts.render("leader/digest_caption", week=last_monday.isocalendar()[1],
                                year=last_monday.isocalendar()[0])
     ctx.send(recipients, body, attachments=(Attachment(kind="photo", path=str(png), name=caption),))

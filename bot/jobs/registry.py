@@ -8,9 +8,10 @@ APScheduler only calls :func:`run_due_jobs` every few minutes (bot/main/schedule
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -21,7 +22,7 @@ from bot.core.workdays import WorkingCalendar
 from bot.jobs import digest, escalation, hotspots, reception, reminders, report_reminders, weekly_plan
 from bot.jobs.context import JobContext
 from bot.jobs.office_hours import may_send
-from storage.engine import write_session
+from storage.engine import read_session, write_session
 from storage.locks import lock_scan_transaction
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,34 @@ def default_jobs() -> list[tuple[str, Job]]:
             ("report_reminders", report_reminders.run_due)]
 
 
+# Jobs with slow rendering (charts, spreadsheets) do it here, in a read session before the scan's write
+# transaction, so on SQLite no other writer waits for matplotlib or openpyxl.
+PREPARERS: Mapping[str, Callable[[JobContext], Any]] = MappingProxyType({
+    "digest": digest.prepare, "weekly_plan": weekly_plan.prepare})
+
+
+def prepare_jobs(engine: Engine, now: datetime, *, settings: Settings, texts: Texts, calendar: WorkingCalendar,
+                 names: list[str], memory: dict[str, Any]) -> dict[str, Any]:
+    """What the due jobs among `names` render ahead of the transaction; a failure only means the job
+    renders inside it, as before."""
+    wanted = [n for n in names if n in PREPARERS]
+    prepared: dict[str, Any] = {}
+    if not wanted:
+        return prepared
+    with read_session(engine) as session:
+        for name in wanted:
+            ctx = JobContext(session=session, settings=settings, texts=texts, calendar=calendar, now=now,
+                             memory=memory)
+            try:
+                result = PREPARERS[name](ctx)
+            except Exception:  # noqa: BLE001 - the job itself will try again inside its transaction
+                log.warning("preparing scheduled job %s failed; it renders in its transaction", name, exc_info=True)
+                continue
+            if result is not None:
+                prepared[name] = result
+    return prepared
+
+
 def run_due_jobs(engine: Engine, now: datetime, *, settings: Settings, texts: Texts, calendar: WorkingCalendar,
                  jobs: list[tuple[str, Job]] | None = None, memory: dict[str, Any] | None = None) -> JobResult:
     """Run every due job in one transaction; if that fails, each in its own, so one failing job does
@@ -59,6 +88,8 @@ def run_due_jobs(engine: Engine, now: datetime, *, settings: Settings, texts: Te
     memory = {} if memory is None else memory
     routine_allowed = may_send(settings, calendar, now)
     selected = [(n, j) for n, j in (jobs or default_jobs()) if routine_allowed or n in URGENT_JOBS]
+    prepared = prepare_jobs(engine, now, settings=settings, texts=texts, calendar=calendar,
+                            names=[n for n, _ in selected], memory=memory)
 
     def run(group: list[tuple[str, Job]]) -> JobResult:
         result, remember = JobResult(), {}
@@ -66,7 +97,7 @@ def run_due_jobs(engine: Engine, now: datetime, *, settings: Settings, texts: Te
             lock_scan_transaction(session)       # one scan transaction at a time across processes
             for name, job in group:
                 ctx = JobContext(session=session, settings=settings, texts=texts, calendar=calendar, now=now,
-                                 memory=memory)
+                                 memory=memory, prepared=prepared)
                 job(ctx)
                 result.counts[name] = ctx.sent
                 remember.update(ctx.remember)

@@ -132,37 +132,92 @@ def render_plan(texts: Texts, plans: list[OfficePlan], *, monday: date, consolid
                                 "later": sum(len(p.later) for p in plans)})
 
 
-def run_due(ctx: JobContext) -> None:
-    """Send this week's plans once, at the configured slot (moved to the first working day)."""
+def _due_monday(ctx: JobContext) -> date | None:
+    """This week's Monday when its plans are due now and not yet sent by this process, else None."""
     if not ctx.may_send:
-        return
+        return None
     monday = week_monday(ctx.today)
     slot = ctx.settings.schedule.weekly_plan
     day = weekly_fire_day(ctx.calendar, monday, slot.weekday)
     if day is None or ctx.now < at_local(ctx.settings, day, slot.at):
+        return None
+    if ctx.memory.get("weekly_plan") == week_label(monday):
+        return None
+    return monday
+
+
+@dataclass(frozen=True)
+class PreparedPlans:
+    """The week's plans and their spreadsheets, built before the scan's write transaction."""
+
+    period: str
+    plans: list[OfficePlan]
+    sheets: dict[str, tuple[Attachment, ...]]      # by office code, "xa" for the leaders' consolidated plan
+
+
+def _sheets_for(ctx: JobContext, plans: list[OfficePlan], monday: date, offices: list[Office],
+                refs: set[str]) -> dict[str, tuple[Attachment, ...]]:
+    """The .xlsx of each plan whose chat message is cut (only for `refs`, the messages still to send)."""
+    limit = ctx.settings.schedule.weekly_plan_max_lines
+    sheets: dict[str, tuple[Attachment, ...]] = {}
+    for office in offices:
+        own = [p for p in plans if p.office_code == office.code]
+        if office.code in refs and _longest(own) > limit:
+            sheets[office.code] = _sheet(ctx, own, monday=monday, office=office.name, ref=office.code)
+    if "leaders" in refs and any(len(p.overdue) > CONSOLIDATED_OVERDUE_LINES for p in plans):
+        sheets["xa"] = _sheet(ctx, plans, monday=monday, office="", ref="xa")
+    return sheets
+
+
+def prepare(ctx: JobContext) -> PreparedPlans | None:
+    """Before the transaction (a read session): build the plans and write the spreadsheets of the messages
+    about to go, so the scan's write transaction only queues them."""
+    monday = _due_monday(ctx)
+    if monday is None:
+        return None
+    period = week_label(monday)
+    sent = claimed_refs(ctx.session, kind="weekly_plan", period=period)
+    if "leaders" in sent:
+        return None
+    offices = list(ctx.session.exec(select(Office).order_by(col(Office.code))).all())
+    refs = {o.code for o in offices} - set(sent) | {"leaders"}
+    plans = build_plan(ctx.session, ctx.settings, monday=monday, today=ctx.today)
+    return PreparedPlans(period=period, plans=plans, sheets=_sheets_for(ctx, plans, monday, offices, refs))
+
+
+def run_due(ctx: JobContext) -> None:
+    """Send this week's plans once, at the configured slot (moved to the first working day)."""
+    monday = _due_monday(ctx)
+    if monday is None:
         return
     period = week_label(monday)
-    if ctx.memory.get("weekly_plan") == period:
-        return
     ctx.remember["weekly_plan"] = period
     if "leaders" in claimed_refs(ctx.session, kind="weekly_plan", period=period):
         return
-    plans = None
-    for office in ctx.session.exec(select(Office).order_by(col(Office.code))).all():
-        if not claim_reminder(ctx.session, kind="weekly_plan", ref=office.code, period=period, now=ctx.now):
+    offices = list(ctx.session.exec(select(Office).order_by(col(Office.code))).all())
+    refs = {o.code for o in offices if claim_reminder(ctx.session, kind="weekly_plan", ref=o.code, period=period,
+                                                      now=ctx.now)}
+    if claim_reminder(ctx.session, kind="weekly_plan", ref="leaders", period=period, now=ctx.now):
+        refs.add("leaders")
+    if not refs:
+        return
+    prepared = ctx.prepared.get("weekly_plan")
+    if isinstance(prepared, PreparedPlans) and prepared.period == period:
+        plans, sheets = prepared.plans, prepared.sheets
+    else:       # called without the scheduler's preparation (a direct call): write the sheets here
+        plans = build_plan(ctx.session, ctx.settings, monday=monday, today=ctx.today)
+        sheets = _sheets_for(ctx, plans, monday, offices, refs)
+    limit = ctx.settings.schedule.weekly_plan_max_lines
+    for office in offices:
+        if office.code not in refs:
             continue
-        plans = plans or build_plan(ctx.session, ctx.settings, monday=monday, today=ctx.today)
         own = [p for p in plans if p.office_code == office.code]
         recipients = office_group(ctx.session, office.code) or office_heads(ctx.session, office.code)
-        limit = ctx.settings.schedule.weekly_plan_max_lines
-        sheet = _sheet(ctx, own, monday=monday, office=office.name, ref=office.code) \
-            if _longest(own) > limit else ()
+        sheet = sheets.get(office.code, ())
         ctx.send(recipients, render_plan(ctx.texts, own, monday=monday, consolidated=False, limit=limit,
                                          attached=bool(sheet)), attachments=sheet)
-    if claim_reminder(ctx.session, kind="weekly_plan", ref="leaders", period=period, now=ctx.now):
-        plans = plans or build_plan(ctx.session, ctx.settings, monday=monday, today=ctx.today)
-        cut = any(len(p.overdue) > CONSOLIDATED_OVERDUE_LINES for p in plans)
-        sheet = _sheet(ctx, plans, monday=monday, office="", ref="xa") if cut else ()
+    if "leaders" in refs:
+        sheet = sheets.get("xa", ())
         ctx.send(leaders(ctx.session, ctx.settings),
                  render_plan(ctx.texts, plans, monday=monday, consolidated=True, attached=bool(sheet)),
                  attachments=sheet)

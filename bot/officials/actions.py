@@ -12,6 +12,7 @@ from types import MappingProxyType
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.tickets.context import TicketScope
 from bot.tickets import tokens as action_tokens
 from bot.tickets import cards
 from bot.intake import surveys
@@ -367,6 +368,6 @@ def files_of(turn: OfficeTurn) -> dict[str, Any]:
     return {"attachments": tuple(turn.files), "attachments_channel": str(turn.inbound.channel)}
 
 
-def office_name(ctx: Any, ticket: Ticket) -> str:
+def office_name(ctx: TicketScope, ticket: Ticket) -> str:
     office = ctx.session.get(Office, ticket.office_code)
     return office.name if office else ticket.office_code

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from bot.tickets import cards
 from bot.core.domain import Button, TicketType
-from bot.intake.flow import PHONE_RE, normalize_phone
+from bot.language.contacts import parse_contact
 from bot.officials.turn import OfficeTurn
 from bot.language.normalize import is_meaningful, normalize_text
 from bot.tickets.records import Draft, create_ticket, local_date, record_event
@@ -110,11 +110,10 @@ def handle(turn: OfficeTurn) -> None:
         if value == "anonymous" and draft.type != TicketType.KHIEU_NAI:
             draft.contact_mode, draft.contact_name, draft.contact_phone, nxt = "anonymous", "", "", "confirm"
         else:
-            match = PHONE_RE.search(text)
-            phone = normalize_phone(match.group(0)) if match else ""
-            name = " ".join((text[:match.start()] + " " + text[match.end():]).replace(",", " ").split()) if match else ""
-            if phone and name and is_meaningful(name):
-                draft.contact_mode, draft.contact_name, draft.contact_phone, nxt = "manual", name[:80], phone, "confirm"
+            contact = parse_contact(text)
+            if contact is not None and is_meaningful(contact.name):
+                draft.contact_mode, draft.contact_name, draft.contact_phone, nxt = \
+                    "manual", contact.name, contact.phone, "confirm"
             else:
                 turn.say("office/paper_contact_invalid")
     elif step == "confirm" and value == "submit":

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from bot.config.settings import Settings
 from bot.core.domain import Attachment, Button, Inbound, Outgoing, Reply
+from bot.core.services import Services
 from bot.core.policy import ChatContext
 from bot.core.render import Texts
 from storage.models import Conversation, Official
@@ -28,7 +29,7 @@ class OfficeTurn:
     conversation: Conversation
     official: Official | None
     chat: ChatContext
-    services: Any
+    services: Services
     data: dict[str, Any] = field(default_factory=dict)
     replies: list[Reply] = field(default_factory=list)
     outgoing: list[Outgoing] = field(default_factory=list)

@@ -14,22 +14,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from bot.intake import citizen as citizen_flow
 from bot.officials import service as office_flow
-from bot.language.classifier import Classifier
-from bot.core.clock import Clock
-from bot.config.settings import Settings
 from bot.conversation.engine import Turn, load_data, store_data
 from bot.core.domain import Inbound, Reply
 from bot.service.flood import FloodGuard, Verdict
 from bot.service.group_commit import GroupCommit
 from bot.language.normalize import normalize_text
-from bot.core.render import Texts
-from bot.core.workdays import WorkingCalendar
+from bot.core.services import Services  # noqa: F401 - imported from here by the edges
 from bot.tickets.cards import post_office_card
 from bot.tickets.context import TicketContext
 from bot.tickets.records import CreatedTicket, Draft, create_ticket
@@ -43,18 +38,6 @@ from storage.tickets import ensure_citizen
 
 log = logging.getLogger(__name__)
 OFFICIALS_TTL = 60.0        # seconds the set of active officials (never throttled) is cached
-
-
-@dataclass
-class Services:
-    """The collaborators a conversation step may use (built once by bot.main.composition)."""
-
-    settings: Settings
-    engine: Engine
-    clock: Clock
-    texts: Texts
-    classifier: Classifier
-    calendar: WorkingCalendar
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
+from bot.tickets.context import TicketScope
 from bot.tickets.tokens import PREFIX, add_token
 from bot.core.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType
 from bot.core.render import shorten  # noqa: F401 - cards.shorten is used by commands
@@ -37,7 +38,7 @@ BUTTONS_BY_STATUS: dict[str, tuple[tuple[str, ...], ...]] = MappingProxyType({
 })
 
 
-def card_view(ctx: Any, ticket: Ticket) -> dict[str, Any]:
+def card_view(ctx: TicketScope, ticket: Ticket) -> dict[str, Any]:
     """What an office may see of a ticket: never a tố cáo author, never a channel account."""
     session: Session = ctx.session
     office = session.get(Office, ticket.office_code)
@@ -68,7 +69,7 @@ def card_view(ctx: Any, ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def card_buttons(ctx: Any, ticket: Ticket, *, chat_key: str) -> tuple[tuple[Button, ...], ...]:
+def card_buttons(ctx: TicketScope, ticket: Ticket, *, chat_key: str) -> tuple[tuple[Button, ...], ...]:
     """The actions that make sense in the ticket's state, as opaque per-chat tokens.
 
     One query reads the chat's existing tokens; missing ones are added without a lookup each.
@@ -85,14 +86,14 @@ def card_buttons(ctx: Any, ticket: Ticket, *, chat_key: str) -> tuple[tuple[Butt
                  for row in BUTTONS_BY_STATUS.get(str(ticket.status), ()))
 
 
-def render_card(ctx: Any, ticket: Ticket, *, channel: str, chat_id: str, live: bool = True) -> Reply:
+def render_card(ctx: TicketScope, ticket: Ticket, *, channel: str, chat_id: str, live: bool = True) -> Reply:
     """The card as it should look now; a card left behind by a transfer keeps no buttons."""
     text = ctx.texts.render("office/card", t=card_view(ctx, ticket), live=live)
     buttons = card_buttons(ctx, ticket, chat_key=f"{channel}:{chat_id}") if live else ()
     return Reply(text=text, buttons=buttons)
 
 
-def show_card(ctx: Any, ticket: Ticket, *, channel: str, chat_id: str) -> Outgoing:
+def show_card(ctx: TicketScope, ticket: Ticket, *, channel: str, chat_id: str) -> Outgoing:
     """Send (or re-send) the card in a chat and remember it there, so later changes edit it."""
     card = card_in_chat(ctx.session, ticket_id=ticket.id, channel=channel, chat_id=chat_id)
     if card is None:
@@ -106,7 +107,7 @@ def show_card(ctx: Any, ticket: Ticket, *, channel: str, chat_id: str) -> Outgoi
                     extra={"card_id": card.id})
 
 
-def post_office_card(ctx: Any, ticket: Ticket) -> Outgoing | None:
+def post_office_card(ctx: TicketScope, ticket: Ticket) -> Outgoing | None:
     """The card for the office group that now owns the ticket (None when the office has no group yet)."""
     target = office_group_chat(ctx.session, ticket.office_code)
     if target is None:
@@ -114,7 +115,7 @@ def post_office_card(ctx: Any, ticket: Ticket) -> Outgoing | None:
     return show_card(ctx, ticket, channel=target[0], chat_id=target[1])
 
 
-def refresh_cards(ctx: Any, ticket: Ticket) -> list[Outgoing]:
+def refresh_cards(ctx: TicketScope, ticket: Ticket) -> list[Outgoing]:
     """Edit every live card of the ticket; cards in chats of an office that lost it go quiet."""
     messages = []
     for card in cards_of_ticket(ctx.session, ticket.id):

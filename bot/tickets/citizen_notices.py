@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from bot.tickets.context import TicketStep
 from bot.core.domain import Attachment, Button, Channel, Outgoing, Reply
 from storage.models import ReporterIdentity, Ticket
 from storage.officials import followers_of_ticket, identities_of_citizen
@@ -39,7 +40,7 @@ def recipients(session: Session, ticket: Ticket) -> list[tuple[str, str, str]]:
     return found
 
 
-def notify_citizen(ctx: Any, ticket: Ticket, template: str, *, buttons_for: Any = None,
+def notify_citizen(ctx: TicketStep, ticket: Ticket, template: str, *, buttons_for: Any = None,
                    attachments: tuple[Attachment, ...] = (), attachments_channel: str = "", **context: Any) -> int:
     """Queue one message per recipient chat; `buttons_for(channel, chat_id)` adds per-chat buttons;
     attachments go only to chats on the channel whose file ids they are.

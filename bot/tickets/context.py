@@ -13,6 +13,7 @@ from typing import Protocol
 from sqlmodel import Session
 
 from bot.config.settings import Settings
+from bot.core.domain import Outgoing
 from bot.core.render import Texts
 
 
@@ -33,3 +34,9 @@ class TicketContext:
     settings: Settings
     texts: Texts
     now: datetime
+
+
+class TicketStep(TicketScope, Protocol):
+    """A TicketScope that can also queue messages to other chats (cards, notices, office posts)."""
+
+    def notify(self, message: Outgoing) -> None: ...

@@ -227,9 +227,9 @@ print(scan(datetime(2026, 6, 9, 0, 10, tzinfo=timezone.utc)),
 # Monday 07:10, twenty minutes before the 07:30 slot: loaded by a background thread.
 import threading
 scan(datetime(2026, 6, 15, 0, 10, tzinfo=timezone.utc))
-[warmup] = [t for t in threading.enumerate() if t.name == digest.WARMUP_THREAD]
-warmup.join(60)
-print("matplotlib.pyplot" in sys.modules, warmup.name)
+for warmup in [t for t in threading.enumerate() if t.name == digest.WARMUP_THREAD]:
+    warmup.join(60)        # (it may already have finished)
+print("matplotlib.pyplot" in sys.modules, digest.WARMUP_THREAD)
 """
 
 
