@@ -136,7 +136,8 @@ class Commune:
             return True
         if op == "reopen":
             case.chat.read()
-            if ticket.status != "resolved" or not any("gửi lại" in label for label, _ in case.chat.last_buttons()):
+            if ticket.status != "resolved" or not any("Rất không hài lòng" in label
+                                                      for label, _ in case.chat.last_buttons()):
                 return False
             case.chat.press("1 – Rất không hài lòng")
             case.chat.read()

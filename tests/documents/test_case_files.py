@@ -88,6 +88,17 @@ def test_register_result_is_the_answer_sent_not_the_survey(commune, services):
     check_case_files(services)
 
 
+def test_reopened_case_is_open_again_in_plan_and_figures(commune, services):
+    case = commune.intake(type_code="kien_nghi", channel=Channel.ZALO, hamlet=0, contact=True)
+    commune.act(case, "accept")
+    commune.act(case, "resolve")
+    assert commune.act(case, "reopen")
+    assert commune.ticket(case.code).status == "reopened"
+    [row] = register(services)
+    assert row[15] == "Đang giải quyết"                       # the old answer no longer stands
+    check_case_files(services)
+
+
 def test_sender_address_is_apart_from_the_incident_hamlet(commune, services):
     case = commune.intake(type_code="khieu_nai", channel=Channel.TELEGRAM, hamlet=3, contact=True)
     ticket = commune.ticket(case.code)
