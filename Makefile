@@ -40,6 +40,7 @@ lint-imports: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)
+	$(BIN)/python -m bench.report --reset
 	$(BIN)/python -m bench.intake_throughput
 	$(BIN)/python -m bench.outbound
 	$(BIN)/python -m bench.flood
@@ -47,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.scheduled_jobs
 	$(BIN)/python -m bench.web_and_documents
 	$(BIN)/python -m bench.idle_memory
+	$(BIN)/python -m bench.report
 
 # Debian packages for the headless-browser and LibreOffice tests (they skip, saying so, without them).
 SYSTEM_PACKAGES := chromium chromium-driver libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2 poppler-utils

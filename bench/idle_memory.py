@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.harness import RESULTS, bench_config, free_port, start_fake_api, start_process, stop, wait_for_port
+from bench.report import add_row
 
 
 def rss_mb(pid: int) -> float:
@@ -56,6 +57,9 @@ def main() -> None:
     print(json.dumps(result))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "idle_memory.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(f"idle RSS {result['rss_mb']} MB = {result['rss_mb'] / result['goal_mb']:.2f}x the {result['goal_mb']} MB limit")
+    add_row("idle_memory", "idle RSS", result["rss_mb"], unit="MB", floor=result["goal_mb"],
+            ratio=result["rss_mb"] / result["goal_mb"], goal=f"< {result['goal_mb']} MB")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.report import add_row
 from bench.harness import (RESULTS, ROOT, bench_config, free_port, start_fake_api, start_process, stop, summary,
                            wait_for_port)
 from testkit.stress_scripts import telegram_intake_script
@@ -160,6 +161,16 @@ def main() -> None:
         print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}, ensure_ascii=False))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "intake_throughput.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print(f"ratios: {danvan['ratio_to_default_echo']:.2f}x the default echo floor (goal >= 1.0), "
+          f"{danvan['ratio_to_aiohttp_echo']:.2f}x the aiohttp echo floor (goal >= 0.4); "
+          f"p99 {danvan['p99_ms']:.0f} ms = {danvan['p99_ms'] / 100:.2f}x the 100 ms limit")
+    name = f"intake_throughput ({args.citizens} citizens)"
+    add_row(name, "updates/s vs default echo", danvan["updates_per_s"], floor=floor_default["updates_per_s"],
+            ratio=danvan["ratio_to_default_echo"], goal=">= 1.0×")
+    add_row(name, "updates/s vs aiohttp echo", danvan["updates_per_s"], floor=floor_aiohttp["updates_per_s"],
+            ratio=danvan["ratio_to_aiohttp_echo"], goal=">= 0.4×")
+    add_row(name, "p99 webhook answer", danvan["p99_ms"], unit="ms", floor=100, ratio=danvan["p99_ms"] / 100,
+            goal="< 100 ms")
 
 
 if __name__ == "__main__":

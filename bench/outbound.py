@@ -1,8 +1,11 @@
 """Benchmark 18: 1,000 notifications to 50 private chats and 10 groups through a fake Bot API that
 enforces Telegram's limits (1/s per chat, 20/min per group, 30/s overall). Reports the time against
-the limit-bound minimum and the number of 429 answers.
+the limit-bound minimum and the number of 429 answers, and appends a row to the results table.
 
-    python -m bench.outbound [--messages 1000]
+    python -m bench.outbound [--messages 1000] [--latency 0.3]
+
+--latency adds a network round trip of about that many seconds to every send (half each way, each
+leg ±20 %), as a loaded machine or a distant Bot API does: the time must stay limit-bound.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import argparse
 import asyncio
 import json
 import math
+import random
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +26,8 @@ from handlers.telegram.request import AiohttpRequest
 from notifications.outbox.sender import OutboxSender
 from notifications.telegram.sender import TelegramSender
 from bench.harness import RESULTS
+from bench.report import add_row
+from notifications.outbox.channel import ChannelSender
 from storage.engine import make_engine, write_session
 from storage.migrate import upgrade_database
 from storage.outbox import enqueue_message
@@ -57,7 +63,25 @@ def limit_bound_seconds(order: list[str]) -> float:
     return max(bounds)
 
 
-async def run(messages: int) -> dict:
+class SlowNetwork:
+    """A channel sender with a network in front: each leg of a round trip takes latency/2 ± 20 %."""
+
+    channel = "telegram"
+
+    def __init__(self, inner: TelegramSender, latency: float, seed: int = 17) -> None:
+        self.inner, self.latency, self.random = inner, latency, random.Random(seed)
+
+    def min_interval(self, chat_id: str) -> float:
+        return self.inner.min_interval(chat_id)
+
+    async def send(self, chat_id: str, reply: Reply) -> str:
+        await asyncio.sleep(self.latency / 2 * self.random.uniform(0.8, 1.2))
+        sent = await self.inner.send(chat_id, reply)
+        await asyncio.sleep(self.latency / 2 * self.random.uniform(0.8, 1.2))
+        return sent
+
+
+async def run(messages: int, latency: float = 0.0) -> dict:
     order = plan(messages)
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'out.sqlite3'}")
@@ -70,12 +94,15 @@ async def run(messages: int) -> dict:
         async with FakeTelegramAPI(enforce_limits=True) as fake:
             bot = Bot(DEFAULT_TOKEN, base_url=f"{fake.url}/bot", request=AiohttpRequest())
             await bot.initialize()
-            sender = OutboxSender(engine, SystemClock(), {"telegram": TelegramSender(bot)})
+            channel: ChannelSender = TelegramSender(bot)
+            if latency > 0:
+                channel = SlowNetwork(TelegramSender(bot), latency)
+            sender = OutboxSender(engine, SystemClock(), {"telegram": channel})
             started = time.perf_counter()
             stop = asyncio.Event()
             task = asyncio.create_task(sender.run(stop))
             while len(fake.sent_messages()) < messages and time.perf_counter() - started < 600:
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.02)
             elapsed = time.perf_counter() - started
             stop.set()
             await task
@@ -84,7 +111,7 @@ async def run(messages: int) -> dict:
                 [int(m["text"].split()[-1]) for m in fake.sent_messages(int(chat))]
                 == sorted(int(m["text"].split()[-1]) for m in fake.sent_messages(int(chat)))
                 for chat in set(order))
-            result = {"messages": messages, "delivered": len(fake.sent_messages()), "seconds": elapsed,
+            result = {"messages": messages, "added_latency_s": latency, "delivered": len(fake.sent_messages()), "seconds": elapsed,
                       "limit_bound_seconds": limit_bound_seconds(order),
                       "rate_limit_429s": fake.rate_limit_hits, "per_chat_order_kept": per_chat_order_ok}
         engine.dispose()
@@ -95,10 +122,19 @@ async def run(messages: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=1000)
-    result = asyncio.run(run(parser.parse_args().messages))
+    parser.add_argument("--latency", type=float, default=0.0, help="added round trip per send, seconds")
+    args = parser.parse_args()
+    result = asyncio.run(run(args.messages, args.latency))
     print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}))
+    print(f"ratio to the limit-bound minimum: {result['ratio_to_minimum']:.3f} (goal <= 1.1, 0 x 429); "
+          f"429s: {result['rate_limit_429s']}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "outbound.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    name = "outbound" + (f" (+{args.latency * 1000:.0f} ms round trip)" if args.latency else "")
+    add_row(name, f"{result['delivered']} notifications, 50 chats + 10 groups", result["seconds"], unit="s",
+            floor=result["limit_bound_seconds"], ratio=result["ratio_to_minimum"],
+            goal=f"<= 1.1×, 0 × 429 (got {result['rate_limit_429s']}"
+                 f"{'' if result['per_chat_order_kept'] else ', ORDER BROKEN'})")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from storage.engine import make_engine, write_session  # noqa: E402
 from storage.migrate import upgrade_database  # noqa: E402
 from testkit.config import write_config  # noqa: E402
 from testkit.data_factory import add_official, generate_tickets  # noqa: E402
+from bench.report import add_row  # noqa: E402
 
 
 def timed(fn, runs: int = 3) -> float:
@@ -53,7 +54,10 @@ def main(count: int) -> None:
                                            calendar=services.calendar, memory=memory)
     start = time.perf_counter()
     first = scan(now, {})
-    print(f"first scan (catch-up, {first.total} messages): {time.perf_counter() - start:.2f} s")
+    first_s = time.perf_counter() - start
+    print(f"first scan (catch-up, {first.total} messages): {first_s:.2f} s = {first_s:.2f}x the 1 s limit")
+    add_row(f"scheduled_jobs ({count:,} tickets, SQLite)", "first reminder scan of the day", first_s, unit="s",
+            floor=1.0, ratio=first_s, goal="< 1 s (at 1M tickets)")
     memory: dict = {}
     scan(now + timedelta(minutes=2), memory)
     steady = timed(lambda: scan(now + timedelta(minutes=4), memory), runs=5)

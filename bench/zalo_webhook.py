@@ -40,6 +40,7 @@ from storage.models import InboundEvent, OutboxMessage, ProcessedInbound  # noqa
 from testkit.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
 from testkit.fakes.zalo_api import FakeZalo, post_event, text_event  # noqa: E402
 from testkit.zalo_driver import zalo_settings  # noqa: E402
+from bench.report import add_row  # noqa: E402
 
 SCRIPT = ["Xin chào", "1", "1", "1",
           "Đường bê tông vào thôn Mẫu 1 bị sụt lún, có ổ gà lớn, trời mưa xe máy đi rất nguy hiểm",
@@ -205,6 +206,10 @@ def main() -> None:
     ok = result["p99_ms"] < 200 and result["lost"] == 0 and result["duplicated_events"] == 0 \
         and result["duplicated_sends"] == 0 and result["non_200"] == 0
     print("goal met" if ok else "goal NOT met")
+    print(f"p99 {result['p99_ms']:.0f} ms = {result['p99_ms'] / 200:.2f}x the 200 ms limit")
+    add_row(f"zalo_webhook ({args.concurrency} concurrent)", "p99 webhook answer", result["p99_ms"], unit="ms",
+            floor=200, ratio=result["p99_ms"] / 200,
+            goal=f"< 200 ms, 0 lost/duplicated ({'met' if ok else 'NOT met'})")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -21,3 +22,17 @@ def load_conversation(session: Session, *, channel: str, user_id: str, chat_id: 
         session.add(row)
         session.flush()
     return row
+
+
+def set_conversation_value(session: Session, *, channel: str, user_id: str, key: str, value: object,
+                           now: datetime) -> None:
+    """Set one key of a person's conversation data (their next message reads it), keeping the rest."""
+    row = load_conversation(session, channel=channel, user_id=user_id, chat_id=user_id, now=now)
+    try:
+        data = json.loads(row.data or "{}")
+    except ValueError:
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    data[key] = value
+    row.data = json.dumps(data, ensure_ascii=False)
+    row.updated_at = now

@@ -53,17 +53,47 @@ def new_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
 
 
-def _master_key() -> bytes:
-    if os.environ.get("DANVAN_DATA_KEY"):
-        return _decode_key(os.environ["DANVAN_DATA_KEY"])
-    path = Path(os.environ.get("DANVAN_DATA_KEY_FILE") or DEFAULT_KEY_FILE)
+# Secrets that must come from the environment when DANVAN_ENV=production: (variable, what it protects).
+PRODUCTION_SECRETS = (
+    ("DANVAN_DATA_KEY", "personal data sealed at rest"),
+    ("DANVAN_PIN_PEPPER", "the keyed hash of ticket PINs"),
+    ("DANVAN_WEB_SECRET", "web sessions and CSRF tokens"),
+)
+
+
+def is_production(environ: dict[str, str] | None = None) -> bool:
+    return (environ if environ is not None else os.environ).get("DANVAN_ENV", "").strip().lower() == "production"
+
+
+def missing_secrets(environ: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """The production secrets not set in `environ` (default: this process's environment)."""
+    env = environ if environ is not None else os.environ
+    return [(name, purpose) for name, purpose in PRODUCTION_SECRETS if not env.get(name, "").strip()]
+
+
+def local_secret(name: str, default_file: Path) -> str:
+    """The secret `name` from the environment; outside production, else a random one created once in
+    a file (`<name>_FILE`, default `default_file`, mode 0600) — never a constant. In production a
+    missing secret is an error (`danvan check-config` lists them)."""
+    if os.environ.get(name, "").strip():
+        return os.environ[name].strip()
+    if is_production():
+        raise DataKeyError(f"{name} must be set when DANVAN_ENV=production")
+    path = Path(os.environ.get(f"{name}_FILE") or default_file)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
         with os.fdopen(fd, "w") as handle:
             handle.write(new_key())
-        log.warning("no DANVAN_DATA_KEY: created a local data key file %s (set the variable in production)", path)
-    return _decode_key(path.read_text())
+        log.warning("no %s: created a local secret file %s (set the variable in production)", name, path)
+    return path.read_text().strip()
+
+
+def _master_key() -> bytes:
+    return _decode_key(local_secret("DANVAN_DATA_KEY", DEFAULT_KEY_FILE))
 
 
 @lru_cache(maxsize=1)

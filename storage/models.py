@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.crypto import SealedId, SealedText
@@ -452,3 +452,57 @@ class Announcement(SQLModel, table=True):
     unreachable_count: int = 0
     created_at: datetime
     sent_at: Optional[datetime] = None
+
+
+class SecretAttempt(SQLModel, table=True):
+    """Wrong tries at a secret (PIN, one-time code, sign-in link) for one key: a subject (ticket code,
+    account) or a client (address, chat). `key` is a hash, so no address is kept in clear."""
+
+    __tablename__ = "secret_attempts"
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_secret_attempt_scope_key"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=32)
+    key: str = Field(max_length=64)
+    failures: int = 0
+    window_start: datetime
+    lockouts: int = 0                        # how many times locked: the next lockout doubles
+    locked_until: Optional[datetime] = None
+    updated_at: datetime
+
+
+class DoorCounter(SQLModel, table=True):
+    """How many messages, uploads or petitions one key (a hashed address or session) sent in one
+    window (bucket = the window's start, epoch seconds)."""
+
+    __tablename__ = "door_counters"
+    __table_args__ = (UniqueConstraint("scope", "key", "bucket", name="uq_door_counter"),
+                      Index("ix_door_counters_bucket", "bucket"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=32)
+    key: str = Field(max_length=64)
+    bucket: int = Field(sa_column=Column(BigInteger, nullable=False))
+    count: int = 0
+
+
+# --- the back office on the web (issue 13) ----------------------------------------------------
+
+class WebLoginLink(SQLModel, table=True):
+    """A one-time sign-in link sent to an official's chat; only the token's hash is stored."""
+
+    __tablename__ = "web_login_links"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    official_id: int = Field(foreign_key="officials.id", index=True)
+    created_at: datetime
+    expires_at: datetime
+    used_at: Optional[datetime] = None
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in back-office browser; the cookie holds the id, the table only its hash."""
+
+    __tablename__ = "web_sessions"
+    id_hash: str = Field(primary_key=True, max_length=64)
+    official_id: int = Field(foreign_key="officials.id", index=True)
+    created_at: datetime
+    last_seen_at: datetime
+    ended_at: Optional[datetime] = None

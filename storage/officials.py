@@ -55,6 +55,54 @@ def office_group_chat(session: Session, office_code: str) -> tuple[str, str] | N
     return None
 
 
+def office_groups(session: Session, office_code: str) -> list[tuple[str, str]]:
+    """(channel, chat id) of every group an office has: the newest registered or linked group per
+    channel (Telegram /ganphong, Zalo link), plus offices[].telegram_chat_id when no Telegram group
+    was registered."""
+    found: dict[str, str] = {}
+    for group in session.exec(select(OfficeGroup).where(OfficeGroup.office_code == office_code)
+                              .order_by(col(OfficeGroup.id).desc())):
+        found.setdefault(group.channel, group.chat_id)
+    office = session.get(Office, office_code)
+    if office is not None and office.telegram_chat_id:
+        found.setdefault("telegram", office.telegram_chat_id)
+    return sorted(found.items())
+
+
+def link_office_group(session: Session, *, channel: str, chat_id: str, office_code: str, now: datetime,
+                      registered_by: int | None = None) -> OfficeGroup:
+    """Bind a group chat to an office (idempotent; a group moved to another office follows the newest link)."""
+    group = session.exec(select(OfficeGroup).where(OfficeGroup.channel == channel,
+                                                   OfficeGroup.chat_id == chat_id)).first()
+    if group is None:
+        group = OfficeGroup(channel=channel, chat_id=chat_id, office_code=office_code, registered_by=registered_by,
+                            created_at=now)
+        session.add(group)
+    elif group.office_code != office_code:
+        group.office_code, group.registered_by, group.created_at = office_code, registered_by, now
+    session.flush()
+    return group
+
+
+def groups_on_channel(session: Session, channel: str) -> list[OfficeGroup]:
+    """Every office group on one channel, oldest first."""
+    return list(session.exec(select(OfficeGroup).where(OfficeGroup.channel == channel).order_by(col(OfficeGroup.id))))
+
+
+def officials_of_office(session: Session, office_code: str) -> list[Official]:
+    """Active officials and heads of an office, oldest first."""
+    return list(session.exec(select(Official).where(Official.office_code == office_code,
+                                                    col(Official.role).in_(("official", "head")),
+                                                    col(Official.active).is_(True))
+                             .order_by(col(Official.id))))
+
+
+def active_leaders(session: Session) -> list[Official]:
+    """Active leaders, oldest first."""
+    return list(session.exec(select(Official).where(Official.role == "leader", col(Official.active).is_(True))
+                             .order_by(col(Official.id))))
+
+
 def lock_ticket(session: Session, ticket_id: int) -> Ticket | None:
     """The ticket, row-locked on PostgreSQL (SQLite's BEGIN IMMEDIATE already serialises writers)."""
     stmt = select(Ticket).where(Ticket.id == ticket_id).execution_options(populate_existing=True)
@@ -84,6 +132,14 @@ def card_in_chat(session: Session, *, ticket_id: int, channel: str, chat_id: str
     """The card of a ticket in one chat."""
     return session.exec(select(TicketCard).where(TicketCard.ticket_id == ticket_id, TicketCard.channel == channel,
                                                  TicketCard.chat_id == chat_id)).first()
+
+
+def card_by_message(session: Session, *, channel: str, chat_id: str, message_ref: str) -> TicketCard | None:
+    """The card whose latest message in this chat has this id (a quoted card names its ticket)."""
+    if not message_ref:
+        return None
+    return session.exec(select(TicketCard).where(TicketCard.channel == channel, TicketCard.chat_id == chat_id,
+                                                 TicketCard.message_ref == message_ref)).first()
 
 
 def identities_of_citizen(session: Session, citizen_id: int) -> list[ChannelIdentity]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from storage.models import OutboxMessage
 
@@ -35,3 +35,23 @@ def release_held(session: Session, *, channel: str, chat_id: str, now: datetime)
                              .values(status="pending", next_attempt_at=now, last_error="")
                              .execution_options(synchronize_session=False))
     return int(result.rowcount or 0)
+
+
+def chat_rows(session: Session, *, channel: str, chat_id: str) -> list[OutboxMessage]:
+    """Every outbox row of one chat (any status)."""
+    return list(session.exec(select(OutboxMessage).where(OutboxMessage.channel == channel,
+                                                         OutboxMessage.chat_id == chat_id)).all())
+
+
+def rows_of_tickets(session: Session, codes: list[str]) -> list[OutboxMessage]:
+    """Every outbox row written about these tickets (office cards, notices)."""
+    if not codes:
+        return []
+    return list(session.exec(select(OutboxMessage).where(col(OutboxMessage.ticket_code).in_(codes))).all())
+
+
+def erase_payload(row: OutboxMessage) -> None:
+    """Forget what a row said: the text is gone, a pending row is not sent, a delivered one stays a record."""
+    row.payload = json.dumps({"text": ""})
+    if row.status in ("pending", "sent"):
+        row.status = "erased"

@@ -56,6 +56,19 @@ def find_identity(session: Session, *, channel: str, user_id: str) -> ChannelIde
 LAST_SEEN_GRANULARITY = timedelta(seconds=60)
 
 
+def touch_identity(session: Session, *, channel: str, user_id: str, now: datetime) -> None:
+    """Refresh an existing identity's last_seen_at (an official who is also a citizen wrote as an
+    official: Zalo's 7-day window opened for that account all the same)."""
+    identity = find_identity(session, channel=channel, user_id=user_id)
+    if identity is not None and (now - _aware(identity.last_seen_at, now) >= LAST_SEEN_GRANULARITY
+                                 or now < _aware(identity.last_seen_at, now)):
+        identity.last_seen_at = now
+
+
+def _aware(moment: datetime, like: datetime) -> datetime:
+    return moment.replace(tzinfo=like.tzinfo) if moment.tzinfo is None and like.tzinfo is not None else moment
+
+
 def ensure_citizen(session: Session, *, channel: str, user_id: str, chat_id: str, now: datetime) -> Citizen:
     """The citizen behind a channel user, created on first contact (no personal fields yet).
 
@@ -92,3 +105,8 @@ def sync_offices(session: Session, offices: list[tuple[str, str, str]]) -> None:
         else:
             row.name, row.telegram_chat_id = name, chat_id
     session.flush()
+
+
+def office_names(session: Session) -> dict[str, str]:
+    """Every office's name by code."""
+    return {o.code: o.name for o in session.exec(select(Office).order_by(col(Office.code))).all()}

@@ -11,6 +11,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 # A fixed data key for sealed columns in tests (production reads DANVAN_DATA_KEY from the environment).
 os.environ.setdefault("DANVAN_DATA_KEY", "dGVzdC1rZXktZm9yLWRhbnZhbi10ZXN0cy0wMTIzNDU2Nzg5")
+os.environ.setdefault("DANVAN_PIN_PEPPER", "test-pepper-for-danvan-tests")
 PG_URL = os.environ.get("DANVAN_TEST_DATABASE_URL", "")
 OFFICE_CHATS = {"VP": "-1001", "KT": "-1002", "VHXH": "-1003", "HCC": "-1004", "CA": "-1005", "QS": "-1006"}
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp import ClientSession, FormData
@@ -74,3 +76,35 @@ class WebChatClient:
     @staticmethod
     def plain(messages: list[dict[str, Any]]) -> str:
         return "\n".join(html_to_plain(m["html"]) for m in messages)
+
+
+def with_doors(services: Any, **changes: Any) -> Any:
+    """`services` whose settings' doors section has `changes` (before a web app is built on it)."""
+    settings = services.settings
+    services.settings = settings.model_copy(update={"doors": settings.doors.model_copy(update=changes)})
+    return services
+
+
+def with_portal(services: Any, **changes: Any) -> Any:
+    settings = services.settings
+    services.settings = settings.model_copy(update={"portal": settings.portal.model_copy(update=changes)})
+    return services
+
+
+@asynccontextmanager
+async def serve_web(services: Any) -> AsyncIterator[tuple[ClientSession, str]]:
+    """The real web app on 127.0.0.1 (a free port) and a client with a cookie jar."""
+    from aiohttp import CookieJar, web
+
+    from bot.main.composition import build_web_app
+
+    runner = web.AppRunner(build_web_app(services, telegram=None))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
+            yield http, f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()

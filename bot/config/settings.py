@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.config.zalo_groups import ZaloGroupSettings
 from bot.config.deadline_rules import TypeRules, rules_from_config
+from bot.config.doors import DoorSettings
 
 TICKET_TYPE_CODES = ("phan_anh", "kien_nghi", "gop_y", "khieu_nai", "to_cao")
 # khiếu nại and tố cáo: identity required, archived by law, never public (bot.core.domain.COMPLAINT_TYPES)
@@ -77,6 +79,10 @@ class TelegramSettings(_Frozen):
 class WebSettings(_Frozen):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str = ""               # e.g. https://danvan.xuangiang.gov.vn: cards link to /can-bo/phieu/<code> (the back office)
+    session_idle_minutes: int = Field(default=120, ge=5)     # back office: signed out after this long idle
+    login_link_minutes: int = Field(default=10, ge=1, le=60)  # a sign-in link works once, this long
+    documents_offices: tuple[str, ...] = ("VHXH",)          # besides leaders, who download register and report
 
 
 class StorageSettings(_Frozen):
@@ -100,6 +106,7 @@ class Office(_Frozen):
     code: str
     name: str
     telegram_chat_id: str = ""
+    zalo_group_id: str = ""            # an existing Zalo OA group (GMF) linked to this office
 
     @field_validator("code")
     @classmethod
@@ -208,7 +215,7 @@ class PortalSettings(_Frozen):
     hot_spot_same_place: int = Field(default=3, ge=2)
     trend_months: int = Field(default=6, ge=1, le=24)
     public_cache_seconds: float = Field(default=30.0, ge=0)
-    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    trusted_proxies: tuple[str, ...] = ()     # addresses or networks of our reverse proxies
     metrics_enabled: bool = True
 
     @field_validator("public_types")
@@ -283,8 +290,10 @@ class ZaloSettings(_Frozen):
     per_chat_interval: float = Field(default=0.2, ge=0)
     messages_per_second: int = Field(default=40, ge=1)   # app limit reported at 4,000 requests/minute
     http_timeout: float = Field(default=10, gt=0)
-    admin_chat_id: str = ""                 # Telegram chat for token alerts; default: the VP office group
+    admin_chat_id: str = ""                 # token/quota alerts: a Telegram chat id, or "zalo:USER_ID" /
+                                            # "zalo:group:GROUP_ID"; default: the VP office's group
     template: ZaloTemplateSettings = ZaloTemplateSettings()
+    group: ZaloGroupSettings = ZaloGroupSettings()
     app_id: str = ""
     app_secret: str = ""
     oa_secret_key: str = ""
@@ -408,6 +417,7 @@ class Settings(_Frozen):
     schedule: ScheduleSettings = ScheduleSettings()
     hotspots: HotspotSettings = HotspotSettings()
     delivery: DeliverySettings = DeliverySettings()
+    doors: DoorSettings = DoorSettings()
     mediation: MediationSettings = MediationSettings()
 
     @model_validator(mode="before")
@@ -495,6 +505,7 @@ def _apply_secrets(raw: dict[str, Any], environ: dict[str, str]) -> None:
         "ZALO_APP_SECRET": ("zalo", "app_secret"),
         "ZALO_OA_SECRET_KEY": ("zalo", "oa_secret_key"),
         "ZALO_REFRESH_TOKEN": ("zalo", "refresh_token"),
+        "DANVAN_METRICS_TOKEN": ("doors", "metrics_token"),
     }
     for env_name, (section, key) in secrets.items():
         if environ.get(env_name):

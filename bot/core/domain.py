@@ -20,6 +20,14 @@ class Channel(StrEnum):
     WEB = "web"
 
 
+ZALO_GROUP_PREFIX = "group:"     # a Zalo chat id naming an OA group (GMF), not a user: "group:<group_id>"
+
+
+def is_zalo_group(channel: str, chat_id: str) -> bool:
+    """Whether (channel, chat id) is a Zalo group chat (group messages: no buttons, no 7-day window)."""
+    return str(channel) == "zalo" and chat_id.startswith(ZALO_GROUP_PREFIX)
+
+
 class TicketType(StrEnum):
     PHAN_ANH = "phan_anh"
     KIEN_NGHI = "kien_nghi"
@@ -110,6 +118,7 @@ class Inbound:
     callback_ref: str = ""             # Telegram callback query id, to stop the spinner
     message_ref: str = ""              # the message a button belonged to
     reply_to_bot: bool = False         # the message answers one of the bot's own (ForceReply prompts)
+    client_address: str = ""           # the web client's address (per-address limits); "" elsewhere
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,13 @@ import hashlib
 import hmac
 import os
 import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from storage.crypto import local_secret
 
 PIN_DIGITS = 6
+DEFAULT_PEPPER_FILE = Path("data/.danvan-pin-pepper")
 
 
 def new_pin() -> str:
@@ -16,7 +21,20 @@ def new_pin() -> str:
 
 
 def _pepper() -> bytes:
-    return os.environ.get("DANVAN_PIN_PEPPER", "danvan").encode()
+    """DANVAN_PIN_PEPPER; outside production a random pepper kept in data/.danvan-pin-pepper;
+    in production, unset, an error (never a constant)."""
+    value = os.environ.get("DANVAN_PIN_PEPPER", "").strip()
+    return value.encode() if value else _local_pepper()
+
+
+@lru_cache(maxsize=1)
+def _local_pepper() -> bytes:
+    return local_secret("DANVAN_PIN_PEPPER", DEFAULT_PEPPER_FILE).encode()
+
+
+def reset_pepper() -> None:
+    """Forget the cached pepper (tests that switch it)."""
+    _local_pepper.cache_clear()
 
 
 def hash_pin(code: str, pin: str) -> str:
@@ -26,4 +44,4 @@ def hash_pin(code: str, pin: str) -> str:
 
 def check_pin(code: str, pin: str, pin_hash: str) -> bool:
     """True when `pin` is the ticket's PIN."""
-    return hmac.compare_digest(hash_pin(code, pin.strip()), pin_hash)
+    return hmac.compare_digest(hash_pin(code, pin.strip()).encode(), pin_hash.encode())

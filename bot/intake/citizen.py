@@ -7,7 +7,6 @@ from __future__ import annotations
 from types import MappingProxyType
 
 import re
-from datetime import timedelta
 
 from bot.intake import data_rights
 from bot.intake import flow as intake
@@ -16,6 +15,7 @@ from bot.intake import relay
 from bot.intake import surveys
 from bot.conversation.engine import Choice, Flow, Step, Turn, resolve_choice
 from bot.language.normalize import fold, is_meaningful, normalize_text
+from bot.core.attempts import AttemptLimiter
 from bot.core.codes import contains_code, find_code
 from bot.core.pins import check_pin
 from bot.intake.lookup import ticket_view
@@ -25,8 +25,6 @@ from storage.tickets import citizen_owns_ticket, find_ticket, tickets_of_citizen
 
 flow = Flow()
 PIN_RE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
-MAX_PIN_FAILURES = 5
-PIN_WINDOW = timedelta(hours=1)
 CANCEL_WORDS = frozenset({"huy", "huy bo", "thoi", "dung lai", "thoat", "cancel"})
 MENU_WORDS = frozenset({"menu", "bat dau", "trang chinh", "start", "xin chao", "chao", "hello", "hi", "alo"})
 
@@ -130,26 +128,33 @@ def lookup_text(turn: Turn, text: str) -> None:
         turn.say("citizen/lookup_need_pin", code=code)
         turn.goto("lookup")
         return
-    if pin_locked(turn):
-        turn.say("citizen/lookup_locked")
-        turn.goto("menu")
-        return
-    if ticket is None or not check_pin(code, pin_match.group(1), ticket.pin_hash):
-        record_pin_failure(turn)
-        turn.say("citizen/lookup_not_found")
-        turn.goto("lookup")
+    verdict = pin_verdict(turn, code, pin_match.group(1), ticket)
+    if verdict != "ok":
+        turn.goto("menu" if verdict == "locked" else "lookup")
         return
     show_ticket(turn, ticket)
 
 
-def pin_locked(turn: Turn) -> bool:
-    failures = [f for f in turn.data.get("pin_failures", []) if f > (turn.now - PIN_WINDOW).timestamp()]
-    turn.data["pin_failures"] = failures
-    return len(failures) >= MAX_PIN_FAILURES
+def pin_client(turn: Turn) -> str:
+    """Who is guessing: the web client's address, or else the chat."""
+    inbound = turn.inbound
+    return inbound.client_address or f"{inbound.channel}:{inbound.user_id}"
 
 
-def record_pin_failure(turn: Turn) -> None:
-    turn.data.setdefault("pin_failures", []).append(turn.now.timestamp())
+def pin_verdict(turn: Turn, code: str, pin: str, ticket: Ticket | None, *, holder: bool = False) -> str:
+    """ok | locked | wrong: a PIN checked through the one attempt limiter (per code on every channel,
+    and per client); anything but ok has been told to the person."""
+    limiter = AttemptLimiter.from_settings(turn.settings.doors)
+    keys = {"scope": "pin", "subject": code, "client": pin_client(turn), "now": turn.now, "holder": holder}
+    if limiter.check(turn.session, **keys).locked:
+        turn.say("citizen/lookup_locked")
+        return "locked"
+    if ticket is None or not check_pin(code, pin, ticket.pin_hash):
+        limiter.failed(turn.session, **keys)
+        turn.say("citizen/lookup_not_found")
+        return "wrong"
+    limiter.succeeded(turn.session, **keys)
+    return "ok"
 
 
 def status_view(turn: Turn, ticket: Ticket) -> dict[str, object]:
@@ -224,14 +229,11 @@ def follow_ticket(turn: Turn, argument: str) -> None:
     if found is None or pin_match is None:
         turn.say("citizen/follow_format")
         return
-    if pin_locked(turn):
-        turn.say("citizen/lookup_locked")
-        return
     code = found[0]
     ticket = find_ticket(turn.session, code)
-    if ticket is None or not check_pin(code, pin_match.group(1), ticket.pin_hash):
-        record_pin_failure(turn)
-        turn.say("citizen/lookup_not_found")
+    holder = bool(ticket is not None and turn.citizen.id
+                  and citizen_owns_ticket(turn.session, turn.citizen.id, ticket))
+    if pin_verdict(turn, code, pin_match.group(1), ticket, holder=holder) != "ok":
         return
     add_follower(turn.session, ticket_id=ticket.id, channel=str(turn.inbound.channel), chat_id=turn.inbound.chat_id,
                  user_id=turn.inbound.user_id, now=turn.now)

@@ -7,6 +7,7 @@ that reason, but the person's contact details on other petitions are erased.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -15,8 +16,10 @@ from sqlmodel import Session, col, select
 from bot.conversation.engine import Choice, Flow, Step, Turn
 from bot.core.domain import COMPLAINT_TYPES
 from bot.core.lifecycle import OPEN_STATUSES
+from bot.language.phones import mask_phones
 from bot.tickets.records import local_date, record_event
 from storage.models import ChannelIdentity, Citizen, DataRequest, ReporterIdentity, Ticket
+from storage.outbox import chat_rows, erase_payload, rows_of_tickets
 from storage.tickets import tickets_of_citizen
 
 flow = Flow()
@@ -47,6 +50,9 @@ def choose_delete(turn: Turn, value: str) -> None:
         turn.goto("menu")
         return
     outcome = erase_citizen(turn.session, turn.citizen, now=turn.now, actor=f"citizen:{turn.inbound.channel}")
+    # The conversation's transcript (the web chat serves it again) and what was queued for this chat.
+    for row in chat_rows(turn.session, channel=str(turn.inbound.channel), chat_id=turn.inbound.chat_id):
+        erase_payload(row)
     due = turn.services.calendar.add_working_days(local_date(turn.settings, turn.now), 2)
     turn.session.add(DataRequest(citizen_id=turn.citizen.id, kind="deletion", requested_at=turn.now, due_date=due,
                                  executed_at=turn.now, status="done" if not outcome.kept else "partial",
@@ -81,6 +87,7 @@ def erase_citizen(session: Session, citizen: Citizen, *, now: datetime, actor: s
         if ticket.type in ARCHIVED_TYPES:
             outcome.kept.append(ticket.code)
             continue
+        scrub_outbox(session, ticket.code, (ticket.contact_name, citizen.name, ticket.contact_address))
         if ticket.contact_name or ticket.contact_phone or ticket.contact_address:
             ticket.contact_name, ticket.contact_phone, ticket.contact_address = "", "", ""
             ticket.anonymous = True
@@ -95,6 +102,17 @@ def erase_citizen(session: Session, citizen: Citizen, *, now: datetime, actor: s
     citizen.consent_at = now
     citizen.updated_at = now
     return outcome
+
+
+def scrub_outbox(session: Session, code: str, names: tuple[str, ...]) -> None:
+    """Office cards and notices about `code` keep their purpose but lose the person's name and phone."""
+    for row in rows_of_tickets(session, [code]):
+        payload = json.loads(row.payload)
+        text = mask_phones(str(payload.get("text", "")))
+        for name in (n for n in names if n and len(n.strip()) > 1):
+            text = text.replace(name.strip(), "***")
+        if text != payload.get("text", ""):
+            row.payload = json.dumps({**payload, "text": text}, ensure_ascii=False)
 
 
 def purge_expired_personal_data(session: Session, *, now: datetime, retention_days: int) -> int:

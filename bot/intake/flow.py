@@ -17,6 +17,7 @@ from rapidfuzz import fuzz, process
 from bot.tickets.cards import post_office_card
 from bot.conversation.engine import Choice, Flow, Step, Turn
 from bot.intake import address
+from bot.core.throttles import DoorThrottle
 from bot.core.domain import ButtonKind, Channel, TicketType
 from bot.core.render import shorten
 from bot.language.contacts import normalize_phone, parse_contact
@@ -523,6 +524,11 @@ def submit(turn: Turn) -> None:
     if len(recent) >= turn.settings.intake.max_tickets_per_day:
         turn.say("citizen/too_many_tickets", limit=turn.settings.intake.max_tickets_per_day)
         turn.goto("menu")                      # the draft is kept: it can be sent tomorrow
+        return
+    address = turn.inbound.client_address       # the web: petitions per address, whatever the cookie
+    if address and not DoorThrottle(turn.settings.doors).take(turn.session, "petition", address, now=turn.now):
+        turn.say("citizen/too_many_tickets_address")
+        turn.goto("menu")                      # the draft is kept
         return
     turn.data["submitted_at"] = recent + [turn.now.timestamp()]
     created = create_ticket(turn.session, settings=turn.settings, calendar=turn.services.calendar, draft=draft,

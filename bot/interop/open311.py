@@ -5,6 +5,7 @@ The HTTP/JSON/XML edge lives in handlers/web/open311.py.
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -93,7 +94,8 @@ def request_view(settings: Settings, ticket: Ticket, *, offices: dict[str, str],
         "zipcode": "",
         "media_url": "",
     }
-    if ticket.latitude is not None and ticket.longitude is not None:
+    if ticket.latitude is not None and ticket.longitude is not None \
+            and math.isfinite(ticket.latitude) and math.isfinite(ticket.longitude):
         # About 100 m: enough to find a pothole, not a front door.
         view["lat"], view["long"] = round(ticket.latitude, 3), round(ticket.longitude, 3)
     return view
@@ -115,7 +117,9 @@ def parse_w3c(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise Open311Error(400, f"invalid date {value!r}") from None
+        raise Open311Error(400, "invalid date (W3C format expected, e.g. 2026-01-31T00:00:00Z)") from None
+    if not 1970 <= moment.year <= 2200:
+        raise Open311Error(400, "date out of range (1970–2200)")
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
@@ -185,12 +189,12 @@ def draft_from_fields(settings: Settings, fields: dict[str, str]) -> Draft:
             lat, lon = float(fields.get("lat", "")), float(fields.get("long", ""))
         except ValueError:
             raise Open311Error(400, "lat and long must be numbers") from None
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
             raise Open311Error(400, "lat/long out of range")
         location = [lat, lon]
     hamlet = ""
     raw_hamlet = (fields.get("attribute[hamlet]") or "").strip()
-    if raw_hamlet.isdigit() and int(raw_hamlet) < len(settings.hamlets):
+    if raw_hamlet.isascii() and raw_hamlet.isdigit() and len(raw_hamlet) <= 4 and int(raw_hamlet) < len(settings.hamlets):
         hamlet = settings.hamlets[int(raw_hamlet)]
     elif raw_hamlet:
         key = match_name(raw_hamlet, {name: name for name in settings.hamlets}, cutoff=80)

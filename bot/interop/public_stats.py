@@ -13,12 +13,13 @@ from sqlmodel import Session
 
 from bot.config.settings import Settings
 from bot.core.domain import COMPLAINT_TYPES
+from bot.language.phones import mask_phones
 from bot.documents.statistics import RESOLVED, PeriodReport, answer_text, build_report, local_day_end, report_period, resolved_day
 from storage.models import Ticket
 from storage.reports import public_batches, received_per_day
 
 NEVER_PUBLIC = COMPLAINT_TYPES
-PHONE_RE = re.compile(r"(?:\+?84|0)(?:[\s.\-]?\d){8,10}")
+PHONE_RE = re.compile(r"(?<![\w-])(?:\+?84|0)(?:[\s.\-]?\d){8,10}")
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 ID_RE = re.compile(r"\b\d{9,12}\b")
 TITLES = "ông|bà|anh|chị|cô|chú|bác|em|cụ"
@@ -34,7 +35,8 @@ def mask_personal(text: str, *, names: tuple[str, ...] = ()) -> str:
     """Phone numbers, e-mail addresses, ID-card-like numbers and the sender's name replaced by ***.
 
     A name is masked whole and as "ông/bà/anh/chị … <given name>", the way answers address people."""
-    for pattern in (EMAIL_RE, PHONE_RE, ID_RE):
+    text = mask_phones(EMAIL_RE.sub("***", text))
+    for pattern in (PHONE_RE, ID_RE):
         text = pattern.sub("***", text)
     for name in (n.strip() for n in names if n and n.strip()):
         text = re.sub(re.escape(name), "***", text, flags=re.IGNORECASE)

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, inspect, text
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.config.settings import Settings
 from bot.core.domain import SATISFIED_FROM, Attachment
@@ -27,7 +27,8 @@ from bot.jobs.overdue import OverdueItem, overdue_counts, overdue_tickets
 from bot.tickets.recipients import leaders
 from bot.jobs.context import JobContext
 from bot.core.render import Texts, labels
-from storage.models import Office, Ticket, TicketEvent
+from storage.models import Ticket, TicketEvent
+from storage.tickets import office_names
 from storage.reminders import claim_reminder, claimed_refs
 
 MAX_OVERDUE_LISTED = 20
@@ -251,10 +252,6 @@ def write_chart(settings: Settings, digest: Digest, path: Path) -> Path:
 def _wrap(label: str, width: int = 22) -> str:
     """A whole chart label, wrapped onto lines of about `width` characters (never cut)."""
     return textwrap.fill(label, width=width, break_long_words=False)
-
-
-def office_names(session: Session) -> dict[str, str]:
-    return {o.code: o.name for o in session.exec(select(Office).order_by(col(Office.code))).all()}
 
 
 def _due_week(ctx: JobContext) -> date | None:

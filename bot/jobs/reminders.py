@@ -128,7 +128,7 @@ def run_due(ctx: JobContext) -> None:
                 "assignee": official.display_name if official else ""}
         handler = handlers.get((ticket.assignee_id, ticket.office_code))
         if handler is None:
-            handler = handlers[(ticket.assignee_id, ticket.office_code)] = ticket_handler(ctx.session, ticket)
+            handler = handlers[(ticket.assignee_id, ticket.office_code)] = ticket_handler(ctx.session, ticket, ctx.settings)
         for recipient in handler:
             by_recipient[recipient].append(item)
     for recipient, items in by_recipient.items():

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlmodel import col, select
 
 from bot.jobs.office_hours import at_local
-from bot.tickets.recipients import office_group, office_heads
+from bot.tickets.recipients import office_recipients
 from bot.jobs.context import JobContext
 from storage.models import Office
 from storage.reminders import claim_reminder, claimed_refs
@@ -52,4 +52,4 @@ def run_due(ctx: JobContext) -> None:
                                   period=deadline.isoformat(), now=ctx.now):
                     text = ctx.texts.render("office/report_reminder", name=spec.name, deadline=deadline,
                                             days_left=(deadline - ctx.today).days)
-                    ctx.send(office_group(ctx.session, office.code) or office_heads(ctx.session, office.code), text)
+                    ctx.send(office_recipients(ctx.session, ctx.settings, office.code), text)

@@ -18,7 +18,7 @@ from bot.config.settings import Settings
 from bot.core.domain import Attachment, TicketStatus
 from bot.jobs.office_hours import at_local, week_label, week_monday, weekly_fire_day
 from bot.jobs.overdue import STEP_NAMES
-from bot.tickets.recipients import leaders, office_group, office_heads
+from bot.tickets.recipients import leaders, office_recipients
 from bot.jobs.context import OPEN, OPEN_TICKET_COLUMNS, JobContext, due_steps
 from bot.core.render import Texts
 from bot.documents.weekly_plan_xlsx import XLSX_MIME, sheet_words, write_plan_xlsx
@@ -212,7 +212,7 @@ def run_due(ctx: JobContext) -> None:
         if office.code not in refs:
             continue
         own = [p for p in plans if p.office_code == office.code]
-        recipients = office_group(ctx.session, office.code) or office_heads(ctx.session, office.code)
+        recipients = office_recipients(ctx.session, ctx.settings, office.code)
         sheet = sheets.get(office.code, ())
         ctx.send(recipients, render_plan(ctx.texts, own, monday=monday, consolidated=False, limit=limit,
                                          attached=bool(sheet)), attachments=sheet)

@@ -12,6 +12,7 @@ from datetime import date
 
 from bot.main import log_redaction as redaction
 from bot.config.settings import ConfigError, Settings, load_settings
+from storage.crypto import is_production, missing_secrets
 
 def _say(template: str, **context: object) -> str:
     """A terminal text from templates/vi/cli/ (every user-facing text lives in templates)."""
@@ -25,9 +26,13 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Start the Telegram bot when a token is configured; otherwise the console chat."""
+    """Serve every configured channel (Telegram, Zalo, both) with the web and the scheduler; with no
+    channel at all, the web front and the console chat."""
+    from bot.main.composition import channel_report, log_channels
+
     settings = _settings(args)
-    if not settings.telegram.bot_token:
+    if not any(on for _, on, _ in channel_report(settings)):
+        log_channels(settings)
         return cmd_local(args, banner=_say("no_token"))
     from telegram.error import InvalidToken
 
@@ -132,11 +137,43 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    """Load and validate the configuration."""
+    """Load and validate the configuration; list the channels and the offices nobody would hear from."""
+    from bot.main.composition import channel_report
+
     settings = _settings(args)
     print(f"config OK: {settings.commune.full_name}, {len(settings.offices)} offices, "
           f"{len(settings.categories)} categories, rule set {settings.deadlines.rule_set}")
-    return 0
+    for channel, on, why in channel_report(settings):
+        print(f"channel {channel}: {'on' if on else 'off'} ({why})")
+    try:
+        from bot.tickets.recipients import unheard_offices
+        from storage.engine import read_session
+
+        services = _services(args)
+        with read_session(services.engine) as session:
+            unheard = unheard_offices(session, settings)
+    except Exception as exc:  # noqa: BLE001 - the database is optional for a config check
+        print(f"warning: could not read the database to check who hears each office ({type(exc).__name__})")
+        return check_secrets()
+    if unheard:
+        print("warning: nobody will hear of new petitions for offices: " + ", ".join(unheard)
+              + " (no group on any channel, no registered official, no leader; see README,"
+              " who hears about an office's petitions)")
+    else:
+        print("every office is reached (a group, a registered official or a leader)")
+    return check_secrets()
+
+
+def check_secrets(environ: dict[str, str] | None = None) -> int:
+    """Name the secrets not set: required (exit 1) when DANVAN_ENV=production, else generated locally."""
+    missing = missing_secrets(environ)
+    production = is_production(environ)
+    for name, purpose in missing:
+        if production:
+            print(f"missing secret: {name} ({purpose}) is required when DANVAN_ENV=production", file=sys.stderr)
+        else:
+            print(f"note: {name} ({purpose}) not set: a local file is generated (set it in production)")
+    return 1 if production and missing else 0
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -162,6 +199,10 @@ def cmd_zalo(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     zalo = settings.zalo
+    if args.action == "group":
+        from bot.main.zalo_groups_cli import cmd_zalo_group
+
+        return cmd_zalo_group(args, _services(args))
     if not zalo.app_id or not zalo.app_secret:
         print("danvan: set ZALO_APP_ID and ZALO_APP_SECRET first", file=sys.stderr)
         return 2
@@ -307,9 +348,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_document_commands(sub)
 
-    zalo = sub.add_parser("zalo", help="Zalo OA authorisation (PKCE)")
-    zalo.add_argument("action", choices=["auth-url", "exchange"])
-    zalo.add_argument("code", nargs="?", help="the authorisation code from the redirect (exchange)")
+    zalo = sub.add_parser("zalo", help="Zalo OA authorisation (PKCE) and office groups")
+    zalo.add_argument("action", choices=["auth-url", "exchange", "group"])
+    zalo.add_argument("code", nargs="?",
+                      help="exchange: the authorisation code from the redirect; group: create | link | list")
+    from bot.main.zalo_groups_cli import add_group_arguments
+
+    add_group_arguments(zalo)
     zalo.set_defaults(func=cmd_zalo)
 
     plan = sub.add_parser("plan", help="print the weekly petition-handling plan")

@@ -18,9 +18,11 @@ from sqlmodel import Session
 from telegram import Bot
 
 from bot.intake.attachment_notices import notify_attachment_refused
-from bot.tickets.channel_alerts import alert_citizen_unreachable, alert_zalo_token_failure
+from bot.tickets.channel_alerts import (alert_citizen_unreachable, alert_zalo_group_failure,
+                                        alert_zalo_token_failure)
 from bot.config.settings import Settings
 from bot.service.transactions import Service, Services
+from bot.tickets.recipients import unheard_offices
 from bot.main.services import build_classifier, build_services  # noqa: F401 - the callers' entry points
 from handlers.telegram.webhook import TelegramAdapter, run_polling
 from handlers.telegram.files import store_attachments
@@ -37,7 +39,7 @@ from notifications.zalo.api import ZaloClient
 from notifications.zalo.sender import ZaloSender
 from notifications.zalo.tokens import ZaloTokens
 from notifications.zalo.window import ConsultationWindow
-from storage.engine import read_session
+from storage.engine import read_session, write_session
 
 log = logging.getLogger(__name__)
 ENGINE_KEY = web.AppKey("engine", Engine)
@@ -66,30 +68,52 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def build_web_app(services: Services, *, telegram: TelegramAdapter | None,
-                  zalo: "ZaloWebhook | None" = None) -> web.Application:
+                  zalo: "ZaloWebhook | None" = None, service: Service | None = None) -> web.Application:
     """The aiohttp application: health check and, when configured, the Telegram and Zalo webhooks."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[ENGINE_KEY] = services.engine
     app.router.add_get("/healthz", healthz)
     if telegram is not None:
         app.router.add_post(services.settings.telegram.webhook_path, telegram.webhook)
-    add_web_routes(app, services, service=telegram.service if telegram is not None else None)
+    add_web_routes(app, services, service=telegram.service if telegram is not None else service)
     if zalo is not None:
         app.router.add_post(services.settings.zalo.webhook_path, zalo.webhook)
     return app
 
 
+def channel_report(settings: Settings) -> list[tuple[str, bool, str]]:
+    """(channel, on, why) for each chat channel: what `danvan run` will serve, and why not."""
+    zalo = settings.zalo
+    missing = [name for name, value in (("ZALO_APP_ID", zalo.app_id), ("ZALO_APP_SECRET", zalo.app_secret),
+                                        ("ZALO_OA_SECRET_KEY", zalo.oa_secret_key)) if not value]
+    return [
+        ("telegram", bool(settings.telegram.bot_token),
+         "webhook" if settings.telegram.webhook_url else "polling") if settings.telegram.bot_token
+        else ("telegram", False, "TELEGRAM_BOT_TOKEN is not set"),
+        ("zalo", True, f"webhook {zalo.webhook_path}") if zalo.enabled
+        else ("zalo", False, f"{', '.join(missing)} not set"),
+    ]
+
+
+def log_channels(settings: Settings) -> None:
+    """One log line per channel: on, or why not."""
+    for channel, on, why in channel_report(settings):
+        log.info("channel %s: %s (%s)", channel, "on" if on else "off", why)
+
+
 class TelegramBotApp:
-    """The running bot: Telegram adapter, outbox sender and web server, started and stopped together."""
+    """The running bot: every configured channel (Telegram, Zalo, either or both), the outbox sender,
+    the scheduler and the web server, started and stopped together."""
 
     def __init__(self, settings: Settings, *, services: Services | None = None, bot: Bot | None = None,
                  port: int | None = None) -> None:
         self.settings = settings
         self.services = services or build_services(settings)
-        self.bot = bot or build_bot(settings)
+        self.bot = bot or (build_bot(settings) if settings.telegram.bot_token else None)
         self.zalo = ZaloChannel(settings, self.services) if settings.zalo.enabled else None
-        senders: dict[str, ChannelSender] = {"telegram": TelegramSender(
-            self.bot, per_chat_interval=settings.telegram.per_chat_interval)}
+        senders: dict[str, ChannelSender] = {}
+        if self.bot is not None:
+            senders["telegram"] = TelegramSender(self.bot, per_chat_interval=settings.telegram.per_chat_interval)
         if self.zalo is not None:
             senders["zalo"] = self.zalo.sender
         limits = {"telegram": ChatLimits(global_per_second=settings.telegram.messages_per_second)}
@@ -99,7 +123,7 @@ class TelegramBotApp:
         self.sender = OutboxSender(
             self.services.engine, self.services.clock, senders, on_held=held_alert(self.services), limits=limits,
             max_attempts=delivery.max_attempts, base_delay=delivery.base_delay, max_delay=delivery.max_delay,
-            admin_chats=tuple(("telegram", c) for c in delivery.admin_chat_ids),
+            admin_chats=admin_chats(settings),
             dead_text=lambda row_id, channel, code: self.services.texts.render(
                 "office/delivery_failed", row_id=row_id, channel=channel, code=code),
             journal=DeliveryJournal(settings.storage.delivery_journal) if settings.storage.delivery_journal else None)
@@ -109,7 +133,7 @@ class TelegramBotApp:
             self.zalo.attach(self.service)
         self._files_wanted = asyncio.Event()
         self.adapter = TelegramAdapter(self.service, self.bot, webhook_secret=settings.telegram.webhook_secret,
-                                       on_ticket=self._files_wanted.set)
+                                       on_ticket=self._files_wanted.set) if self.bot is not None else None
         self.port = settings.web.port if port is None else port
         self.stop_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -120,10 +144,14 @@ class TelegramBotApp:
         return bool(self.settings.telegram.webhook_url)
 
     async def start(self) -> None:
-        """Initialise the bot, start the web server, the sender and (without a webhook URL) polling."""
-        await self.bot.initialize()
+        """Start the web server, the sender, the scheduler and each configured channel."""
+        log_channels(self.settings)
+        await asyncio.to_thread(self._warn_unheard)
+        if self.bot is not None:
+            await self.bot.initialize()
         self._runner = web.AppRunner(build_web_app(self.services, telegram=self.adapter,
-                                                   zalo=self.zalo.webhook if self.zalo else None))
+                                                   zalo=self.zalo.webhook if self.zalo else None,
+                                                   service=self.service))
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.web.host, self.port)
         await site.start()
@@ -131,10 +159,15 @@ class TelegramBotApp:
         if sockets:
             self.port = sockets[0].getsockname()[1]
         self._tasks.append(asyncio.create_task(self.sender.run(self.stop_event)))
-        self._tasks.append(asyncio.create_task(self._store_files_loop()))
+        if self.bot is not None:
+            self._tasks.append(asyncio.create_task(self._store_files_loop()))
         if self.zalo is not None:
             self._tasks.extend(await self.zalo.start(self.stop_event))
         self.scanner.start()
+        if self.bot is None or self.adapter is None:
+            log.info("danvan started (channels: %s), web on port %s", ", ".join(self.sender_channels) or "none",
+                     self.port)
+            return
         if self.webhook_mode:
             if not self.settings.telegram.webhook_secret:
                 raise RuntimeError("TELEGRAM_WEBHOOK_SECRET is required with a webhook URL")
@@ -144,6 +177,19 @@ class TelegramBotApp:
             await self.bot.delete_webhook()
             self._tasks.append(asyncio.create_task(run_polling(self.adapter, self.stop_event)))
         log.info("danvan bot started (%s), web on port %s", "webhook" if self.webhook_mode else "polling", self.port)
+
+    def _warn_unheard(self) -> None:
+        """Say at start which offices' new petitions would reach nobody (as `danvan check-config` does)."""
+        with read_session(self.services.engine) as session:
+            unheard = unheard_offices(session, self.settings)
+        if unheard:
+            log.warning("nobody will hear of new petitions for offices %s: no group, official or leader "
+                        "(see README, who hears about an office's petitions)", ", ".join(unheard))
+
+    @property
+    def sender_channels(self) -> list[str]:
+        return [name for name in ("telegram", "zalo") if (name == "telegram" and self.bot is not None)
+                or (name == "zalo" and self.zalo is not None)]
 
     def _attachment_refused(self, ticket_code: str, reason: str) -> None:
         """Tell the citizen a file was not kept (their petition stands); runs in a worker thread."""
@@ -176,12 +222,25 @@ class TelegramBotApp:
             await self._runner.cleanup()
         if self.zalo is not None:
             await self.zalo.close()
-        with suppress(Exception):
-            await self.bot.shutdown()
+        if self.bot is not None:
+            with suppress(Exception):
+                await self.bot.shutdown()
+
+
+BotApp = TelegramBotApp
+
+
+def admin_chats(settings: Settings) -> tuple[tuple[str, str], ...]:
+    """Where dead letters are reported: delivery.admin_chat_ids ("zalo:ID" for a Zalo chat, else Telegram)."""
+    chats = []
+    for chat in settings.delivery.admin_chat_ids:
+        channel, sep, rest = chat.partition(":")
+        chats.append((channel, rest) if sep and channel in ("telegram", "zalo") else ("telegram", chat))
+    return tuple(chats)
 
 
 async def run_telegram(settings: Settings) -> None:
-    """Run the bot until SIGINT/SIGTERM."""
+    """Run the configured channels (Telegram, Zalo or both) until SIGINT/SIGTERM."""
     app = TelegramBotApp(settings)
     try:
         await app.start()
@@ -250,10 +309,15 @@ class ZaloChannel:
             alert_zalo_token_failure(session, settings=settings, texts=services.texts, now=services.clock.now(),
                                      reason=reason)
 
+        def on_group_failure(chat_id: str, code: int, reason: str) -> None:
+            with write_session(services.engine) as session:
+                alert_zalo_group_failure(session, settings=settings, texts=services.texts, now=services.clock.now(),
+                                         chat_id=chat_id, code=code, reason=reason)
+
         self.tokens = ZaloTokens(services.engine, services.clock, self.client, zalo, on_failure=on_token_failure)
         self.sender = ZaloSender(self.client, self.tokens, services.texts, zalo,
                                  window_open=ConsultationWindow(services.engine, services.clock, zalo),
-                                 files_root=Path(settings.storage.attachments_dir))
+                                 files_root=Path(settings.storage.attachments_dir), on_group_failure=on_group_failure)
         self.services = services
         self.webhook: ZaloWebhook | None = None
 

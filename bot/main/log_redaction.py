@@ -21,6 +21,7 @@ URL_VARIABLES = ("DATABASE_URL", "DANVAN__STORAGE__DATABASE_URL")
 SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "KEY")
 MIN_LENGTH = 6                   # shorter values would mask ordinary words
 BOT_TOKEN = re.compile(r"\b\d{3,}:[A-Za-z0-9_-]{20,}")
+LOGIN_LINK = re.compile(r"(/can-bo/vao\?t=)[A-Za-z0-9_\-]+")   # back-office sign-in links (access log)
 
 
 def secret_values(environ: Mapping[str, str]) -> list[str]:
@@ -47,7 +48,7 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     for value in secrets:
         if value in text:
             text = text.replace(value, MASK)
-    return BOT_TOKEN.sub(MASK, text)
+    return LOGIN_LINK.sub(r"\g<1>" + MASK, BOT_TOKEN.sub(MASK, text))
 
 
 class RedactingFilter(logging.Filter):

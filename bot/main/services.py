@@ -15,8 +15,10 @@ from bot.core.render import Texts
 from bot.core.workdays import WorkingCalendar
 from bot.language.classifier import CategorySpec, Classifier
 from bot.service.transactions import Services
+from bot.core.domain import ZALO_GROUP_PREFIX
 from storage.engine import make_engine, write_session
 from storage.migrate import upgrade_database
+from storage.officials import link_office_group
 from storage.tickets import sync_offices
 
 
@@ -53,6 +55,12 @@ def build_services(settings: Settings, *, clock: Clock | None = None, engine: En
         upgrade_database(engine)
     with write_session(engine) as session:
         sync_offices(session, [(o.code, o.name, o.telegram_chat_id) for o in settings.offices])
+        now = (clock or SystemClock()).now()
+        for office in settings.offices:
+            group_id = office.zalo_group_id.strip().removeprefix(ZALO_GROUP_PREFIX)
+            if group_id:                  # an existing Zalo group linked in config
+                link_office_group(session, channel="zalo", chat_id=ZALO_GROUP_PREFIX + group_id,
+                                  office_code=office.code, now=now)
     return Services(
         settings=settings, engine=engine, clock=clock or SystemClock(), texts=Texts(),
         classifier=LazyClassifier(lambda: build_classifier(settings)),  # type: ignore[arg-type]

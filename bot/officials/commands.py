@@ -14,8 +14,10 @@ from bot.intake.surveys import satisfaction_stats
 from bot.officials import announcements
 from bot.tickets import cards
 from bot.officials import paper_intake
+from bot.officials import web_session
 from bot.officials import actions as ticket_actions
 from bot.tickets.tokens import PREFIX, parse_payload
+from bot.core.attempts import AttemptLimiter
 from bot.core.codes import CODE_RE, parse_code
 from bot.core.domain import TicketType, is_satisfied
 from bot.officials.invites import redeem_invite
@@ -31,7 +33,7 @@ from storage.tickets import find_ticket
 LIST_LIMIT = 30
 SEARCH_SCAN = 2000
 OFFICE_COMMANDS = frozenset({"thongke", "viec", "donvi", "xem", "tim", "huongdan", "help", "start", "danhtinh", "nhapdon",
-                             "huy", "ganphong", "dangky", "hoagiai"})
+                             "huy", "ganphong", "dangky", "dangnhap", "hoagiai"})
 
 
 def is_office_input(text: str, payload: str | None) -> bool:
@@ -51,11 +53,21 @@ def register(turn: OfficeTurn, argument: str) -> None:
     if not turn.chat.is_private:
         return
     code, _, name = argument.strip().partition(" ")
+    # one-time codes go through the one attempt limiter too (per code and per account)
+    limiter = AttemptLimiter.from_settings(turn.settings.doors)
+    keys = {"scope": "invite", "subject": "".join(code.split()).upper(), "now": turn.now,
+            "client": f"{turn.inbound.channel}:{turn.inbound.user_id}"}
+    if limiter.check(turn.session, **keys).locked:
+        turn.say("office/register_failed", reason="locked")
+        return
     official, reason = redeem_invite(turn.session, code=code, channel=str(turn.inbound.channel),
                                      user_id=turn.inbound.user_id, now=turn.now, name=" ".join(name.split())[:80])
     if official is None:
+        if reason == "unknown":
+            limiter.failed(turn.session, **keys)
         turn.say("office/register_failed", reason=reason)
         return
+    limiter.succeeded(turn.session, **keys)
     turn.official = official
     office = turn.settings.office(official.office_code) if official.office_code else None
     turn.say("office/registered", name=official.display_name, role=turn.texts.label(f"role_{official.role}"),
@@ -185,6 +197,8 @@ def handle_command(turn: OfficeTurn, command: str, argument: str) -> None:
     elif command == "hoagiai":
         code = parse_code(argument)
         mediation.command(turn, argument, code, CODE_RE.sub("", argument, count=1).strip())
+    elif command == "dangnhap":
+        login_link(turn)
     elif command == "nhapdon":
         if not can(turn.official, "record_paper", None, turn.chat):
             ticket_actions.deny(turn, None, "record_paper", "role_or_chat")
@@ -192,6 +206,16 @@ def handle_command(turn: OfficeTurn, command: str, argument: str) -> None:
             paper_intake.start(turn)
     elif turn.chat.is_private:
         turn.say("office/unknown_command")
+
+
+def login_link(turn: OfficeTurn) -> None:
+    """/dangnhap: a one-time back-office link, always to the official's own private chat."""
+    if turn.official is None or not turn.official.active:
+        ticket_actions.deny(turn, None, "web_link", "not_official")
+        return
+    turn.notify(web_session.link_message(turn.session, turn.settings, turn.texts, turn.official, turn.now))
+    if not turn.chat.is_private:
+        turn.say("office/login_link_sent", who=turn.official.display_name)
 
 
 # --- lists, card, history, search -------------------------------------------------------------

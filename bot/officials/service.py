@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.officials import commands as officials
+from bot.officials import group_commands
 from bot.tickets.tokens import PREFIX, lookup, parse_payload
 from bot.intake.surveys import CITIZEN_ACTIONS
 from bot.officials.actions import DENIED
@@ -21,7 +22,8 @@ from bot.core.render import html_to_plain
 from storage.conversations import load_conversation
 from storage.models import Conversation
 from storage.officials import find_official, office_of_chat
-from storage.outbox import enqueue_message
+from storage.outbox import enqueue_message, release_held
+from storage.tickets import touch_identity
 
 
 def _command(text: str) -> str:
@@ -73,7 +75,8 @@ def handle(services: Any, session: Session, inbound: Inbound, now: datetime, res
                 result.callback_text = DENIED
             return
         office_code = office.code if office else None
-        if official is None and inbound.payload is None:
+        if official is None and inbound.payload is None and not group_commands.is_group_command(inbound.text) \
+                and _command(inbound.text) not in ("huongdan", "help", "dangky"):
             return                            # citizens' or guests' talk in a group is not for the bot
     if official is not None:
         conversation = load_conversation(session, channel=channel, user_id=inbound.user_id, chat_id=inbound.chat_id,
@@ -86,7 +89,13 @@ def handle(services: Any, session: Session, inbound: Inbound, now: datetime, res
                       chat=ChatContext(channel=channel, chat_id=inbound.chat_id, is_private=inbound.is_private,
                                        office_code=office_code),
                       services=services, data=load_data(conversation))
-    officials.handle_turn(turn)
+    if inbound.is_private and official is not None:
+        # Messages Zalo refused while the official was silent for 7 days go out now that they wrote.
+        touch_identity(session, channel=channel, user_id=inbound.user_id, now=now)
+        if release_held(session, channel=channel, chat_id=inbound.chat_id, now=now):
+            result.chats.add((channel, inbound.chat_id))
+    if not group_commands.handle(turn):
+        officials.handle_turn(turn)
     if turn.official is not None:
         if official is None:                  # just registered: keep their state from now on
             conversation = load_conversation(session, channel=channel, user_id=inbound.user_id,

@@ -13,12 +13,14 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
-from bot.tickets.context import TicketScope
+from bot.tickets.context import TicketScope, TicketStep
+from bot.tickets.recipients import office_recipients
 from bot.tickets.tokens import PREFIX, add_token
-from bot.core.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType
+from bot.core.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType, is_zalo_group
 from bot.core.render import shorten  # noqa: F401 - cards.shorten is used by commands
 from storage.models import ActionToken, Office, Official, Ticket, TicketAttachment, TicketCard, TicketEvent
-from storage.officials import card_in_chat, cards_of_ticket, office_group_chat, office_of_chat
+from storage.conversations import set_conversation_value
+from storage.officials import card_in_chat, cards_of_ticket, find_official, office_of_chat
 
 SUMMARY_CHARS = 1500
 BUTTONS_BY_STATUS: dict[str, tuple[tuple[str, ...], ...]] = MappingProxyType({
@@ -66,6 +68,7 @@ def card_view(ctx: TicketScope, ticket: Ticket) -> dict[str, Any]:
         "contact_name": "" if hidden else ticket.contact_name,
         "contact_phone": "" if hidden else ticket.contact_phone,
         "summary": shorten(ticket.description, SUMMARY_CHARS),
+        "web_url": ticket_link(ctx, ticket),
     }
 
 
@@ -86,8 +89,19 @@ def card_buttons(ctx: TicketScope, ticket: Ticket, *, chat_key: str) -> tuple[tu
                  for row in BUTTONS_BY_STATUS.get(str(ticket.status), ()))
 
 
+def ticket_link(ctx: TicketScope, ticket: Ticket) -> str:
+    """The ticket's page in the web back office, when web.public_url is configured."""
+    base = ctx.settings.web.public_url.rstrip("/")
+    return f"{base}/can-bo/phieu/{ticket.code}" if base else ""
+
+
 def render_card(ctx: TicketScope, ticket: Ticket, *, channel: str, chat_id: str, live: bool = True) -> Reply:
-    """The card as it should look now; a card left behind by a transfer keeps no buttons."""
+    """The card as it should look now; a card left behind by a transfer keeps no buttons.
+
+    A Zalo group has no buttons: its card is text that names the typed commands (each a new message)."""
+    if is_zalo_group(channel, chat_id):
+        return Reply(text=ctx.texts.render("office/group_card", t=card_view(ctx, ticket), live=live,
+                                           link=ticket_link(ctx, ticket)))
     text = ctx.texts.render("office/card", t=card_view(ctx, ticket), live=live)
     buttons = card_buttons(ctx, ticket, chat_key=f"{channel}:{chat_id}") if live else ()
     return Reply(text=text, buttons=buttons)
@@ -103,16 +117,41 @@ def show_card(ctx: TicketScope, ticket: Ticket, *, channel: str, chat_id: str) -
     card.active, card.message_ref, card.updated_at = True, "", ctx.now
     ctx.session.flush()
     reply = render_card(ctx, ticket, channel=channel, chat_id=chat_id)
+    remember_numbered(ctx, channel=channel, chat_id=chat_id, reply=reply)
     return Outgoing(channel=Channel(channel), chat_id=chat_id, reply=reply, ticket_code=ticket.code,
                     extra={"card_id": card.id})
 
 
-def post_office_card(ctx: TicketScope, ticket: Ticket) -> Outgoing | None:
-    """The card for the office group that now owns the ticket (None when the office has no group yet)."""
-    target = office_group_chat(ctx.session, ticket.office_code)
-    if target is None:
-        return None
-    return show_card(ctx, ticket, channel=target[0], chat_id=target[1])
+def remember_numbered(ctx: TicketScope, *, channel: str, chat_id: str, reply: Reply) -> None:
+    """A Zalo private chat shows more than five actions as a numbered list: remember the card's
+    payloads in the official's conversation, so a typed digit presses the same (opaque) button."""
+    payloads = [b.payload for row in reply.buttons for b in row]
+    if channel != str(Channel.ZALO) or is_zalo_group(channel, chat_id) or not payloads:
+        return
+    chat, own = getattr(ctx, "chat", None), getattr(ctx, "data", None)
+    if chat is not None and getattr(ctx, "official", None) is not None and chat.key == f"{channel}:{chat_id}" \
+            and isinstance(own, dict):
+        own["buttons"] = payloads             # the official's own turn: its data is stored at the end
+        return
+    if find_official(ctx.session, channel=channel, user_id=chat_id) is None:
+        return
+    set_conversation_value(ctx.session, channel=channel, user_id=chat_id, key="buttons", value=payloads, now=ctx.now)
+
+
+def office_cards(ctx: TicketScope, ticket: Ticket) -> list[Outgoing]:
+    """The card for everyone the owning office is reached by (bot.tickets.recipients): its groups on
+    every channel, else its officials privately, else the leaders."""
+    return [show_card(ctx, ticket, channel=r.channel, chat_id=r.chat_id)
+            for r in office_recipients(ctx.session, ctx.settings, ticket.office_code)]
+
+
+def post_office_card(ctx: TicketStep, ticket: Ticket) -> Outgoing | None:
+    """The office's cards: every one but the first is queued through ctx.notify, the first is returned
+    for the caller to queue (None when nobody at all can be reached)."""
+    found = office_cards(ctx, ticket)
+    for extra in found[1:]:
+        ctx.notify(extra)
+    return found[0] if found else None
 
 
 def refresh_cards(ctx: TicketScope, ticket: Ticket) -> list[Outgoing]:
@@ -127,6 +166,7 @@ def refresh_cards(ctx: TicketScope, ticket: Ticket) -> list[Outgoing]:
             card.active = False
         card.updated_at = ctx.now
         reply = render_card(ctx, ticket, channel=card.channel, chat_id=card.chat_id, live=live)
+        remember_numbered(ctx, channel=card.channel, chat_id=card.chat_id, reply=reply)
         messages.append(Outgoing(channel=Channel(card.channel), chat_id=card.chat_id, reply=reply,
                                  ticket_code=ticket.code, extra={"edit_card": card.id}))
     return messages

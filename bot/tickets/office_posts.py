@@ -7,8 +7,8 @@ from typing import Any
 from bot.tickets.context import TicketStep
 from bot.core.domain import Attachment, Channel, Outgoing, Reply
 from bot.tickets import cards
+from bot.tickets.recipients import office_recipients
 from storage.models import Ticket
-from storage.officials import office_group_chat
 
 
 def after_change(ctx: TicketStep, ticket: Ticket) -> None:
@@ -19,11 +19,11 @@ def after_change(ctx: TicketStep, ticket: Ticket) -> None:
 
 def post_to_office(ctx: TicketStep, ticket: Ticket, template: str, *, attachments: tuple[Attachment, ...] = (),
                    attachments_channel: str = "", **context: Any) -> None:
-    """A message in the group of the office that holds the ticket (when it has one)."""
-    target = office_group_chat(ctx.session, ticket.office_code)
-    if target is not None:
-        files = attachments if target[0] == attachments_channel else ()
-        ctx.notify(Outgoing(channel=Channel(target[0]), chat_id=target[1],
+    """A message to the office that holds the ticket: its groups, else its officials, else the leaders
+    (bot.tickets.recipients, the same resolver as the cards)."""
+    for target in office_recipients(ctx.session, ctx.settings, ticket.office_code):
+        files = attachments if target.channel == attachments_channel else ()
+        ctx.notify(Outgoing(channel=Channel(target.channel), chat_id=target.chat_id,
                             reply=Reply(text=ctx.texts.render(template, code=ticket.code, **context),
                                         attachments=files),
                             ticket_code=ticket.code))

@@ -13,13 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.intake.attachments import check_attachment
 from storage.engine import read_session, write_session
-from storage.models import Ticket, TicketAttachment
+from storage.attachments import pending_downloads, record_stored_copy
 
 log = logging.getLogger(__name__)
 SKIPPED_TOO_LARGE = "skipped:too-large"
@@ -29,22 +28,12 @@ SKIPPED_UNAVAILABLE = "skipped:unavailable"
 def _pending(engine: Engine, limit: int) -> list[tuple[int, str, str, str, int, str]]:
     """Telegram attachments with no stored copy and no verdict yet."""
     with read_session(engine) as session:
-        rows = session.exec(
-            select(TicketAttachment.id, TicketAttachment.ref, TicketAttachment.kind, TicketAttachment.mime,
-                   TicketAttachment.size, Ticket.code)
-            .join(Ticket, col(Ticket.id) == TicketAttachment.ticket_id)
-            .where(TicketAttachment.path == "", TicketAttachment.ref != "", Ticket.channel == "telegram")
-            .order_by(col(TicketAttachment.id)).limit(limit)).all()
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+        return pending_downloads(session, channel="telegram", limit=limit)
 
 
 def _record(engine: Engine, attachment_id: int, path: str, size: int | None = None) -> None:
     with write_session(engine) as session:
-        row = session.get(TicketAttachment, attachment_id)
-        if row is not None:
-            row.path = path
-            if size is not None:
-                row.size = size
+        record_stored_copy(session, attachment_id, path, size)
 
 
 async def store_attachments(bot: Bot, engine: Engine, *, directory: str | Path, max_bytes: int,

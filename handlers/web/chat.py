@@ -14,26 +14,35 @@ import asyncio
 import html
 import logging
 import re
-import secrets
 from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot.core.domain import Attachment, Channel, Inbound, Location, Reply
+from sqlalchemy.exc import OperationalError
+
+from bot.core.domain import Attachment, Channel, Inbound, Reply
+from bot.core.throttles import DoorThrottle
+from bot.intake.attachments import check_attachment
+from bot.intake.upload_files import folder_bytes, upload_name, web_folder
 from bot.service.transactions import Service
-from bot.service.web_replies import conversation_started, fetch_replies
-from handlers.web.security import CSRF_HEADER, RateLimiter, Sessions
+from bot.service.web_replies import conversation_started, erase_transcript, fetch_replies
+from bot.tickets.channel_alerts import alert_storage_full
+from handlers.web.chat_input import BadInput, after_of, client_id_of, parse_message
+from handlers.web.doors import Refused, json_response
+from handlers.web.security import CSRF_FIELD, CSRF_HEADER, RateLimiter, Sessions, client_address
 from storage.engine import write_session
 from storage.models import TicketAttachment
 
 log = logging.getLogger(__name__)
-CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 ALLOWED_TAG_RE = re.compile(r"</?(b|strong|i|em|u|ins|s|strike|del|code|pre|br)\s*/?>", re.IGNORECASE)
 LINK_RE = re.compile(r"<a\s+href=\"(https?://[^\"<>\s]+)\">", re.IGNORECASE)
 TAG_RE = re.compile(r"<[^>]*>")
 IMAGE_TYPES = MappingProxyType({b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png")})
+MIME = MappingProxyType({".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"})
+GAUGE_SECONDS = 300.0          # the uploads' total size is measured again this often
+ALERT_SECONDS = 3600.0         # at most one storage alert an hour
 
 
 def safe_html(text: str) -> str:
@@ -79,117 +88,184 @@ def link_web_files(engine: Engine, folder: Path) -> int:
 
 
 class WebChat:
-    """Request handlers of /chat and /chat/api/*."""
+    """Request handlers of /chat and /chat/api/*. Every refusal is a 4xx/503 with a Vietnamese message."""
 
     def __init__(self, service: Service, sessions: Sessions) -> None:
         self.service = service
         self.services = service.services
         self.sessions = sessions
-        portal = self.services.settings.portal
-        self.limiter = RateLimiter(portal.chat_messages_per_minute, 60.0)
+        settings = self.services.settings
+        self.limiter = RateLimiter(settings.portal.chat_messages_per_minute, 60.0)
+        self.throttle = DoorThrottle(settings.doors)
+        self.folder = web_folder(settings.storage.attachments_dir)
+        self._gauge: tuple[float, int] = (float("-inf"), 0)     # (measured at, bytes) of the uploads
+        self._alerted = float("-inf")
+
+    def refuse(self, reason: str, status: int) -> Refused:
+        return Refused(self.services.texts, reason, status)
 
     async def page(self, request: web.Request) -> web.Response:
         """The chat page (add ?embed=1 inside an iframe on the commune's website)."""
         sid = self.sessions.new_or_existing(request)
         body = self.services.texts.render("web/chat", commune=self.services.settings.commune,
-                                          csrf=self.sessions.csrf_token(sid), embedded=request.query.get("embed") == "1")
+                                          csrf=self.sessions.csrf_token(sid), embedded=request.query.get("embed") == "1",
+                                          ended=request.query.get("da-ket-thuc") == "1")
         response = web.Response(text=body, content_type="text/html")
         self.sessions.ensure(request, response, sid)
         return response
 
+    async def end(self, request: web.Request) -> web.Response:
+        """POST /chat/ket-thuc ("Kết thúc phiên", shared computers): the transcript is erased and the
+        cookie dropped; the next visitor starts a new, empty session."""
+        try:
+            form = await request.post()
+        except ValueError:
+            raise self.refuse("format", 400) from None
+        sid = self._session(request, str(form.get(CSRF_FIELD, "")))
+        await asyncio.to_thread(erase_transcript, self.services.engine, self.sessions.pseudonym(sid))
+        response = web.HTTPSeeOther("/chat?da-ket-thuc=1")
+        self.sessions.end(response)
+        raise response
+
+    def _session(self, request: web.Request, token: str | None) -> str:
+        try:
+            return self.sessions.check_csrf(request, token)
+        except web.HTTPForbidden:
+            raise self.refuse("session", 403) from None
+
     def _user(self, request: web.Request) -> str:
-        sid = self.sessions.check_csrf(request, request.headers.get(CSRF_HEADER))
-        user_id = self.sessions.pseudonym(sid)
+        user_id = self.sessions.pseudonym(self._session(request, request.headers.get(CSRF_HEADER)))
         if not self.limiter.allow(user_id):
-            raise web.HTTPTooManyRequests(text="slow down", content_type="text/plain")
+            raise self.refuse("too_fast", 429)
         return user_id
+
+    def _address(self, request: web.Request) -> str:
+        return client_address(request, self.services.settings.portal.trusted_proxies)
+
+    async def _take(self, kinds: tuple[tuple[str, str], ...], *, record: bool = True) -> bool:
+        """Count one event of each (kind, who) against the per-address/session limits; False if over."""
+        def run() -> bool:
+            now = self.services.clock.now()
+            with write_session(self.services.engine) as session:
+                if not all(self.throttle.allowed(session, kind, who, now=now) for kind, who in kinds):
+                    return False
+                if record:
+                    for kind, who in kinds:
+                        self.throttle.record(session, kind, who, now=now)
+            return True
+
+        return await asyncio.to_thread(run)
 
     async def send(self, request: web.Request) -> web.Response:
         """Text, a button payload or a location from the browser → one Inbound."""
         user_id = self._user(request)
         try:
-            data = await request.json()
-        except ValueError:
-            raise web.HTTPBadRequest(text="JSON expected", content_type="text/plain") from None
-        client_id = str(data.get("client_id", ""))
-        if not CLIENT_ID_RE.match(client_id):
-            raise web.HTTPBadRequest(text="client_id", content_type="text/plain")
-        text = str(data.get("text") or "")[:4000]
-        payload = data.get("payload")
-        location = None
-        if isinstance(data.get("location"), dict):
-            try:
-                location = Location(float(data["location"]["latitude"]), float(data["location"]["longitude"]))
-            except (KeyError, TypeError, ValueError):
-                raise web.HTTPBadRequest(text="location", content_type="text/plain") from None
-        if not text and payload is None and location is None:
-            raise web.HTTPBadRequest(text="empty", content_type="text/plain")
-        inbound = Inbound(channel=Channel.WEB, user_id=user_id, chat_id=user_id, external_id=f"{user_id[:40]}:{client_id}",
-                          text=text, payload=str(payload)[:64] if payload is not None else None, location=location)
+            message = parse_message(await request.json())
+        except (ValueError, UnicodeDecodeError):
+            raise self.refuse("format", 400) from None
+        except BadInput as exc:
+            raise self.refuse(exc.reason, 400) from None
+        address = self._address(request)
+        if not await self._take((("message", address),)):
+            raise self.refuse("address_limit", 429)
+        inbound = Inbound(channel=Channel.WEB, user_id=user_id, chat_id=user_id,
+                          external_id=f"{user_id[:40]}:{message.client_id}", text=message.text,
+                          payload=message.payload, location=message.location, client_address=address)
         await self._handle(inbound)
-        return web.json_response({"ok": True})
+        return json_response({"ok": True})
 
     async def upload(self, request: web.Request) -> web.Response:
-        """A photo (JPEG, PNG or WebP, within the configured size) with an optional caption."""
+        """A photo (JPEG, PNG or WebP, within the configured size) with an optional caption; its
+        metadata (EXIF/GPS) is stripped by the same path as every channel's (bot/intake/attachments)."""
         user_id = self._user(request)
-        settings = self.services.settings
-        limit = settings.storage.max_attachment_bytes
-        reader = await request.multipart()
+        address = self._address(request)
+        quotas = (("upload", address), ("upload_session", user_id), ("message", address))
+        if not await self._take(quotas, record=False):
+            raise self.refuse("upload_limit", 429)
+        await self._check_ceiling()
         client_id, caption, stored = "", "", None
-        while (part := await reader.next()) is not None:
-            if part.name == "client_id":
-                client_id = (await part.text())[:40]
-            elif part.name == "caption":
-                caption = (await part.text())[:1000]
-            elif part.name == "photo" and stored is None:
-                stored = await self._store(part, limit)
-        if not CLIENT_ID_RE.match(client_id) or stored is None:
-            raise web.HTTPBadRequest(text="photo and client_id expected", content_type="text/plain")
+        try:
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if part.name == "client_id":
+                    client_id = (await part.text())[:41]
+                elif part.name == "caption":
+                    caption = (await part.text())[:1000]
+                elif part.name == "photo" and stored is None:
+                    stored = await self._store(part)
+            client_id = client_id_of(client_id)
+        except (BadInput, ValueError, AssertionError, LookupError, UnicodeDecodeError):
+            raise self.refuse("format", 400) from None
+        if stored is None:
+            raise self.refuse("format", 400)
         path, mime, size = stored
+        await self._take(quotas)
         attachment = Attachment(kind="photo", ref=f"web:{path.name}", mime=mime, size=size, path=str(path))
         inbound = Inbound(channel=Channel.WEB, user_id=user_id, chat_id=user_id, external_id=f"{user_id[:40]}:{client_id}",
-                          text=caption, attachments=(attachment,))
+                          text=caption.replace("\x00", ""), attachments=(attachment,), client_address=address)
         await self._handle(inbound)
-        return web.json_response({"ok": True})
+        return json_response({"ok": True})
 
-    async def _store(self, part, limit: int) -> tuple[Path, str, int]:  # noqa: ANN001 - aiohttp BodyPartReader
-        folder = Path(self.services.settings.storage.attachments_dir) / "web"
-        folder.mkdir(parents=True, exist_ok=True)
+    async def _check_ceiling(self) -> None:
+        """Refuse uploads (and alert an admin, at most hourly) once the uploads reach the ceiling."""
+        loop = asyncio.get_running_loop()
+        measured, used = self._gauge
+        if loop.time() - measured > GAUGE_SECONDS:
+            used = await asyncio.to_thread(folder_bytes, self.folder)
+            self._gauge = (loop.time(), used)
+        settings = self.services.settings
+        if used < settings.doors.storage_ceiling_bytes:
+            return
+        if loop.time() - self._alerted > ALERT_SECONDS:
+            self._alerted = loop.time()
+
+            def alert() -> None:
+                with write_session(self.services.engine) as session:
+                    alert_storage_full(session, settings=settings, texts=self.services.texts,
+                                       now=self.services.clock.now(), used=used)
+
+            await asyncio.to_thread(alert)
+        raise self.refuse("storage_full", 503)
+
+    async def _store(self, part) -> tuple[Path, str, int]:  # noqa: ANN001 - aiohttp BodyPartReader
+        limit = self.services.settings.storage.max_attachment_bytes
         chunks, size = [], 0
         while chunk := await part.read_chunk(64 * 1024):
             size += len(chunk)
             if size > limit:
-                raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+                raise self.refuse("too_large", 413)
             chunks.append(chunk)
-        data = b"".join(chunks)
-        kind = image_type(data[:16])
-        if kind is None:
-            raise web.HTTPUnsupportedMediaType(text="image/jpeg, image/png or image/webp", content_type="text/plain")
-        mime, ext = kind
-        path = folder / f"{secrets.token_hex(16)}{ext}"
-        await asyncio.to_thread(path.write_bytes, data)
-        return path, mime, size
+        checked = await asyncio.to_thread(check_attachment, "photo", b"".join(chunks), max_bytes=limit)
+        if not checked.ok:
+            raise self.refuse("too_large" if checked.reason == "too_large" else "wrong_type",
+                              413 if checked.reason == "too_large" else 415)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / upload_name(self.services.clock.now(), checked.extension)
+        await asyncio.to_thread(path.write_bytes, checked.data)
+        measured, used = self._gauge
+        self._gauge = (measured, used + len(checked.data))
+        return path, MIME.get(checked.extension, "application/octet-stream"), len(checked.data)
 
     async def _handle(self, inbound: Inbound) -> None:
         try:
             result = await asyncio.to_thread(self.service.handle_inbound, inbound)
+        except OperationalError:
+            raise       # nothing was committed: 503 (handlers/web/doors.py), the browser sends it again
         except Exception:  # noqa: BLE001 - apologise in the chat rather than leave the citizen waiting
             log.exception("web chat inbound failed")
             await asyncio.to_thread(self.service.handle_failure, inbound)
             return
         if result.ticket_codes:
-            folder = Path(self.services.settings.storage.attachments_dir) / "web"
-            await asyncio.to_thread(link_web_files, self.services.engine, folder)
+            await asyncio.to_thread(link_web_files, self.services.engine, self.folder)
 
     async def messages(self, request: web.Request) -> web.Response:
         """Replies for this browser's chat after a given id."""
-        sid = self.sessions.check_csrf(request, request.headers.get(CSRF_HEADER))
-        user_id = self.sessions.pseudonym(sid)
+        user_id = self.sessions.pseudonym(self._session(request, request.headers.get(CSRF_HEADER)))
         try:
-            after = max(0, int(request.query.get("after", "0")))
-        except ValueError:
-            after = 0
+            after = after_of(request.query.get("after"))
+        except BadInput:
+            raise self.refuse("format", 400) from None
         engine, now = self.services.engine, self.services.clock.now()
         rows = await asyncio.to_thread(fetch_replies, engine, user_id, after=after, now=now)
         started = True if rows or after else await asyncio.to_thread(conversation_started, engine, user_id)
-        return web.json_response({"messages": [reply_json(m.id, m.reply) for m in rows], "started": started})
+        return json_response({"messages": [reply_json(m.id, m.reply) for m in rows], "started": started})

@@ -5,6 +5,7 @@ restarts and add up across several processes."""
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timezone
@@ -65,7 +66,8 @@ class DatabaseCollector(Collector):
 class Metrics:
     """The registry, the latency middleware and the /metrics handler."""
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(self, engine: Engine, clock: Clock, *, token: str = "") -> None:
+        self.token = token
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(DatabaseCollector(engine, clock))
         self.latency = Histogram("danvan_http_request_duration_seconds", "HTTP request latency",
@@ -85,6 +87,10 @@ class Metrics:
             self.latency.labels(route, request.method).observe(time.perf_counter() - started)
 
     async def handler(self, request: web.Request) -> web.Response:
-        """The Prometheus text format."""
+        """The Prometheus text format, only with "Authorization: Bearer <doors.metrics_token>";
+        without a configured token /metrics does not exist on the citizens' port."""
+        supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not self.token or not hmac.compare_digest(supplied.encode(), self.token.encode()):
+            raise web.HTTPNotFound()
         body = await asyncio.to_thread(generate_latest, self.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

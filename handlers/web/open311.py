@@ -8,25 +8,37 @@ from types import MappingProxyType
 
 import asyncio
 import logging
+import math
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from aiohttp import web
-from sqlmodel import select
 
 from bot.interop import open311
 from bot.interop.api_keys import find_api_key
 from bot.interop.open311 import Open311Error, RequestQuery
 from bot.service.transactions import Service, Services
+from handlers.web.doors import json_response
 from storage.engine import read_session, write_session
-from storage.models import ApiKey, Office, Ticket
+from storage.tickets import office_names
+from storage.models import ApiKey, Ticket
 
 log = logging.getLogger(__name__)
 PREFIX = "/open311/v2"
 FMT = "{fmt:json|xml}"
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
+# Characters XML 1.0 cannot hold at all (control characters, lone surrogates, U+FFFE/U+FFFF).
+XML_INVALID_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+MAX_IDS = 200
+MAX_ID_CHARS = 40
 XML_LIST_ITEMS = MappingProxyType({"services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
                   "values": "value", "endpoints": "endpoint", "formats": "format"})
+
+
+def xml_text(value: Any) -> str:
+    """Text XML can carry, whatever the input held (an error may quote a query)."""
+    return XML_INVALID_RE.sub("", str(value))
 
 
 def _xml_value(parent: ET.Element, key: str, value: Any) -> None:
@@ -35,13 +47,15 @@ def _xml_value(parent: ET.Element, key: str, value: Any) -> None:
         child_name = XML_LIST_ITEMS.get(key, "item")
         for item in value:
             _xml_fill(ET.SubElement(element, child_name), item) if isinstance(item, dict) else \
-                setattr(ET.SubElement(element, child_name), "text", str(item))
+                setattr(ET.SubElement(element, child_name), "text", xml_text(item))
     elif isinstance(value, dict):
         _xml_fill(element, value)
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
+    elif isinstance(value, float) and not math.isfinite(value):
+        return
     elif value is not None:
-        element.text = str(value)
+        element.text = xml_text(value)
 
 
 def _xml_fill(element: ET.Element, data: dict[str, Any]) -> None:
@@ -64,7 +78,7 @@ def to_xml(root: str, data: Any) -> bytes:
 def respond(request: web.Request, root: str, data: Any, *, status: int = 200) -> web.Response:
     if request.match_info.get("fmt") == "xml":
         return web.Response(body=to_xml(root, data), status=status, content_type="text/xml", charset="utf-8")
-    return web.json_response(data, status=status)
+    return json_response(data, status=status)
 
 
 def error(request: web.Request, status: int, description: str) -> web.Response:
@@ -86,7 +100,8 @@ class Open311:
             raise Open311Error(404, f"jurisdiction_id {wanted} not found")
 
     async def discovery(self, request: web.Request) -> web.Response:
-        base = f"{request.scheme}://{request.host}{PREFIX}"
+        # From config, never from the Host header (which any client can set).
+        base = self.settings.doors.public_base_url.rstrip("/") + PREFIX
         data = {"changeset": "2026-11-26T00:00:00Z", "contact": self.settings.commune.full_name,
                 "key_service": self.services.texts.label("open311_key_service"),
                 "endpoints": [{"specification": SPEC_URL, "url": base, "changeset": "2026-11-26T00:00:00Z",
@@ -110,7 +125,7 @@ class Open311:
 
     def _views(self, tickets: list[Ticket]) -> list[dict[str, Any]]:
         with read_session(self.services.engine) as session:
-            offices = {o.code: o.name for o in session.exec(select(Office))}
+            offices = office_names(session)
         texts = self.services.texts
         return [open311.request_view(self.settings, t, offices=offices, status_notes=texts.label(f"status_{t.status}"))
                 for t in tickets]
@@ -122,8 +137,11 @@ class Open311:
             statuses = tuple(s.strip() for s in q.get("status", "").split(",") if s.strip())
             if any(s not in ("open", "closed") for s in statuses):
                 raise Open311Error(400, "status must be open or closed")
+            ids = tuple(i for i in q.get("service_request_id", "").split(",") if i.strip())
+            if len(ids) > MAX_IDS or any(len(i.strip()) > MAX_ID_CHARS for i in ids):
+                raise Open311Error(400, f"at most {MAX_IDS} service_request_id values of {MAX_ID_CHARS} characters")
             query = RequestQuery(
-                ids=tuple(i for i in q.get("service_request_id", "").split(",") if i.strip()),
+                ids=ids,
                 service_codes=tuple(c.strip() for c in q.get("service_code", "").split(",") if c.strip()),
                 start=open311.parse_w3c(q["start_date"]) if q.get("start_date") else None,
                 end=open311.parse_w3c(q["end_date"]) if q.get("end_date") else None, status=statuses)
@@ -139,6 +157,8 @@ class Open311:
 
     async def request_one(self, request: web.Request) -> web.Response:
         code = request.match_info["id"]
+        if len(code) > MAX_ID_CHARS:
+            return error(request, 404, "service_request_id not found")
 
         def load() -> list[dict[str, Any]]:
             with read_session(self.services.engine) as session:
@@ -166,8 +186,11 @@ class Open311:
 
     async def create(self, request: web.Request) -> web.Response:
         """POST requests: an API key is required; the request becomes a routed ticket."""
-        form = await request.post()
-        fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+        try:
+            form = await request.post()
+        except (ValueError, AssertionError, LookupError, UnicodeDecodeError):
+            return error(request, 400, "the body must be application/x-www-form-urlencoded or multipart/form-data")
+        fields = {str(k): str(v) for k, v in form.items() if isinstance(v, str)}
         key = fields.get("api_key") or request.headers.get("X-Api-Key", "")
 
         def authorise() -> int | None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from typing import Any
 
 from aiohttp import web
 
+from bot.core.attempts import AttemptLimiter
 from bot.interop.public_stats import PublicPage, build_public_page
 from bot.documents.report_docx import percent
 from bot.documents.statistics import Row
@@ -16,9 +16,7 @@ from bot.service.transactions import Services
 from bot.core.render import labels as label_texts
 from bot.intake.lookup import lookup_ticket, normalize_code
 from handlers.web.security import CSRF_FIELD, RateLimiter, Sessions, client_address
-from storage.engine import read_session
-
-MAX_CODE_FAILURES = 5          # wrong PINs per ticket code per hour, whoever tries
+from storage.engine import read_session, write_session
 
 
 def trend_chart(page: PublicPage, *, width: int = 640, height: int = 200) -> dict[str, Any]:
@@ -58,7 +56,7 @@ class PublicPages:
         self.sessions = sessions
         portal = services.settings.portal
         self.by_address = RateLimiter(portal.lookup_attempts_per_hour, 3600.0)
-        self.by_code = RateLimiter(MAX_CODE_FAILURES, 3600.0)
+        self.attempts = AttemptLimiter.from_settings(services.settings.doors)
         self._cached: tuple[float, str] | None = None
 
     def _today(self):  # noqa: ANN202
@@ -97,24 +95,39 @@ class PublicPages:
 
     async def lookup(self, request: web.Request) -> web.Response:
         """Code + PIN → status; rate-limited per address and per code; the same answer for any miss."""
-        form = await request.post()
-        sid = self.sessions.check_csrf(request, str(form.get(CSRF_FIELD, "")))
+        try:
+            form = await request.post()
+        except ValueError:
+            form = {}
+        try:
+            sid = self.sessions.check_csrf(request, str(form.get(CSRF_FIELD, "")))
+        except web.HTTPForbidden:        # an old or foreign form: say so, and offer a fresh one
+            return self._lookup_page(request, self.sessions.new_or_existing(request), status=403, error="session")
         code_raw, pin = str(form.get("code", ""))[:40], str(form.get("pin", ""))[:12]
         code = normalize_code(code_raw)
         if not self.by_address.allow(client_address(request, self.services.settings.portal.trusted_proxies)):
             return self._lookup_page(request, sid, status=429, error="limited", code=code or "")
         if code is None or not pin.strip().isdigit() or len(pin.strip()) != 6:
             return self._lookup_page(request, sid, status=400, error="format", code=code_raw)
-        code_key = hashlib.sha256(code.encode()).hexdigest()
+        client = client_address(request, self.services.settings.portal.trusted_proxies)
 
-        def find() -> dict[str, object] | None:
-            with read_session(self.services.engine) as session:
-                return lookup_ticket(session, self.services.settings, self.services.texts, code=code, pin=pin)
+        def find() -> tuple[str, dict[str, object] | None]:
+            # The one attempt limiter: wrong PINs counted per code on every channel and per address.
+            now = self.services.clock.now()
+            keys = {"scope": "pin", "subject": code, "client": client, "now": now}
+            with write_session(self.services.engine) as session:
+                if self.attempts.check(session, **keys).locked:
+                    return "limited", None
+                found = lookup_ticket(session, self.services.settings, self.services.texts, code=code, pin=pin)
+                if found is None:
+                    self.attempts.failed(session, **keys)
+                    return "not_found", None
+                self.attempts.succeeded(session, **keys)
+                return "", found
 
-        if self.by_code.blocked(code_key):
+        error, found = await asyncio.to_thread(find)
+        if error == "limited":
             return self._lookup_page(request, sid, status=429, error="limited", code=code)
-        found = await asyncio.to_thread(find)
         if found is None:
-            self.by_code.allow(code_key)          # one more wrong PIN for this code
             return self._lookup_page(request, sid, status=404, error="not_found", code=code)
         return self._lookup_page(request, sid, t=found, code=code)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
 import time
@@ -14,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
+
+from storage.crypto import DataKeyError, is_production
 
 SESSION_COOKIE = "dv_sid"
 CSRF_HEADER = "X-CSRF-Token"
@@ -26,6 +29,8 @@ def web_secret(keep_at: Path | None = None) -> bytes:
     value = os.environ.get("DANVAN_WEB_SECRET", "")
     if value:
         return value.encode()
+    if is_production():
+        raise DataKeyError("DANVAN_WEB_SECRET must be set when DANVAN_ENV=production")
     if keep_at is None:
         return secrets.token_bytes(32)
     try:
@@ -79,27 +84,49 @@ def _decorate(response: web.StreamResponse, request: web.Request, strict: str, e
 
 
 class Sessions:
-    """An opaque random session id in an HttpOnly cookie, and CSRF tokens derived from it."""
+    """Session ids issued by this server only: a random token, its issue time and a MAC over both
+    in an HttpOnly cookie. A cookie the server did not sign, or older than `lifetime`, is never
+    adopted (a fresh one is issued instead), so a client cannot choose its session id."""
 
-    def __init__(self, secret: bytes) -> None:
-        self.secret = secret
+    def __init__(self, secret: bytes, *, lifetime: float = 24 * 3600,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.secret, self.lifetime, self.clock = secret, lifetime, clock
+
+    def _mac(self, token: str, issued: str) -> str:
+        return hmac.new(self.secret, f"sid:{token}.{issued}".encode(), hashlib.sha256).hexdigest()[:24]
+
+    def issue(self) -> str:
+        token, issued = secrets.token_urlsafe(18), str(int(self.clock()))
+        return f"{token}.{issued}.{self._mac(token, issued)}"
 
     def get(self, request: web.Request) -> str | None:
+        """The request's session id when this server issued it and it has not expired."""
         value = request.cookies.get(SESSION_COOKIE, "")
-        return value if 20 <= len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum() else None
+        parts = value.split(".")
+        if len(value) > 96 or len(parts) != 3 or not parts[1].isdigit() or len(parts[1]) > 12:
+            return None
+        token, issued, mac = parts
+        if not hmac.compare_digest(self._mac(token, issued).encode(), mac.encode()):
+            return None
+        age = self.clock() - int(issued)
+        return value if -300 <= age < self.lifetime else None
 
     def ensure(self, request: web.Request, response: web.StreamResponse, sid: str | None = None) -> str:
         """The request's session id, or a new one set on `response`."""
-        sid = sid or self.get(request)
-        if sid is None:
-            sid = secrets.token_urlsafe(24)
+        sid = sid or self.get(request) or self.issue()
         if request.cookies.get(SESSION_COOKIE) != sid:
+            issued = int(sid.split(".")[1])
+            max_age = max(60, int(issued + self.lifetime - self.clock()))
             response.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="Lax", path="/",
-                                secure=request.secure, max_age=30 * 24 * 3600)
+                                secure=request.secure, max_age=max_age)
         return sid
 
+    def end(self, response: web.StreamResponse) -> None:
+        """Forget the session in this browser ("Kết thúc phiên")."""
+        response.del_cookie(SESSION_COOKIE, path="/")
+
     def new_or_existing(self, request: web.Request) -> str:
-        return self.get(request) or secrets.token_urlsafe(24)
+        return self.get(request) or self.issue()
 
     def csrf_token(self, sid: str) -> str:
         return hmac.new(self.secret, f"csrf:{sid}".encode(), hashlib.sha256).hexdigest()
@@ -107,7 +134,7 @@ class Sessions:
     def check_csrf(self, request: web.Request, supplied: str | None) -> str:
         """The session id when `supplied` is its CSRF token; otherwise 403."""
         sid = self.get(request)
-        if sid is None or not supplied or not hmac.compare_digest(self.csrf_token(sid), supplied):
+        if sid is None or not supplied or not hmac.compare_digest(self.csrf_token(sid).encode(), supplied.encode()):
             raise web.HTTPForbidden(text="CSRF token missing or invalid", content_type="text/plain")
         return sid
 
@@ -147,14 +174,38 @@ class RateLimiter:
             del self._hits[key]
 
 
+def _networks(trusted: tuple[str, ...]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    out = []
+    for item in trusted:
+        try:
+            out.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            continue
+    return out
+
+
+def _is_trusted(address: str, networks: list) -> bool:  # noqa: ANN001 - ip networks
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks if net.version == ip.version)
+
+
 def client_address(request: web.Request, trusted_proxies: tuple[str, ...] = ()) -> str:
-    """The client's address: the peer, or behind a trusted reverse proxy the last untrusted
-    X-Forwarded-For hop (so rate limits apply per citizen, not to the proxy)."""
+    """The client's address: the peer; only when the peer is one of the configured proxies, the
+    last X-Forwarded-For hop that is not a proxy (so limits apply per citizen, not to the proxy).
+    X-Forwarded-For from anyone else is ignored, as are hops that are not IP addresses."""
     peer = request.remote or "unknown"
-    if peer not in trusted_proxies:
+    networks = _networks(trusted_proxies)
+    if not networks or not _is_trusted(peer, networks):
         return peer
     hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
     for hop in reversed(hops):
-        if hop not in trusted_proxies:
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer                 # a malformed chain: believe no further hop
+        if not _is_trusted(hop, networks):
             return hop
     return peer

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.core.domain import Attachment, Channel, Contact, Inbound, Location
+from bot.core.domain import ZALO_GROUP_PREFIX, Attachment, Channel, Contact, Inbound, Location
 
 USER_MESSAGE_EVENTS = frozenset({
     "user_send_text", "user_send_image", "user_send_file", "user_send_location", "user_send_sticker",
     "user_send_audio", "user_send_video", "user_send_link", "user_send_gif", "user_send_business_card",
 })
 USER_EVENTS = USER_MESSAGE_EVENTS | {"follow", "unfollow", "user_submit_info"}
+GROUP_EVENT_PREFIX = "user_send_group_"          # user_send_group_text, _image, _file, ... (GMF)
+# Where a group event names its group: sources disagree (channels.md), so each is tried in order.
+GROUP_ID_FIELDS = ("recipient.group_id", "message.conversation_id", "group_id", "recipient.id")
+# Where a group message names the OA message it quotes (unconfirmed; configurable like the group id).
+QUOTE_FIELDS = ("message.quote_msg_id", "message.quote_message_id", "message.reply_to_msg_id", "message.quote.msg_id")
 RECEIPT_EVENTS = frozenset({"user_received_message", "user_seen_message"})
 ATTACHMENT_KINDS = MappingProxyType({"image": "photo", "gif": "photo", "audio": "audio", "voice": "voice", "video": "video",
                     "file": "document", "sticker": "sticker"})
@@ -118,9 +123,35 @@ def _submitted_info(event: dict[str, Any]) -> dict[str, str]:
     return fields
 
 
-def parse_event(event: dict[str, Any]) -> ParsedEvent:
-    """The Inbound a Zalo event stands for (external_id = its dedupe key), or why there is none."""
+def group_id(event: dict[str, Any], fields: tuple[str, ...] = GROUP_ID_FIELDS, *, oa_id: str = "") -> str:
+    """The group a group event came from: the first non-empty dotted field (never the OA's own id)."""
+    for path in fields:
+        node: Any = event
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        value = _text(node)
+        if value and value != oa_id:
+            return value
+    return ""
+
+
+def parse_event(event: dict[str, Any], *, group_fields: tuple[str, ...] = GROUP_ID_FIELDS,
+                oa_id: str = "", quote_fields: tuple[str, ...] = QUOTE_FIELDS) -> ParsedEvent:
+    """The Inbound a Zalo event stands for (external_id = its dedupe key), or why there is none.
+
+    A group event (user_send_group_*) becomes the same Inbound as its private twin, in the chat
+    "group:<group_id>" and not private."""
     name = _text(event.get("event_name"))
+    if name.startswith(GROUP_EVENT_PREFIX):
+        group = group_id(event, group_fields, oa_id=oa_id)
+        if not group:
+            return ParsedEvent(name, ignored="empty")
+        private = parse_event({**event, "event_name": "user_send_" + name.removeprefix(GROUP_EVENT_PREFIX)})
+        if private.inbound is None:
+            return ParsedEvent(name, ignored=private.ignored)
+        quoted = group_id(event, quote_fields)
+        return ParsedEvent(name, replace(private.inbound, chat_id=ZALO_GROUP_PREFIX + group, is_private=False,
+                                         reply_to_bot=bool(quoted), message_ref=quoted))
     if is_ignorable(name):
         return ParsedEvent(name, ignored="echo" if name.startswith("oa_send_") else "receipt")
     if name not in USER_EVENTS:
@@ -167,3 +198,4 @@ def parse_event(event: dict[str, Any]) -> ParsedEvent:
     if not text and not attachments:
         return ParsedEvent(name, ignored="empty")
     return ParsedEvent(name, Inbound(text=text, attachments=tuple(attachments), **base))
+

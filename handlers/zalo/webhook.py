@@ -260,7 +260,9 @@ class ZaloWebhook:
         """Hand one event to the core (True when it is done); its dedupe key makes a second pass a no-op."""
         try:
             data = json.loads(payload)
-            parsed = parse_event(data if isinstance(data, dict) else {})
+            parsed = parse_event(data if isinstance(data, dict) else {},
+                                 group_fields=tuple(self.settings.group.id_fields), oa_id=self.settings.group.oa_id,
+                                 quote_fields=tuple(self.settings.group.quote_fields))
         except ValueError:
             self._finish(event_id, "failed", "unreadable payload")
             return False

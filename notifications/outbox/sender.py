@@ -81,7 +81,7 @@ class OutboxSender:
 
     def __init__(self, engine: Engine, clock: Clock, senders: dict[str, ChannelSender], *,
                  max_attempts: int = 8, base_delay: float = 2.0, max_delay: float = 900.0, batch: int = 500,
-                 per_chat_batch: int = 20, concurrency: int = 16, poll_interval: float = 5.0,
+                 per_chat_batch: int = 20, concurrency: int = 48, poll_interval: float = 5.0,
                  on_dead: Callable[[int, str, str], None] | None = None,
                  only_chats: set[str] | None = None,
                  on_held: "Callable[[Session, Pending, HeldFailure], None] | None" = None,
@@ -94,7 +94,9 @@ class OutboxSender:
         self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
         self.batch, self.per_chat_batch, self.poll_interval = batch, per_chat_batch, poll_interval
         self.limits: dict[str, ChatLimits] = {name: (limits or {}).get(name) or ChatLimits() for name in senders}
-        self._semaphore = asyncio.Semaphore(concurrency)       # sends in flight, not chats waiting
+        # Sends in flight, not chats waiting: 30/s with a 1 s round trip keeps 30 in flight (16 capped
+        # the rate at 16/round trip: 27/s at 600 ms).
+        self._semaphore = asyncio.Semaphore(concurrency)
         # Its own thread for recording outcomes: in the shared default pool a mark-sent queued behind
         # dozens of webhook transactions for seconds, and a crash in that gap sends the message twice.
         self._marks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-marks")
@@ -290,7 +292,9 @@ class OutboxSender:
             limits = self.limits[row.channel]
             left = [r.id for r in rows[index:]]
             # A group's 20-per-minute window may hold a message longer than the lease: wait in slices,
-            # renewing in between, so the lease is always fresh (2/3 of it left) when a send starts.
+            # renewing in between, so the lease is fresh (2/3 of it left) when the wait starts and
+            # still has half left when the send starts (renewed then only after a long wait: a
+            # renewal there is a database write while the send holds its rate-limit slots).
             turn = None
             while turn is None:
                 if not await self._keep_lease(left, renewed):
@@ -302,12 +306,12 @@ class OutboxSender:
                                          is_group=row.chat_id.startswith("-"), backlog=len(rows) - index),
                         timeout=self.lease_seconds / 3)
             try:
-                still_ours = await self._keep_lease(left, renewed)
+                still_ours = await self._keep_lease(left, renewed, spent=1 / 2)
             except BaseException:
-                limits.done(turn)
+                limits.done(turn, answered=False)
                 raise
             if not still_ours:
-                limits.done(turn)
+                limits.done(turn, answered=False)
                 log.warning("outbox %s: lease lost; another process has this chat now", row.id)
                 return sent
             try:
@@ -315,8 +319,10 @@ class OutboxSender:
                     try:
                         await self._deliver(sender, row)
                     finally:
-                        limits.done(turn)       # dated at the answer: the server counted it before that
+                        limits.done(turn)       # dated from the answer: the server counted it before that
             except TemporaryFailure as exc:
+                if exc.retry_after is not None:
+                    limits.refused()            # a 429: the limiter's latency bet lost, back to strict
                 await self._record(self._mark_retry, row, str(exc), exc.retry_after, exc.remaining)
                 return sent
             except PermanentFailure as exc:
@@ -333,9 +339,9 @@ class OutboxSender:
             sent += 1
         return sent
 
-    async def _keep_lease(self, ids: list[int], renewed: list[datetime]) -> bool:
-        """Renew the lease on these rows when a third of it is spent; False when it is lost."""
-        if (self.lease_clock.now() - renewed[0]).total_seconds() <= self.lease_seconds / 3:
+    async def _keep_lease(self, ids: list[int], renewed: list[datetime], *, spent: float = 1 / 3) -> bool:
+        """Renew the lease on these rows when `spent` of it is spent; False when it is lost."""
+        if (self.lease_clock.now() - renewed[0]).total_seconds() <= self.lease_seconds * spent:
             return True
         if not await asyncio.to_thread(self._renew, ids):
             return False

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config.settings import ZaloSettings
-from bot.core.domain import Attachment, ButtonKind, Reply
+from bot.core.domain import ZALO_GROUP_PREFIX, Attachment, ButtonKind, Reply
 from bot.core.render import Texts, html_to_plain
 from notifications.outbox.channel import HeldFailure, PermanentFailure, TemporaryFailure
 from notifications.zalo.api import ZaloApiError, ZaloClient
@@ -62,18 +62,32 @@ class ZaloSender:
     channel = "zalo"
 
     def __init__(self, client: ZaloClient, tokens: ZaloTokens, texts: Texts, settings: ZaloSettings, *,
-                 window_open: Callable[[str], bool] | None = None, files_root: Path | None = None) -> None:
+                 window_open: Callable[[str], bool] | None = None, files_root: Path | None = None,
+                 on_group_failure: Callable[[str, int, str], None] | None = None) -> None:
         self.client, self.tokens, self.texts, self.settings = client, tokens, texts, settings
         self.window_open = window_open
         self.files_root = files_root
+        # Called (in a worker thread) once per error code when a group message is refused for good:
+        # quota exhausted or an unknown code; an admin is told once, not per message.
+        self.on_group_failure = on_group_failure
+        self._group_codes_alerted: set[int] = set()
 
     def min_interval(self, chat_id: str) -> float:
         return self.settings.per_chat_interval
 
     # --- rendering (pure) ---------------------------------------------------------------------
 
+    def render_group(self, chat_id: str, reply: Reply) -> list[dict[str, Any]]:
+        """Group (GMF) bodies: text only, no buttons (none are documented for groups), no 7-day window."""
+        recipient = {"group_id": chat_id.removeprefix(ZALO_GROUP_PREFIX)}
+        text = html_to_plain(reply.text).strip() or "…"
+        return [{"recipient": recipient, "message": {"text": part}}
+                for part in split_plain(text, self.settings.text_limit)]
+
     def render(self, chat_id: str, reply: Reply) -> list[dict[str, Any]]:
         """The request bodies for one reply, in sending order (images excluded: they need an upload)."""
+        if chat_id.startswith(ZALO_GROUP_PREFIX):
+            return self.render_group(chat_id, reply)
         recipient = {"user_id": chat_id}
         text = html_to_plain(reply.text).strip() or "…"
         flat = [b for row in reply.buttons for b in row]
@@ -110,7 +124,9 @@ class ZaloSender:
 
     # --- sending ------------------------------------------------------------------------------
 
-    async def send(self, chat_id: str, reply: Reply) -> None:
+    async def send(self, chat_id: str, reply: Reply) -> str | None:
+        if chat_id.startswith(ZALO_GROUP_PREFIX):
+            return await self._send_group(chat_id, reply)
         if self.window_open is not None and not await asyncio.to_thread(self.window_open, chat_id):
             notified = await self._send_template(chat_id, reply)
             raise HeldFailure("zalo: consultation window closed (no message from the citizen for 7 days)",
@@ -121,6 +137,30 @@ class ZaloSender:
             element = await self._image_element(attachment)
             if element:
                 await self._call(lambda token, e=element: self.client.send(token, self._media_body(chat_id, e)))
+
+    async def _send_group(self, chat_id: str, reply: Reply) -> str:
+        """Send to a group; returns the first message's id (a card remembers it, so quoting it names the ticket)."""
+        path = self.settings.group.message_path
+        first = ""
+        try:
+            for body in self.render_group(chat_id, reply):
+                answer = await self._call(lambda token, b=body: self.client.send(token, b, path=path), group=True)
+                data = answer.get("data") if isinstance(answer, dict) else None
+                first = first or (str(data.get("message_id") or "") if isinstance(data, dict) else "")
+            for attachment in reply.attachments:
+                element = await self._image_element(attachment)
+                if element:
+                    body = self._media_body(chat_id, element)
+                    body["recipient"] = {"group_id": chat_id.removeprefix(ZALO_GROUP_PREFIX)}
+                    await self._call(lambda token, b=body: self.client.send(token, b, path=path), group=True)
+        except ZaloApiError as exc:          # a group error we do not retry: tell an admin, once per code
+            if exc.code not in self._group_codes_alerted and self.on_group_failure is not None:
+                self._group_codes_alerted.add(exc.code)
+                await asyncio.to_thread(self.on_group_failure, chat_id, exc.code, exc.message[:200])
+            quota = exc.code in self.settings.group.quota_error_codes
+            raise PermanentFailure(f"zalo group: {'quota exhausted' if quota else 'refused'} ({exc.code})") from exc
+        self._group_codes_alerted.clear()
+        return first
 
     async def _image_element(self, attachment: Attachment) -> dict[str, str] | None:
         """Upload a stored image (jpg/png ≤ 1 MB) or point at its URL; other files are not sent."""
@@ -140,19 +180,31 @@ class ZaloSender:
             return {"url": attachment.ref}
         return None
 
-    async def _call(self, request: Callable[[str], Any]) -> Any:
-        """One API call with the current token; a rejected token is refreshed once and retried."""
+    async def _call(self, request: Callable[[str], Any], *, group: bool = False) -> Any:
+        """One API call with the current token; a rejected token is refreshed once and retried.
+
+        In a group, errors other than token, rate limit and bad parameter stay ZaloApiError (the
+        group sender decides: not retried, an admin alerted)."""
         token = await self.tokens.access_token()
         try:
             return await request(token)
         except ZaloApiError as exc:
             if exc.code not in TOKEN_ERRORS:
+                if group and self._group_own(exc):
+                    raise
                 raise self._failure(exc) from exc
         token = await self.tokens.refresh(stale=token)
         try:
             return await request(token)
         except ZaloApiError as exc:
+            if group and self._group_own(exc):
+                raise
             raise self._failure(exc) from exc
+
+    @staticmethod
+    def _group_own(exc: ZaloApiError) -> bool:
+        """A group error the group sender handles itself (not token, rate limit or bad parameter)."""
+        return exc.code not in TOKEN_ERRORS and exc.code not in (RATE_LIMITED, BAD_PARAMETER)
 
     def _failure(self, exc: ZaloApiError) -> Exception:
         """channels.md's error table as outbox outcomes."""

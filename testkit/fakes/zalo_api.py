@@ -38,6 +38,7 @@ class SentMessage:
     user_id: str
     body: dict[str, Any]
     path: str
+    message_id: str = ""
 
     @property
     def text(self) -> str:
@@ -69,6 +70,11 @@ class FakeZaloState:
     sent: list[SentMessage] = field(default_factory=list)
     uploads: list[bytes] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)     # group_id -> name, members, link
+    group_sent: list[SentMessage] = field(default_factory=list)         # user_id holds the group id
+    group_quota_left: int = 1000
+    quota_error: int = -1100              # the code the fake answers once the group quota is used up
+    quota_requests: list[dict[str, Any]] = field(default_factory=list)
 
 
 class FakeZalo:
@@ -94,6 +100,9 @@ class FakeZalo:
         app.router.add_post("/v3.0/oa/message/template", self._template)
         app.router.add_post("/v2.0/oa/upload/image", self._upload)
         app.router.add_post("/v4/oa/access_token", self._oauth)
+        app.router.add_post("/v3.0/oa/quota/group", self._group_quota)
+        app.router.add_post("/v3.0/oa/group/creategroupwithoa", self._group_create)
+        app.router.add_post("/v3.0/oa/group/message", self._group_message)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -146,7 +155,76 @@ class FakeZalo:
             await asyncio.sleep(0.02)
         return self.messages(user_id)
 
+    def add_group(self, name: str = "Nhóm đơn vị", members: tuple[str, ...] = ()) -> str:
+        """A group the OA already runs (as if created in the OA manager); returns its id."""
+        group_id = f"{next(_msg_ids) + 7000000000000000000}"
+        self.state.groups[group_id] = {"name": name, "members": list(members),
+                                       "link": f"https://zalo.me/g/{group_id[-8:]}"}
+        return group_id
+
+    def group_messages(self, group_id: str | None = None) -> list[SentMessage]:
+        return [m for m in self.state.group_sent if group_id is None or m.user_id == group_id]
+
+    async def wait_for_group(self, group_id: str, count: int, timeout: float = 5.0) -> list[SentMessage]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.group_messages(group_id)) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"only {len(self.group_messages(group_id))} messages in group {group_id}")
+            await asyncio.sleep(0.02)
+        return self.group_messages(group_id)
+
     # --- handlers -----------------------------------------------------------------------------
+
+    async def _group_quota(self, request: web.Request) -> web.Response:
+        denied = self._check_token(request)
+        if denied is not None:
+            return denied
+        body = await request.json()
+        self.state.quota_requests.append(body)
+        if not str(body.get("product_type", "")).startswith("gmf"):
+            return self._error(-201, "product_type must be a gmf package")
+        return web.json_response({"error": 0, "message": "Success",
+                                  "data": [{"asset_id": "asset-gmf-1", "product_type": body["product_type"],
+                                            "quota_type": body.get("quota_type", ""), "status": "available"}]})
+
+    async def _group_create(self, request: web.Request) -> web.Response:
+        denied = self._check_token(request)
+        if denied is not None:
+            return denied
+        body = await request.json()
+        members = body.get("member_user_ids", [])
+        if not body.get("group_name") or not body.get("asset_id"):
+            return self._error(-201, "group_name and asset_id are required")
+        if not isinstance(members, list) or len(members) > 99 or not all(isinstance(m, str) for m in members):
+            return self._error(-201, "member_user_ids: at most 99 string ids")
+        group_id = self.add_group(str(body["group_name"]), tuple(members))
+        return web.json_response({"error": 0, "message": "Success",
+                                  "data": {"group_id": group_id, "group_link": self.state.groups[group_id]["link"]}})
+
+    async def _group_message(self, request: web.Request) -> web.Response:
+        denied = self._check_token(request)
+        if denied is not None:
+            return denied
+        body = await request.json()
+        group = body.get("recipient", {}).get("group_id") if isinstance(body.get("recipient"), dict) else None
+        message = body.get("message") if isinstance(body.get("message"), dict) else {}
+        if not isinstance(group, str) or group not in self.state.groups:
+            return self._error(-201, "unknown recipient.group_id")
+        if not (message.get("text") or message.get("attachment")):
+            return self._error(-201, "message needs text or attachment")
+        if len(str(message.get("text", ""))) > 2000:
+            return self._error(-201, "text longer than 2000 characters")
+        if (message.get("attachment") or {}).get("payload", {}).get("buttons"):
+            return self._error(-201, "buttons are not supported in group messages")
+        if self.state.faults:
+            return self._error(self.state.faults.pop(0), "injected fault")
+        if self.state.group_quota_left <= 0:
+            return self._error(self.state.quota_error, "Group message quota exceeded")
+        self.state.group_quota_left -= 1
+        message_id = f"{next(_msg_ids):032x}"
+        self.state.group_sent.append(SentMessage(group, body, request.path, message_id))
+        return web.json_response({"error": 0, "message": "Success",
+                                  "data": {"message_id": message_id, "group_id": group}})
 
     @staticmethod
     def _error(code: int, message: str) -> web.Response:
@@ -288,6 +366,21 @@ def user_event(event_name: str, user_id: str, timestamp_ms: int, *, message: dic
 
 def text_event(user_id: str, text: str, timestamp_ms: int, **extra: Any) -> dict[str, Any]:
     return user_event("user_send_text", user_id, timestamp_ms, message={"text": text}, **extra)
+
+
+def group_text_event(user_id: str, group_id: str, text: str, timestamp_ms: int, *,
+                     where: str = "recipient.group_id", quote: str = "") -> dict[str, Any]:
+    """A member's text in an OA group; `where` puts the group id where that source says it is;
+    `quote` is the id of the OA message it replies to (the field name is unconfirmed)."""
+    event = user_event("user_send_group_text", user_id, timestamp_ms,
+                       message={"text": text, **({"quote_msg_id": quote} if quote else {})})
+    if where == "recipient.group_id":
+        event["recipient"] = {"id": OA_ID, "group_id": group_id}
+    elif where == "message.conversation_id":
+        event["message"]["conversation_id"] = group_id
+    else:
+        event["recipient"] = {"id": group_id}
+    return event
 
 
 def image_event(user_id: str, url: str, timestamp_ms: int, *, caption: str = "") -> dict[str, Any]:

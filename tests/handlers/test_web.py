@@ -20,7 +20,7 @@ from storage.engine import read_session, write_session
 from storage.models import OutboxMessage, Ticket, TicketAttachment
 from testkit.config import write_config
 from testkit.petitions import DENOUNCER_NAME, Spec, at, create, seed_period
-from testkit.web_driver import WebChatClient
+from testkit.web_driver import WebChatClient, serve_web, with_doors, with_portal
 
 
 
@@ -194,14 +194,16 @@ async def test_web_chat_requires_csrf_and_is_idempotent(services, server):
     assert first > 0 and await chat.pull() == []
 
 
-async def test_metrics(services, server):
-    http, base = server
-    chat = WebChatClient(http, base)
-    await chat.open()
-    await chat.say("/start")
-    new_ticket(services)
-    async with http.get(base + "/metrics") as response:
-        text = await response.text()
+async def test_metrics(services):
+    async with serve_web(with_doors(services, metrics_token="metrics-secret")) as (http, base):
+        chat = WebChatClient(http, base)
+        await chat.open()
+        await chat.say("/start")
+        new_ticket(services)
+        async with http.get(base + "/metrics") as response:
+            assert response.status == 404           # never public without the token
+        async with http.get(base + "/metrics", headers={"Authorization": "Bearer metrics-secret"}) as response:
+            text = await response.text()
     assert 'danvan_updates_received_total{channel="web"} 1.0' in text
     assert 'danvan_tickets{state="received"} 1.0' in text
     assert 'danvan_outbox_messages{channel="telegram",status="pending"}' not in text  # card rows only via intake
@@ -245,9 +247,13 @@ async def test_chat_sessions_survive_a_restart(services, tmp_path):
     assert secret_file.exists() and oct(secret_file.stat().st_mode & 0o777) == "0o600"
 
 
-async def test_rate_limit_follows_the_client_behind_the_proxy(services, server):
-    """Behind the (trusted, local) reverse proxy each citizen has their own lookup budget."""
-    http, base = server
+async def test_rate_limit_follows_the_client_behind_the_proxy(services):
+    """Behind the (configured, local) reverse proxy each citizen has their own lookup budget."""
+    async with serve_web(with_portal(services, trusted_proxies=("127.0.0.1",))) as (http, base):
+        await _rate_limit_behind_proxy(services, http, base)
+
+
+async def _rate_limit_behind_proxy(services, http, base):
     csrf = await lookup_csrf(http, base)
     limit = services.settings.portal.lookup_attempts_per_hour
     async def attempt(client: str, number: int) -> int:

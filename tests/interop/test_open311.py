@@ -135,10 +135,13 @@ async def test_post_cannot_file_a_complaint_or_a_private_category(services, root
         assert response.status_code == 400 and response.json()[0]["code"] == 400
 
 
-async def test_discovery(root):
-    response = await asyncio.to_thread(requests.get, f"{root}/discovery.json", timeout=10)
+async def test_discovery(root, services):
+    response = await asyncio.to_thread(requests.get, f"{root}/discovery.json", timeout=10,
+                                       headers={"Host": "attacker.example"})
     endpoint = response.json()["endpoints"][0]
-    assert endpoint["url"] == root and "text/xml" in endpoint["formats"]
+    # the configured public base URL, never the request's Host header
+    assert endpoint["url"] == services.settings.doors.public_base_url + "/open311/v2"
+    assert "text/xml" in endpoint["formats"]
     xml = await asyncio.to_thread(requests.get, f"{root}/discovery.xml", timeout=10)
     assert xmltodict.parse(xml.content)["discovery"]["endpoints"]["endpoint"]["specification"].endswith("GeoReport_v2")
 

@@ -58,15 +58,25 @@
     post({ payload: b.payload });
   }
 
-  function post(body) {
-    body.client_id = uid();
+  // A refusal carries its Vietnamese explanation in {"message": ...}; show it as it is.
+  function refusal(r, fallback) {
+    return r.json().then(function (d) { bubble("bot error", null, (d && d.message) || fallback); })
+      .catch(function () { bubble("bot error", null, fallback); });
+  }
+
+  function post(body, tries) {
+    body.client_id = body.client_id || uid();   // the same id on a retry: handled once
+    tries = tries || 0;
     return fetch("/chat/api/send", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify(body)
     }).then(function (r) {
-      if (r.status === 429) { bubble("bot error", null, "Ông/bà gửi nhanh quá, vui lòng chờ một chút rồi gửi lại."); }
-      else if (!r.ok) { bubble("bot error", null, "Chưa gửi được, ông/bà vui lòng thử lại."); }
+      if (r.status === 503 && tries < 6) {       // the server is busy: nothing was processed, send again
+        setTimeout(function () { post(body, tries + 1); }, 3000 * (tries + 1));
+        return;
+      }
+      if (!r.ok) { refusal(r, "Chưa gửi được, ông/bà vui lòng thử lại."); }
       soon();
     }).catch(function () { bubble("bot error", null, "Mất kết nối, ông/bà vui lòng thử lại."); });
   }
@@ -81,9 +91,7 @@
     return fetch("/chat/api/upload", {
       method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf }, body: data
     }).then(function (r) {
-      if (r.status === 413) { bubble("bot error", null, "Ảnh quá lớn, ông/bà vui lòng chọn ảnh nhỏ hơn."); }
-      else if (r.status === 415) { bubble("bot error", null, "Chỉ nhận ảnh JPG, PNG hoặc WebP."); }
-      else if (!r.ok) { bubble("bot error", null, "Chưa gửi được ảnh, ông/bà vui lòng thử lại."); }
+      if (!r.ok) { refusal(r, "Chưa gửi được ảnh, ông/bà vui lòng thử lại."); }
       soon();
     });
   }

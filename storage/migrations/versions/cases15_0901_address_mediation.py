@@ -1,7 +1,7 @@
 """case files: the sender's own address (sealed), the hamlet of a mediation team leader
 
 Revision ID: 0901_cases15
-Revises: 0009_merge_stress
+Revises: web13_backoffice
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from storage.crypto import SealedText
 
 revision = "0901_cases15"
-down_revision = "0009_merge_stress"
+down_revision = "web13_backoffice"
 branch_labels = None
 depends_on = None
 
