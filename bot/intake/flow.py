@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 
 from bot.tickets.cards import post_office_card
 from bot.conversation.engine import Choice, Flow, Step, Turn
-from bot.intake import address
+from bot.intake import address as sender_address
 from bot.core.throttles import DoorThrottle
 from bot.core.domain import ButtonKind, Channel, TicketType
 from bot.core.render import shorten
@@ -390,9 +390,9 @@ def set_contact(turn: Turn, *, mode: str, name: str, phone: str) -> None:
     if mode == "anonymous":
         draft.contact_address = ""
     turn.save_draft(draft)
-    if turn.data.get("editing") and address.next_step(turn) == "summary":
+    if turn.data.get("editing") and sender_address.next_step(turn) == "summary":
         turn.data.pop("editing", None)
-    turn.goto(address.next_step(turn))
+    turn.goto(sender_address.next_step(turn))
 
 
 def take_shared_contact(turn: Turn) -> None:
@@ -470,7 +470,7 @@ flow.step("contact_manual", Step(prompt=prompt_contact_manual, on_choice=choose_
                                  on_text=take_contact_manual, on_contact=take_shared_contact))
 flow.step("anonymous_denunciation", Step(prompt=prompt_anonymous_denunciation,
                                          on_choice=choose_anonymous_denunciation))
-address.register(flow)
+sender_address.register(flow)
 
 
 # --- summary and submission -------------------------------------------------------------------
@@ -516,8 +516,8 @@ def submit(turn: Turn) -> None:
         turn.say("citizen/anonymous_complaint_refused")
         turn.goto("contact")
         return
-    if address.missing(turn):
-        turn.goto(address.STEP)
+    if sender_address.missing(turn):
+        turn.goto(sender_address.STEP)
         return
     day_ago = (turn.now - timedelta(days=1)).timestamp()
     recent = [t for t in turn.data.get("submitted_at", []) if t > day_ago]

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, inspect, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.config.settings import Settings
 from bot.core.domain import SATISFIED_FROM, Attachment

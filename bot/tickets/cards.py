@@ -23,10 +23,12 @@ from storage.conversations import set_conversation_value
 from storage.officials import card_in_chat, cards_of_ticket, find_official, office_of_chat
 
 SUMMARY_CHARS = 1500
+# Before acceptance a card keeps to five buttons (Zalo shows at most five as buttons); referral outside
+# and mediation are offered once the office has taken the ticket up (/hoagiai works at any time).
 BUTTONS_BY_STATUS: dict[str, tuple[tuple[str, ...], ...]] = MappingProxyType({
-    S.RECEIVED: (("accept", "transfer"), ("request_info", "refuse"), ("refer", "mediate"), ("note",)),
-    S.TRANSFERRED: (("accept", "transfer"), ("request_info", "refuse"), ("refer", "mediate"), ("note",)),
-    S.REOPENED: (("accept", "transfer"), ("request_info", "refuse"), ("refer", "mediate"), ("note",)),
+    S.RECEIVED: (("accept", "transfer"), ("request_info", "refuse"), ("note",)),
+    S.TRANSFERRED: (("accept", "transfer"), ("request_info", "refuse"), ("note",)),
+    S.REOPENED: (("accept", "transfer"), ("request_info", "refuse"), ("note",)),
     S.ACCEPTED: (("progress", "resolve"), ("request_info", "transfer"), ("extend", "refuse"), ("refer", "mediate"),
                  ("note",)),
     S.IN_PROGRESS: (("progress", "resolve"), ("request_info", "transfer"), ("extend", "refuse"),
