@@ -51,7 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.report
 
 # Debian packages for the headless-browser and LibreOffice tests (they skip, saying so, without them).
-SYSTEM_PACKAGES := chromium chromium-driver libreoffice-writer-nogui fonts-liberation2 poppler-utils
+SYSTEM_PACKAGES := chromium chromium-driver libreoffice-writer-nogui libreoffice-calc-nogui fonts-liberation2 poppler-utils
 system-deps:
 	@if dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then echo "system packages present"; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); fi

@@ -62,6 +62,7 @@ class Official(SQLModel, table=True):
     channel: str = Field(default="telegram", max_length=16)
     user_id: str = Field(max_length=64)
     active: bool = True
+    hamlet: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})   # a mediator's thôn
     created_at: datetime
 
 
@@ -103,6 +104,8 @@ class Ticket(SQLModel, table=True):
     anonymous: bool = False
     contact_name: str = Field(default="", sa_column=Column(SealedText(), nullable=False))
     contact_phone: str = Field(default="", sa_column=Column(SealedText(), nullable=False))
+    # the sender's own address (required for khiếu nại and tố cáo), never the incident's hamlet
+    contact_address: str = Field(default="", sa_column=Column(SealedText(), nullable=False, server_default=""))
     cosigners: int = 1
     latitude: Optional[float] = None
     longitude: Optional[float] = None
@@ -244,6 +247,7 @@ class OfficialInvite(SQLModel, table=True):
     office_code: Optional[str] = Field(default=None, foreign_key="offices.code")
     role: str = Field(max_length=16)
     display_name: str = ""
+    hamlet: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     created_at: datetime
     expires_at: datetime
     used_at: Optional[datetime] = None

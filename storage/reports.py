@@ -14,8 +14,10 @@ from storage.models import OutboxMessage, ProcessedInbound, Ticket, TicketEvent
 
 TICKET_FACTS = (Ticket.id, Ticket.code, Ticket.type, Ticket.category, Ticket.hamlet, Ticket.office_code,
                 Ticket.status, Ticket.cosigners, Ticket.anonymous, Ticket.received_at, Ticket.received_date,
-                Ticket.resolve_due, Ticket.channel, Ticket.source, Ticket.contact_name, Ticket.description)
-EVENT_FACTS = (TicketEvent.ticket_id, TicketEvent.at, TicketEvent.from_status, TicketEvent.to_status, TicketEvent.note)
+                Ticket.resolve_due, Ticket.channel, Ticket.source, Ticket.contact_name, Ticket.contact_address,
+                Ticket.description)
+EVENT_FACTS = (TicketEvent.ticket_id, TicketEvent.at, TicketEvent.from_status, TicketEvent.to_status, TicketEvent.note,
+               TicketEvent.action, TicketEvent.actor)
 
 
 def tickets_received_until(session: Session, until: date) -> list[Row]:

@@ -38,6 +38,7 @@ def submit(service: Service, *, user_id: str = "c1", type_label: str = "Phản �
     else:
         chat.press("Nhập họ tên")
         chat.send(contact)
+        chat.send("Xóm Trên, thôn Mẫu 1")                     # the sender's own address
     chat.press("Gửi đơn")
     chat.read()
     return chat, ticket_by_owner(service, len(all_tickets(service)))

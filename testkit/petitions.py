@@ -46,7 +46,7 @@ def create(services: Services, spec: Spec, *, channel: str = "telegram") -> Tick
                                 citizen_id=None, now=spec.received)
         ticket = created.ticket
         for target, moment in spec.path:
-            note = spec.answer if target == S.RESOLVED else ""
+            note = spec.answer if target in (S.RESOLVED, S.REFERRED, S.REFUSED) else ""
             change_status(session, ticket, target, actor="official:test", action=str(target), now=moment, note=note)
             if target == S.RESOLVED:
                 ticket.resolved_at = moment
@@ -81,8 +81,8 @@ def seed_period(services: Services) -> list[Ticket]:
              contact=(DENOUNCER_NAME, DENOUNCER_PHONE)),
         # anonymous tố cáo: information only
         Spec("to_cao", "an_ninh", "", at(7, 5)),
-        # mass petition, transferred
-        Spec("kien_nghi", "dat_dai", h0, at(20, 5), ((S.TRANSFERRED, at(22, 5)),), cosigners=12,
+        # mass petition, referred outside the commune (not within its competence)
+        Spec("kien_nghi", "dat_dai", h0, at(20, 5), ((S.REFERRED, at(22, 5)),), cosigners=12,
              description="=HYPERLINK(\"http://evil\",\"bấm\") nhiều hộ dân đề nghị xem xét việc thu hồi đất"),
         # after the period: not counted
         Spec("phan_anh", "ha_tang", h0, at(2, 7)),

@@ -142,6 +142,7 @@ async def file_petition(user: ZaloCitizen, *, type_label: str, description: str,
     if phone:
         await user.submit_info(name=name, phone=phone)
         await user.tap(name)
+        await user.say("Xóm Chợ, thôn Mẫu 2")                  # the sender's own address
     else:
         await user.tap("Không để lại")
         if type_label == "Tố cáo":

@@ -68,7 +68,7 @@ def build_ticket_page(desk: Desk, ticket: Ticket) -> dict[str, Any]:
         "t": view, "channel_name": desk.texts.channel_name(ticket.channel), "description": ticket.description, "files": files, "history": history, "links": links,
         "near": near, "allowed": allowed, "extension": extension, "received_at": ticket.received_at,
         "overdue": open_status and ticket.resolve_due < desk.today,
-        "hot_spot": ticket.cosigners >= settings.portal.hot_spot_cosigners
+        "hot_spot": ticket.cosigners >= settings.hotspots.cosigners
         or len(near) + 1 >= settings.portal.hot_spot_same_place,
         "offices": [o for o in settings.offices if o.code != ticket.office_code],
         "reachable": bool(recipients(session, ticket)),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import date, time
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +22,8 @@ from bot.config.deadline_rules import TypeRules, rules_from_config
 from bot.config.doors import DoorSettings
 
 TICKET_TYPE_CODES = ("phan_anh", "kien_nghi", "gop_y", "khieu_nai", "to_cao")
+# khiếu nại and tố cáo: identity required, archived by law, never public (bot.core.domain.COMPLAINT_TYPES)
+COMPLAINT_TYPE_CODES = ("khieu_nai", "to_cao")
 CATEGORY_CODES = (
     "dat_dai", "xay_dung", "ha_tang", "moi_truong", "nong_nghiep", "an_sinh", "van_hoa",
     "giao_duc", "y_te", "hanh_chinh", "an_ninh", "quoc_phong", "can_bo", "khac",
@@ -209,7 +212,6 @@ class PortalSettings(_Frozen):
     embed_origins: tuple[str, ...] = ()
     lookup_attempts_per_hour: int = Field(default=10, ge=1)
     chat_messages_per_minute: int = Field(default=30, ge=1)
-    hot_spot_cosigners: int = Field(default=5, ge=2)
     hot_spot_same_place: int = Field(default=3, ge=2)
     trend_months: int = Field(default=6, ge=1, le=24)
     public_cache_seconds: float = Field(default=30.0, ge=0)
@@ -222,7 +224,7 @@ class PortalSettings(_Frozen):
         for code in value:
             if code not in TICKET_TYPE_CODES:
                 raise ValueError(f"unknown ticket type {code!r}")
-            if code in ("khieu_nai", "to_cao"):
+            if code in COMPLAINT_TYPE_CODES:
                 raise ValueError(f"{code} is never public (khiếu nại and tố cáo stay private)")
         return value
 
@@ -244,8 +246,6 @@ class ReportSettings(_Frozen):
     recipients: tuple[str, ...] = ("UBND tỉnh Tuyên Quang (b/c)", "Thường trực Đảng ủy xã (b/c)",
                                    "Thường trực HĐND xã", "Chủ tịch, các Phó Chủ tịch UBND xã",
                                    "Ủy ban MTTQ Việt Nam xã")
-    six_month_deadline: str = Field(default="05-31", pattern=r"^\d{2}-\d{2}$")
-    annual_deadline: str = Field(default="11-30", pattern=r"^\d{2}-\d{2}$")
     draft_days_before: int = Field(default=10, ge=0, le=60)
     leader_chat_ids: tuple[str, ...] = ()
     output_dir: str = "data/reports"
@@ -325,6 +325,7 @@ class ReportDeadline(_Frozen):
     month: int = Field(ge=1, le=12)
     day: int = Field(ge=1, le=31)
     name: str
+    kind: str = Field(default="", pattern=r"^(6m|year|)$")   # which petition report falls due then
 
 
 class ScheduleSettings(_Frozen):
@@ -338,8 +339,8 @@ class ScheduleSettings(_Frozen):
     digest: WeeklySlot = WeeklySlot(weekday=0, at=time(7, 30))
     reception: ReceptionSettings = ReceptionSettings()
     report_deadlines: tuple[ReportDeadline, ...] = (
-        ReportDeadline(month=5, day=31, name="Báo cáo kết quả 6 tháng"),
-        ReportDeadline(month=11, day=30, name="Báo cáo tổng kết năm"))
+        ReportDeadline(month=5, day=31, name="Báo cáo kết quả 6 tháng", kind="6m"),
+        ReportDeadline(month=11, day=30, name="Báo cáo tổng kết năm", kind="year"))
     report_offsets_days: tuple[int, ...] = (10, 3)
     report_at: time = time(8, 0)
     leaders_chat_id: str = ""                     # a leaders' group; used when no leader is registered
@@ -360,6 +361,16 @@ class HotspotSettings(_Frozen):
     alert_max_age_hours: int = Field(default=48, ge=1)  # older tickets are linked but not alerted
 
 
+class MediationSettings(_Frozen):
+    """Hòa giải ở cơ sở (Luật Hòa giải ở cơ sở 2013): how long the team leader has to assign
+    mediators and to start, from the referral. VERIFY against the law (docs/deadlines.md)."""
+
+    assign_days: int = Field(default=3, ge=1, le=30)
+    start_days: int = Field(default=5, ge=1, le=60)
+    working_days: bool = True
+    justice_office: str = "VP"       # the commune's Tư pháp official sits here and may see the parties
+
+
 class DeliverySettings(_Frozen):
     max_attempts: int = Field(default=8, ge=1)
     base_delay: float = Field(default=2.0, gt=0)
@@ -371,6 +382,14 @@ class DeliverySettings(_Frozen):
     @classmethod
     def _ids_as_text(cls, value: Any) -> tuple[str, ...]:
         return tuple(str(v) for v in (value or ()))
+
+
+# Keys that duplicated another one (issue 11): each value is configured once.
+RETIRED_KEYS = MappingProxyType({
+    ("portal", "hot_spot_cosigners"): "hotspots.cosigners",
+    ("reports", "six_month_deadline"): "schedule.report_deadlines (kind: 6m)",
+    ("reports", "annual_deadline"): "schedule.report_deadlines (kind: year)",
+})
 
 
 class Settings(_Frozen):
@@ -399,6 +418,17 @@ class Settings(_Frozen):
     hotspots: HotspotSettings = HotspotSettings()
     delivery: DeliverySettings = DeliverySettings()
     doors: DoorSettings = DoorSettings()
+    mediation: MediationSettings = MediationSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_retired_keys(cls, raw: Any) -> Any:
+        """A value is configured once: an old duplicate key fails, naming the key that replaced it."""
+        if isinstance(raw, dict):
+            for (section, key), replacement in RETIRED_KEYS.items():
+                if isinstance(raw.get(section), dict) and key in raw[section]:
+                    raise ValueError(f"{section}.{key} is no longer read: configure {replacement} instead")
+        return raw
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from bot.config.settings import COMPLAINT_TYPE_CODES
+
 
 class Channel(StrEnum):
     TELEGRAM = "telegram"
@@ -44,6 +46,21 @@ class TicketStatus(StrEnum):
     TRANSFERRED = "transferred"
     REFUSED = "refused"
     REOPENED = "reopened"
+    REFERRED = "referred"            # sent to a body outside the UBND (not within competence)
+    MEDIATION = "mediation"          # with the hamlet's mediation team (hòa giải ở cơ sở)
+
+
+# khiếu nại and tố cáo: identity required, answered on legal deadlines, archived by law, never public.
+COMPLAINT_TYPES = frozenset(TicketType(code) for code in COMPLAINT_TYPE_CODES)
+PETITION_TYPES = frozenset({TicketType.PHAN_ANH, TicketType.KIEN_NGHI, TicketType.GOP_Y})
+
+# The national method: a 5-point scale, satisfied = an answer of 4 or 5.
+SATISFIED_FROM = 4
+
+
+def is_satisfied(rating: int | None) -> bool:
+    """True for a satisfaction answer of 4 (hài lòng) or 5 (rất hài lòng)."""
+    return rating is not None and rating >= SATISFIED_FROM
 
 
 class ButtonKind(StrEnum):

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.domain import COMPLAINT_TYPES
 from storage.models import Official, Ticket
 
-ROLES = ("official", "head", "leader", "admin", "inspector")
+ROLES = ("official", "head", "leader", "admin", "inspector", "mediator")
 CASE_ROLES = frozenset({"official", "head", "leader"})
-TICKET_ACTIONS = ("accept", "transfer", "request_info", "progress", "resolve", "extend", "refuse", "note")
+TICKET_ACTIONS = ("accept", "transfer", "request_info", "progress", "resolve", "extend", "refuse", "refer", "mediate",
+                  "note")
+# A hamlet's mediation team leader (role mediator, registered for one hamlet) works only on the
+# disputes of that hamlet, in private chat: refer, assign mediators, record the outcome.
+MEDIATOR_ACTIONS = frozenset({"mediate", "mediation_assign", "mediation_outcome"})
 READ_ACTIONS = ("view", "history")
 HEAD_ONLY = frozenset({"extend"})
 LEADER_PRIVATE_ONLY = frozenset({"reveal_identity"})
@@ -75,6 +80,8 @@ def can(actor: Official | None, action: str, ticket: Ticket | None, chat: ChatCo
                 return ALLOW
             return deny("wrong_chat")
         return deny("role")
+    if actor.role == "mediator" or action in ("mediation_assign", "mediation_outcome"):
+        return _mediator(actor, action, ticket, chat)
     if actor.role not in CASE_ROLES:
         return deny("role")                 # admin and inspector never see case content here
     if ticket is None:
@@ -92,6 +99,18 @@ def can(actor: Official | None, action: str, ticket: Ticket | None, chat: ChatCo
     if action in HEAD_ONLY and actor.role not in ("head", "leader"):
         return deny("role")
     return ALLOW
+
+
+def _mediator(actor: Official, action: str, ticket: Ticket | None, chat: ChatContext) -> Decision:
+    if actor.role != "mediator" or action not in MEDIATOR_ACTIONS:
+        return deny("role")
+    if ticket is None:
+        return deny("no_ticket")
+    if not actor.hamlet or ticket.hamlet != actor.hamlet:
+        return deny("other_hamlet")
+    if ticket.type in COMPLAINT_TYPES:
+        return deny("not_mediable")
+    return ALLOW if chat.is_private else deny("wrong_chat")
 
 
 def visible_to(actor: Official, ticket: Ticket) -> bool:

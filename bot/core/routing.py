@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from bot.config.settings import Settings
-from bot.core.domain import TicketType
-
-COMPLAINT_TYPES = frozenset({TicketType.KHIEU_NAI, TicketType.TO_CAO})
+from bot.core.domain import COMPLAINT_TYPES
 
 
 def route_ticket(settings: Settings, *, ticket_type: str, category: str, hamlet: str = "") -> str:

@@ -25,6 +25,7 @@ from bot.core.render import Texts
 FONT = "Times New Roman"
 BODY_PT = 14
 TABLE_PT = 12
+HEAD_PT = 11
 CONTENT_MM = 161.0     # A4 width minus 32 mm left and 17 mm right margins
 
 
@@ -110,23 +111,49 @@ def _stat_table(document, headers: list[str], rows: list[list[str]]) -> None:  #
     table = document.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    head_pt = HEAD_PT if len(headers) > 5 else TABLE_PT
     for cell, header in zip(table.rows[0].cells, headers):
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
-        _set_font(cell.paragraphs[0].add_run(header), size=TABLE_PT, bold=True)
+        _set_font(cell.paragraphs[0].add_run(header), size=head_pt, bold=True)
+    _repeat_header(table.rows[0])
     for values in rows:
         cells = table.add_row().cells
         last = values is rows[-1]
         for index, (cell, value) in enumerate(zip(cells, values)):
             cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.LEFT if index == 0 else WD_ALIGN_PARAGRAPH.CENTER
             _set_font(cell.paragraphs[0].add_run(value), size=TABLE_PT, bold=last)
-    first = 45.0 if len(headers) > 4 else 80.0
-    rest = (CONTENT_MM - first) / (len(headers) - 1)
-    _column_widths(table, [first] + [rest] * (len(headers) - 1))
+    _column_widths(table, column_widths(headers, head_pt))
     _para(document, "", size=6)
 
 
-def table_rows(report: PeriodReport, name: str, labels: dict[str, str]) -> list[list[str]]:
-    """The cells of one statistics table, a total line last."""
+def column_widths(headers: list[str], head_pt: float) -> list[float]:
+    """Widths in mm: every number column at least as wide as the longest word of its header (a
+    header never breaks inside a word), the first column takes what is left."""
+    def word_mm(word: str) -> float:
+        # bold Times ≈ 0.6 em a character (pt → mm: × 0.353), plus LibreOffice's 1.9 mm padding each side
+        return len(word) * head_pt * 0.6 * 0.353 + 4.5
+    rest = [max(14.0, max(word_mm(w) for w in h.split())) for h in headers[1:]]
+    first = CONTENT_MM - sum(rest)
+    if first < 32.0:                                  # too many columns: shrink them evenly
+        scale = (CONTENT_MM - 32.0) / sum(rest)
+        rest, first = [w * scale for w in rest], 32.0
+    return [min(first, 80.0)] + rest
+
+
+def _repeat_header(row) -> None:  # noqa: ANN001
+    """The header row repeats on each page a table spans, and is never split."""
+    properties = row._tr.get_or_add_trPr()  # noqa: SLF001
+    for tag in ("w:tblHeader", "w:cantSplit"):
+        element = OxmlElement(tag)
+        element.set(qn("w:val"), "true")
+        properties.append(element)
+
+
+def table_rows(report: PeriodReport, name: str, labels: dict[str, str],
+               channels: dict[str, str] | None = None) -> list[list[str]]:
+    """The cells of one statistics table, a total line last (each total is the sum of the lines
+    above it; in every row total = resolved + referred + pending)."""
+    channels = channels or {}
     def totals(rows: list[Row], fields: list[str]) -> list[str]:
         return [labels["total"]] + [str(sum(getattr(r, f) for r in rows)) for f in fields]
 
@@ -135,13 +162,17 @@ def table_rows(report: PeriodReport, name: str, labels: dict[str, str]) -> list[
         return body + [totals(rows, fields)]
 
     if name == "by_type":
-        return lines(report.by_type, ["carried", "new", "total", "resolved", "on_time", "late", "pending"])
+        return lines(report.by_type, ["carried", "new", "total", "resolved", "on_time", "late", "referred", "pending"])
     if name == "by_category":
-        return lines(report.by_category, ["total", "resolved", "pending"])
+        return lines(report.by_category, ["total", "resolved", "referred", "pending"])
     if name == "by_hamlet":
-        return lines(report.by_hamlet, ["total", "resolved", "pending"], blank=labels["unknown_hamlet"])
+        return lines(report.by_hamlet, ["total", "resolved", "referred", "pending"], blank=labels["unknown_hamlet"])
     if name == "by_office":
-        return lines(report.by_office, ["total", "resolved", "on_time", "late", "pending", "overdue"])
+        return lines(report.by_office, ["total", "resolved", "on_time", "late", "referred", "pending", "overdue"])
+    if name == "by_channel":
+        named = [Row(r.key, channels.get(r.key, r.key), r.carried, r.new, r.resolved, r.on_time, r.late, r.referred,
+                     r.pending, r.overdue) for r in report.by_channel]
+        return lines(named, ["total", "resolved", "referred", "pending"])
     if name == "handling":
         body = [[labels.get(f"status_{state}", state), str(count)]
                 for state, count in sorted(report.handling.items())]
@@ -193,7 +224,7 @@ def build_report_docx(report: PeriodReport, *, settings: Settings, texts: Texts,
                 run.font.highlight_color = WD_COLOR_INDEX.YELLOW
         elif line.startswith("[table:") and line.endswith("]"):
             name, *headers = line[7:-1].split("|")
-            _stat_table(document, headers, table_rows(report, name, labels))
+            _stat_table(document, headers, table_rows(report, name, labels, texts.channel_names()))
         else:
             _para(document, line, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent=True, after=6)
 
@@ -208,8 +239,35 @@ def build_report_docx(report: PeriodReport, *, settings: Settings, texts: Texts,
     _para(right, frame["signer_note"], size=12, italic=True)
     for _ in range(3):
         _para(right, "", size=14)
-    _para(right, settings.reports.signer_name, size=14, bold=True)
+    if settings.reports.signer_name:
+        _para(right, settings.reports.signer_name, size=14, bold=True)
+    else:                       # a marked blank for the office to fill, like the body's placeholders
+        blank = _para(right, frame["signer_name_blank"], size=14, bold=True, italic=True)
+        for run in blank.runs:
+            run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+    _page_numbers(section, frame["page"])
     return document
+
+
+def _page_numbers(section, word: str) -> None:  # noqa: ANN001
+    """"Trang N" centred in the footer of every page (a PAGE field Word and LibreOffice fill in)."""
+    paragraph = section.footer.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _set_font(paragraph.add_run(f"{word} "), size=12)
+    run = paragraph.add_run()
+    _set_font(run, size=12)
+    for kind, text in (("begin", None), (None, "PAGE"), ("separate", None), (None, "1"), ("end", None)):
+        if kind is not None:
+            element = OxmlElement("w:fldChar")
+            element.set(qn("w:fldCharType"), kind)
+        elif text == "PAGE":
+            element = OxmlElement("w:instrText")
+            element.set(qn("xml:space"), "preserve")
+            element.text = " PAGE "
+        else:
+            element = OxmlElement("w:t")
+            element.text = text
+        run._r.append(element)  # noqa: SLF001
 
 
 def write_report_docx(report: PeriodReport, out: Path, *, settings: Settings, texts: Texts, today: date) -> Path:

@@ -11,13 +11,16 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlmodel import Session
 
 from bot.config.settings import Settings
+from bot.core.domain import COMPLAINT_TYPES, is_satisfied
+from bot.core.lifecycle import CLOSED, NOT_COMPETENT_STATUSES, RESOLVED_STATUSES, final_answer
 from storage.models import Ticket, TicketEvent
 from storage.reports import satisfaction_answers, ticket_batches, tickets_by_id
 
-FINISHED = frozenset({"resolved", "closed", "refused", "transferred"})
-RESOLVED = frozenset({"resolved", "closed"})
-COMPLAINT_TYPES = ("khieu_nai", "to_cao")
-PETITION_TYPES = ("phan_anh", "kien_nghi", "gop_y")
+# THE sets (bot.core.lifecycle) as plain strings. An internal transfer is neither finished nor
+# outside competence: it is open at the receiving office.
+FINISHED = frozenset(CLOSED)
+RESOLVED = frozenset(str(s) for s in RESOLVED_STATUSES)
+NOT_COMPETENT = frozenset(str(s) for s in NOT_COMPETENT_STATUSES)
 MAX_HOT_SPOTS = 15
 MAX_CODES_LISTED = 10
 
@@ -55,11 +58,15 @@ class Row:
     resolved: int = 0
     on_time: int = 0
     late: int = 0
+    referred: int = 0      # not within competence: referred outside or the citizen guided elsewhere
     pending: int = 0
     overdue: int = 0
+    mediated: int = 0      # referred to the hamlet's mediation team during the period
+    mediation_success: int = 0
 
     @property
     def total(self) -> int:
+        """carried + new = resolved + referred + pending (every table adds up)."""
         return self.carried + self.new
 
 
@@ -91,8 +98,12 @@ class PeriodReport:
     by_hamlet: list[Row] = field(default_factory=list)
     by_office: list[Row] = field(default_factory=list)
     handling: dict[str, int] = field(default_factory=dict)
+    by_channel: list[Row] = field(default_factory=list)
     complaints: Row = field(default_factory=lambda: Row("complaints", ""))
     petitions: Row = field(default_factory=lambda: Row("petitions", ""))
+    mediated: int = 0
+    mediation_success: int = 0
+    mediation_failed: int = 0
     surveys_asked: int = 0
     ratings: list[int] = field(default_factory=list)
     hot_spots: list[HotSpot] = field(default_factory=list)
@@ -113,7 +124,7 @@ class PeriodReport:
 
     @property
     def satisfied(self) -> int:
-        return sum(1 for r in self.ratings if r >= 4)
+        return sum(1 for r in self.ratings if is_satisfied(r))
 
     @property
     def satisfaction_rate(self) -> float | None:
@@ -124,6 +135,11 @@ class PeriodReport:
         return len(self.ratings) / self.surveys_asked if self.surveys_asked else None
 
     @property
+    def mediation_rate(self) -> float | None:
+        finished = self.mediation_success + self.mediation_failed
+        return self.mediation_success / finished if finished else None
+
+    @property
     def on_time_rate(self) -> float | None:
         return self.on_time / self.resolved if self.resolved else None
 
@@ -132,6 +148,11 @@ def local_day_end(settings: Settings, day: date) -> datetime:
     """The UTC instant at which a local day ends."""
     local = datetime.combine(day + timedelta(days=1), time(0), tzinfo=settings.commune.tz)
     return local.astimezone(timezone.utc)
+
+
+def local_day_of(settings: Settings, moment: datetime) -> date:
+    """The commune's local date of a stored instant."""
+    return _aware(moment).astimezone(settings.commune.tz).date()
 
 
 def status_at(ticket: Ticket, events: list[TicketEvent], moment: datetime) -> str | None:
@@ -157,11 +178,15 @@ def resolved_day(settings: Settings, events: list[TicketEvent], moment: datetime
 
 
 def answer_text(events: list[TicketEvent]) -> str:
-    """The latest final answer recorded on the ticket (the note of its resolution event)."""
-    for event in reversed(events):
-        if event.to_status in RESOLVED and event.note:
-            return event.note
-    return ""
+    """The text of the final answer sent to the citizen, or ""."""
+    found = final_answer(events)
+    return found.note if found is not None else ""
+
+
+def channel_key(ticket) -> str:  # noqa: ANN001 - a ticket row
+    """How a ticket came in, as the report's channel table groups it: paper/phone intake at the
+    commune (source direct/post/forwarded) or the electronic channel it arrived on."""
+    return ticket.channel if ticket.source == "electronic" else ticket.source
 
 
 def _aware(moment: datetime) -> datetime:
@@ -186,6 +211,7 @@ def build_report(session: Session, settings: Settings, period: Period, *, ticket
     cats = {c.code: Row(c.code, c.name) for c in settings.categories}
     hamlets = {h: Row(h, h) for h in settings.hamlets}
     offices = {o.code: Row(o.code, o.name) for o in settings.offices}
+    channels: dict[str, Row] = {}
     clusters: dict[tuple[str, str], list] = {}
     handling: Counter[str] = Counter()
     counted: set[int] = set()
@@ -196,7 +222,7 @@ def build_report(session: Session, settings: Settings, period: Period, *, ticket
                     continue
                 counted.add(int(ticket.id or 0))
             _add_ticket(report, settings, period, ticket, events.get(int(ticket.id or 0), []),
-                        start_moment=start_moment, end_moment=end_moment, rows=(types, cats, hamlets, offices),
+                        start_moment=start_moment, end_moment=end_moment, rows=(types, cats, hamlets, offices, channels),
                         clusters=clusters, handling=handling)
     for (category, hamlet), (count, *codes) in sorted(clusters.items(), key=lambda item: -item[1][0]):
         if count >= settings.portal.hot_spot_same_place:
@@ -210,6 +236,7 @@ def build_report(session: Session, settings: Settings, period: Period, *, ticket
     report.by_category = [r for r in cats.values() if r.total]
     report.by_hamlet = [r for r in hamlets.values() if r.total]
     report.by_office = list(offices.values())
+    report.by_channel = [channels[k] for k in sorted(channels)]
     report.handling = dict(handling)
     surveyed = satisfaction_answers(session, start_moment, end_moment)
     if ticket_filter is not None and loaded is None:
@@ -223,10 +250,10 @@ def build_report(session: Session, settings: Settings, period: Period, *, ticket
 
 
 def _add_ticket(report: PeriodReport, settings: Settings, period: Period, ticket, history: list,  # noqa: ANN001
-                *, start_moment: datetime, end_moment: datetime, rows: tuple[dict, dict, dict, dict],
+                *, start_moment: datetime, end_moment: datetime, rows: tuple[dict, dict, dict, dict, dict],
                 clusters: dict[tuple[str, str], list], handling: Counter) -> None:
     """Count one ticket into the report (nothing when it was finished before the period)."""
-    types, cats, hamlets, offices = rows
+    types, cats, hamlets, offices, channels = rows
     carried = ticket.received_date < period.start
     if carried and status_at(ticket, history, start_moment) in FINISHED:
         return
@@ -238,9 +265,16 @@ def _add_ticket(report: PeriodReport, settings: Settings, period: Period, ticket
                     cats.setdefault(ticket.category, Row(ticket.category, ticket.category)),
                     hamlets.setdefault(ticket.hamlet, Row(ticket.hamlet, ticket.hamlet)),
                     offices.setdefault(ticket.office_code, Row(ticket.office_code, ticket.office_code)),
+                    channels.setdefault(channel_key(ticket), Row(channel_key(ticket), channel_key(ticket))),
                     report.complaints if ticket.type in COMPLAINT_TYPES else report.petitions]
+    mediation = _mediation(history, start_moment, end_moment)
     for row in counted_rows:
         _count(row, carried=carried, state=state, done_day=done_day, due=ticket.resolve_due, end=period.end)
+        row.mediated += mediation[0]
+        row.mediation_success += mediation[1]
+    report.mediated += mediation[0]
+    report.mediation_success += mediation[1]
+    report.mediation_failed += mediation[2]
     if carried:
         report.carried_over += 1
     else:
@@ -249,11 +283,11 @@ def _add_ticket(report: PeriodReport, settings: Settings, period: Period, ticket
     report.anonymous_denunciations += anonymous_denunciation
     if not anonymous_denunciation:
         report.eligible += 1
-        if state in ("transferred", "refused"):
+        if state in NOT_COMPETENT:
             report.not_competent += 1
         else:
             report.within_competence += 1
-    if ticket.cosigners >= settings.portal.hot_spot_cosigners:
+    if ticket.cosigners >= settings.hotspots.cosigners:
         report.mass_petitions += 1
         report.hot_spots.append(HotSpot("mass", f"{cats[ticket.category].name} – {ticket.hamlet or '—'}",
                                         ticket.cosigners, (ticket.code,)))
@@ -269,22 +303,45 @@ def _count(row: Row, *, carried: bool, state: str, done_day: date | None, due: d
         row.carried += 1
     else:
         row.new += 1
-    if done_day is not None and state in RESOLVED:
+    if state in RESOLVED:
         row.resolved += 1
-        if done_day <= due:
+        if done_day is None or done_day <= due:
             row.on_time += 1
         else:
             row.late += 1
-    elif state not in ("transferred", "refused"):
+    elif state in NOT_COMPETENT:
+        row.referred += 1
+    else:
         row.pending += 1
         if due < end:
             row.overdue += 1
 
 
+def _mediation(history: list, start: datetime, end: datetime) -> tuple[int, int, int]:
+    """(referred to mediation, succeeded, failed) within the period, from the audit trail."""
+    started = success = failed = 0
+    for event in history:
+        if not start < _aware(event.at) <= end:
+            continue
+        action = getattr(event, "action", "")
+        started += action == "mediation_started"
+        success += action == "mediation_success"
+        failed += action == "mediation_failed"
+    return started, success, failed
+
+
 def report_due(settings: Settings, today: date) -> str | None:
     """Which report's draft leaders should receive today ("6m" or "year"), if any."""
-    for kind, mmdd in (("6m", settings.reports.six_month_deadline), ("year", settings.reports.annual_deadline)):
-        month, day = (int(p) for p in mmdd.split("-"))
-        if today == date(today.year, month, day) - timedelta(days=settings.reports.draft_days_before):
+    for kind in ("6m", "year"):
+        deadline = report_deadline(settings, kind, today.year)
+        if deadline is not None and today == deadline - timedelta(days=settings.reports.draft_days_before):
             return kind
+    return None
+
+
+def report_deadline(settings: Settings, kind: str, year: int) -> date | None:
+    """The deadline of the 6-month or annual report (schedule.report_deadlines, by kind)."""
+    for spec in settings.schedule.report_deadlines:
+        if spec.kind == kind:
+            return date(year, spec.month, spec.day)
     return None

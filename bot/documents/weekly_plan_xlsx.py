@@ -49,7 +49,8 @@ def write_plan_xlsx(texts: Texts, plans: list, *, monday: date, office: str, com
     number = 0
     for plan in plans:
         for group, lines in (("group_overdue", plan.overdue), ("group_due", plan.due_this_week),
-                             ("group_not_accepted", plan.not_accepted)):
+                             ("group_not_accepted", plan.not_accepted), ("group_mediation", plan.mediation),
+                             ("group_later", plan.later)):
             for line in lines:
                 number += 1
                 due = WriteOnlyCell(sheet, value=line.due)

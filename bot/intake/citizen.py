@@ -20,7 +20,8 @@ from bot.language.normalize import fold, is_meaningful, normalize_text
 from bot.core.attempts import AttemptLimiter
 from bot.core.codes import contains_code, find_code
 from bot.core.pins import check_pin
-from storage.models import Office, Ticket
+from bot.intake.lookup import ticket_view
+from storage.models import Ticket
 from storage.officials import add_follower
 from storage.tickets import citizen_owns_ticket, find_ticket, tickets_of_citizen
 
@@ -183,16 +184,8 @@ def pin_verdict(turn: Turn, code: str, pin: str, ticket: Ticket | None, *, holde
 
 
 def status_view(turn: Turn, ticket: Ticket) -> dict[str, object]:
-    """What a citizen may see of a ticket: no official's name, no internal notes."""
-    office = turn.session.get(Office, ticket.office_code)
-    return {
-        "code": ticket.code, "status": turn.texts.label(f"status_{ticket.status}"),
-        "type_name": turn.settings.ticket_type(ticket.type).name,
-        "category_name": turn.settings.category(ticket.category).name,
-        "office_name": office.name if office else ticket.office_code,
-        "received": ticket.received_date, "answer_due": ticket.answer_due, "resolve_due": ticket.resolve_due,
-        "accept_due": ticket.accept_due,
-    }
+    """What a citizen may see of a ticket (bot.intake.lookup.ticket_view: the same on every channel)."""
+    return ticket_view(turn.session, turn.settings, turn.texts, ticket)
 
 
 def show_ticket(turn: Turn, ticket: Ticket) -> None:

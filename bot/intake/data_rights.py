@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.conversation.engine import Choice, Flow, Step, Turn
-from bot.core.domain import TicketType
+from bot.core.domain import COMPLAINT_TYPES
 from bot.core.lifecycle import OPEN_STATUSES
 from bot.language.phones import mask_phones
 from bot.tickets.records import local_date, record_event
@@ -23,7 +23,7 @@ from storage.outbox import chat_rows, erase_payload, rows_of_tickets
 from storage.tickets import tickets_of_citizen
 
 flow = Flow()
-ARCHIVED_TYPES = frozenset({TicketType.KHIEU_NAI, TicketType.TO_CAO})
+ARCHIVED_TYPES = COMPLAINT_TYPES      # case files archived by law
 COMMANDS = ("dulieu", "xoadulieu")
 
 
@@ -35,7 +35,7 @@ def show_data(turn: Turn) -> None:
     turn.say("citizen/data_view", citizen=citizen, channels=sorted({i.channel for i in identities}),
              tickets=[{"code": t.code, "type_name": turn.settings.ticket_type(t.type).name,
                        "received": t.received_date, "contact_name": t.contact_name,
-                       "contact_phone": t.contact_phone} for t in tickets],
+                       "contact_phone": t.contact_phone, "contact_address": t.contact_address} for t in tickets],
              retention_days=turn.settings.privacy.retention_days)
     turn.goto("menu")
 
@@ -87,9 +87,9 @@ def erase_citizen(session: Session, citizen: Citizen, *, now: datetime, actor: s
         if ticket.type in ARCHIVED_TYPES:
             outcome.kept.append(ticket.code)
             continue
-        scrub_outbox(session, ticket.code, (ticket.contact_name, citizen.name))
-        if ticket.contact_name or ticket.contact_phone:
-            ticket.contact_name, ticket.contact_phone = "", ""
+        scrub_outbox(session, ticket.code, (ticket.contact_name, citizen.name, ticket.contact_address))
+        if ticket.contact_name or ticket.contact_phone or ticket.contact_address:
+            ticket.contact_name, ticket.contact_phone, ticket.contact_address = "", "", ""
             ticket.anonymous = True
             record_event(session, ticket, actor=actor, action="personal_data_erased", now=now)
             outcome.erased += 1
@@ -122,9 +122,10 @@ def purge_expired_personal_data(session: Session, *, now: datetime, retention_da
     stale = session.exec(select(Ticket).where(col(Ticket.type).not_in([str(t) for t in ARCHIVED_TYPES]),
                                               col(Ticket.status).not_in(open_statuses),
                                               Ticket.updated_at < cutoff,
-                                              (Ticket.contact_name != "") | (Ticket.contact_phone != ""))).all()
+                                              (Ticket.contact_name != "") | (Ticket.contact_phone != "")
+                                              | (Ticket.contact_address != ""))).all()
     for ticket in stale:
-        ticket.contact_name, ticket.contact_phone = "", ""
+        ticket.contact_name, ticket.contact_phone, ticket.contact_address = "", "", ""
         record_event(session, ticket, actor="system:retention", action="personal_data_erased", now=now)
     session.execute(update(Citizen).where(Citizen.updated_at < cutoff, (Citizen.name != "") | (Citizen.phone != ""),
                                           ~col(Citizen.id).in_(select(Ticket.citizen_id).where(

@@ -16,6 +16,7 @@ from rapidfuzz import fuzz, process
 
 from bot.tickets.cards import post_office_card
 from bot.conversation.engine import Choice, Flow, Step, Turn
+from bot.intake import address as sender_address
 from bot.core.throttles import DoorThrottle
 from bot.core.domain import ButtonKind, Channel, TicketType
 from bot.core.render import shorten
@@ -386,10 +387,12 @@ def choose_contact(turn: Turn, value: str) -> None:
 def set_contact(turn: Turn, *, mode: str, name: str, phone: str) -> None:
     draft = turn.draft
     draft.contact_mode, draft.contact_name, draft.contact_phone = mode, name, phone
+    if mode == "anonymous":
+        draft.contact_address = ""
     turn.save_draft(draft)
-    if turn.data.get("editing"):
+    if turn.data.get("editing") and sender_address.next_step(turn) == "summary":
         turn.data.pop("editing", None)
-    turn.goto("summary")
+    turn.goto(sender_address.next_step(turn))
 
 
 def take_shared_contact(turn: Turn) -> None:
@@ -467,6 +470,7 @@ flow.step("contact_manual", Step(prompt=prompt_contact_manual, on_choice=choose_
                                  on_text=take_contact_manual, on_contact=take_shared_contact))
 flow.step("anonymous_denunciation", Step(prompt=prompt_anonymous_denunciation,
                                          on_choice=choose_anonymous_denunciation))
+sender_address.register(flow)
 
 
 # --- summary and submission -------------------------------------------------------------------
@@ -510,6 +514,9 @@ def submit(turn: Turn) -> None:
     draft = turn.draft
     if draft.type == TicketType.KHIEU_NAI and draft.contact_mode == "anonymous":
         turn.goto("complaint_anonymous")
+        return
+    if sender_address.missing(turn):
+        turn.goto(sender_address.STEP)
         return
     day_ago = (turn.now - timedelta(days=1)).timestamp()
     recent = [t for t in turn.data.get("submitted_at", []) if t > day_ago]

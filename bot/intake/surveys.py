@@ -16,7 +16,7 @@ from bot.tickets import tokens as action_tokens
 from bot.tickets import cards
 from bot.conversation.engine import Turn, load_data, store_data
 from bot.tickets.citizen_notices import notify_citizen, recipients
-from bot.core.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType
+from bot.core.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType, is_satisfied
 from bot.tickets.office_posts import post_to_office
 from bot.tickets.records import change_status, local_date, record_event, record_refusal
 from storage.conversations import load_conversation
@@ -284,7 +284,7 @@ def satisfaction_stats(session: Session, *, since: datetime | None = None) -> di
     surveys = list(session.exec(stmt))
     asked = len(surveys)
     answered = [s for s in surveys if s.rating is not None]
-    satisfied = sum(1 for s in answered if s.rating is not None and s.rating >= 4)
+    satisfied = sum(1 for s in answered if is_satisfied(s.rating))
     return {"asked": asked, "answered": len(answered), "satisfied": satisfied,
             "satisfaction": round(satisfied / len(answered), 4) if answered else 0.0,
             "response_rate": round(len(answered) / asked, 4) if asked else 0.0}

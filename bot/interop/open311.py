@@ -19,11 +19,12 @@ from bot.intake.flow import match_name
 from bot.interop.public_stats import is_public, mask_personal
 from bot.service.transactions import Service
 from bot.language.normalize import is_meaningful, normalize_text
+from bot.core.lifecycle import CLOSED as LIFECYCLE_CLOSED
 from bot.tickets.records import CreatedTicket, Draft
 from storage.models import Open311Request, Ticket
 
 CHANNEL = "open311"
-CLOSED = frozenset({"resolved", "closed", "refused", "transferred"})
+CLOSED = frozenset(LIFECYCLE_CLOSED)       # THE closed set: a transfer inside the UBND stays open
 MAX_RESULTS = 1000
 DEFAULT_WINDOW = timedelta(days=90)
 

@@ -12,12 +12,13 @@ from datetime import date, timedelta
 from sqlmodel import Session
 
 from bot.config.settings import Settings
+from bot.core.domain import COMPLAINT_TYPES
 from bot.language.phones import mask_phones
 from bot.documents.statistics import RESOLVED, PeriodReport, answer_text, build_report, local_day_end, report_period, resolved_day
 from storage.models import Ticket
 from storage.reports import public_batches, received_per_day
 
-NEVER_PUBLIC = frozenset({"khieu_nai", "to_cao"})
+NEVER_PUBLIC = COMPLAINT_TYPES
 PHONE_RE = re.compile(r"(?<![\w-])(?:\+?84|0)(?:[\s.\-]?\d){8,10}")
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 ID_RE = re.compile(r"\b\d{9,12}\b")

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from bot.config.settings import Settings
 from bot.core.domain import Attachment, Reply, TicketStatus
+from bot.core.lifecycle import OPEN as LIFECYCLE_OPEN
 from bot.core.render import Texts
 from bot.core.workdays import WorkingCalendar
 from bot.jobs.office_hours import local_time, may_send
@@ -19,9 +20,7 @@ from bot.tickets.recipients import Recipient
 from storage.models import Ticket
 from storage.outbox import enqueue_message
 
-OPEN_STATUSES = (TicketStatus.RECEIVED, TicketStatus.ACCEPTED, TicketStatus.IN_PROGRESS,
-                 TicketStatus.WAITING_CITIZEN, TicketStatus.REOPENED)
-OPEN = tuple(str(s) for s in OPEN_STATUSES)
+OPEN = LIFECYCLE_OPEN      # THE open set (bot.core.lifecycle): a transferred ticket is open at its new office
 
 
 @dataclass
@@ -78,7 +77,7 @@ class DueStep:
 
 def due_steps(ticket: Ticket) -> list[DueStep]:
     """The deadlines still running: an answer until the ticket leaves 'received', acceptance until
-    it is accepted, resolution until it is resolved, closed, transferred or refused."""
+    it is accepted, resolution until it is closed (a transfer inside the UBND keeps it running)."""
     if ticket.status not in OPEN:
         return []
     steps: list[DueStep] = []

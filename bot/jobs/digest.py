@@ -7,6 +7,7 @@ target with the response rate), the change from the week before, hot spots, and 
 from __future__ import annotations
 
 import logging
+import textwrap
 import sys
 import threading
 from collections import Counter
@@ -15,21 +16,23 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, inspect, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.config.settings import Settings
-from bot.core.domain import Attachment
+from bot.core.domain import SATISFIED_FROM, Attachment
+from bot.core.lifecycle import RESOLVED_STATUSES
 from bot.jobs.hotspots import Hotspot, find_hotspots
 from bot.jobs.office_hours import at_local, week_label, week_monday, weekly_fire_day
 from bot.jobs.overdue import OverdueItem, overdue_counts, overdue_tickets
 from bot.tickets.recipients import leaders
 from bot.jobs.context import JobContext
 from bot.core.render import Texts, labels
-from storage.models import Ticket
+from storage.models import Ticket, TicketEvent
 from storage.tickets import office_names
 from storage.reminders import claim_reminder, claimed_refs
 
 MAX_OVERDUE_LISTED = 20
+MEDIATION_ACTIONS = ("mediation_started", "mediation_success", "mediation_failed")
 log = logging.getLogger(__name__)
 
 
@@ -50,6 +53,12 @@ class WeekNumbers:
     surveys_asked: int = 0
     surveys_answered: int = 0
     surveys_satisfied: int = 0
+    mediation: Counter = field(default_factory=Counter)     # mediation_started / _success / _failed events
+
+    @property
+    def mediation_rate(self) -> float | None:
+        finished = self.mediation["mediation_success"] + self.mediation["mediation_failed"]
+        return self.mediation["mediation_success"] / finished if finished else None
 
     @property
     def on_time_rate(self) -> float | None:
@@ -86,29 +95,36 @@ def count_week(session: Session, settings: Settings, monday: date) -> WeekNumber
     sunday = monday + timedelta(days=6)
     start, end = at_local(settings, monday, time(0)), at_local(settings, sunday + timedelta(days=1), time(0))
     # Counted by the database: one row per combination that occurs (a few hundred), not per ticket.
-    keys = (Ticket.type, Ticket.category, Ticket.hamlet, Ticket.office_code, Ticket.channel)
+    keys = (Ticket.type, Ticket.category, Ticket.hamlet, Ticket.office_code, Ticket.channel, Ticket.source)
     rows = session.execute(select(*keys, func.count()).where(Ticket.received_date >= monday,
                                                            Ticket.received_date <= sunday).group_by(*keys)).all()
-    for type_, category, hamlet, office, channel, count in rows:
+    for type_, category, hamlet, office, channel, source, count in rows:
         numbers.received += count
         numbers.by_type[type_] += count
         numbers.by_category[category] += count
         numbers.by_hamlet[hamlet or ""] += count
         numbers.by_office[office] += count
-        numbers.by_channel[channel] += count
+        numbers.by_channel[channel if source == "electronic" else source] += count   # as channel_key
     tz = settings.commune.tz
+    # Resolved as the report counts it (bot.core.lifecycle): a refusal or a referral outside is not.
     resolved = session.exec(select(Ticket.received_at, Ticket.resolved_at, Ticket.resolve_due)
-                            .where(Ticket.resolved_at >= start, Ticket.resolved_at < end)).all()
+                            .where(Ticket.resolved_at >= start, Ticket.resolved_at < end,
+                                   col(Ticket.status).in_(sorted(str(s) for s in RESOLVED_STATUSES)))).all()
     for received_at, resolved_at, resolve_due in resolved:
         numbers.resolved += 1
         if resolved_at.astimezone(tz).date() <= resolve_due:
             numbers.resolved_on_time += 1
         numbers.handling_days_total += (resolved_at - received_at).total_seconds() / 86400
+    mediation = session.execute(select(TicketEvent.action, func.count()).where(
+        col(TicketEvent.action).in_(MEDIATION_ACTIONS), TicketEvent.at >= start, TicketEvent.at < end)
+        .group_by(TicketEvent.action)).all()
+    numbers.mediation = Counter({str(action): int(count) for action, count in mediation})
     if inspect(session.connection()).has_table("satisfaction_surveys"):
         asked = session.execute(text(
             "SELECT COUNT(*), SUM(CASE WHEN rating IS NOT NULL THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN rating >= 4 THEN 1 ELSE 0 END) FROM satisfaction_surveys "
-            "WHERE asked_at >= :start AND asked_at < :end"), {"start": start, "end": end}).one()
+            "SUM(CASE WHEN rating >= :satisfied THEN 1 ELSE 0 END) FROM satisfaction_surveys "
+            "WHERE asked_at >= :start AND asked_at < :end"),
+            {"start": start, "end": end, "satisfied": SATISFIED_FROM}).one()
         numbers.surveys_asked = int(asked[0] or 0)
         numbers.surveys_answered = int(asked[1] or 0)
         numbers.surveys_satisfied = int(asked[2] or 0)
@@ -158,6 +174,7 @@ def render_digest(texts: Texts, settings: Settings, digest: Digest, *, office_na
         by_channel=label(w.by_channel, texts.channel_names()), on_time=_pct(w.on_time_rate),
         avg_days=("–" if w.avg_handling_days is None else f"{w.avg_handling_days:.1f}".replace(".", ",")),
         satisfaction=_pct(w.satisfaction_rate), response=_pct(w.response_rate), target=_pct(digest.target),
+        mediation_rate=_pct(w.mediation_rate),
         below_target=w.satisfaction_rate is not None and w.satisfaction_rate < digest.target,
         d_received=_delta(w.received, p.received), d_resolved=_delta(w.resolved, p.resolved),
         d_on_time=_delta(w.on_time_rate, p.on_time_rate, percent=True),
@@ -203,6 +220,7 @@ def write_chart(settings: Settings, digest: Digest, path: Path) -> Path:
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     cats = {c.code: c.name for c in settings.categories}
     w = digest.week
@@ -211,17 +229,19 @@ def write_chart(settings: Settings, digest: Digest, path: Path) -> Path:
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 6), dpi=90)
     try:
         items = ranked(w.by_category)
-        left.barh([_short(cats.get(k, k)) for k, _ in items][::-1], [v for _, v in items][::-1], color="#2b6cb0")
+        left.barh([_wrap(cats.get(k, k)) for k, _ in items][::-1], [v for _, v in items][::-1], color="#2b6cb0")
         left.set_title(words["chart_by_category"])
         left.set_xlabel(words["chart_count"])
         hamlets = ranked(w.by_hamlet)[:10]
-        right.barh([_short(k or words["chart_unknown_hamlet"]) for k, _ in hamlets][::-1], [v for _, v in hamlets][::-1], color="#c05621")
+        right.barh([_wrap(k or words["chart_unknown_hamlet"]) for k, _ in hamlets][::-1], [v for _, v in hamlets][::-1], color="#c05621")
         right.set_title(words["chart_by_hamlet"])
         right.set_xlabel(words["chart_count"])
+        for axis in (left, right):          # counts: whole-number ticks only
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         week = w.monday.isocalendar()
         fig.suptitle(words["chart_title"].format(week=week[1], year=week[0], received=w.received, resolved=w.resolved,
                                                  on_time=_pct(w.on_time_rate), satisfaction=_pct(w.satisfaction_rate)))
-        fig.subplots_adjust(left=0.19, right=0.98, wspace=0.5, top=0.88, bottom=0.1)
+        fig.subplots_adjust(left=0.17, right=0.98, wspace=0.55, top=0.88, bottom=0.1)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, format="png")
     finally:
@@ -229,9 +249,9 @@ def write_chart(settings: Settings, digest: Digest, path: Path) -> Path:
     return path
 
 
-def _short(label: str, limit: int = 24) -> str:
-    """Chart labels stay inside the figure."""
-    return label if len(label) <= limit else label[:limit - 1].rstrip(" ,") + "…"
+def _wrap(label: str, width: int = 22) -> str:
+    """A whole chart label, wrapped onto lines of about `width` characters (never cut)."""
+    return textwrap.fill(label, width=width, break_long_words=False)
 
 
 def _due_week(ctx: JobContext) -> date | None:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.core.domain import Attachment, Channel, Reply
 from bot.documents.report_docx import write_report_docx
-from bot.documents.statistics import build_report, report_due, report_period
+from bot.documents.statistics import build_report, report_deadline, report_due, report_period
 from bot.service.transactions import Services
 from storage.engine import read_session, write_session
 from storage.models import ReportDraft
@@ -22,10 +22,8 @@ log = logging.getLogger(__name__)
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-def deadline_of(services: Services, kind: str, year: int) -> date:
-    mmdd = services.settings.reports.six_month_deadline if kind == "6m" else services.settings.reports.annual_deadline
-    month, day = (int(p) for p in mmdd.split("-"))
-    return date(year, month, day)
+def deadline_of(services: Services, kind: str, year: int) -> date | None:
+    return report_deadline(services.settings, kind, year)
 
 
 def send_report_draft(services: Services, *, kind: str, today: date, folder: Path) -> Path | None:

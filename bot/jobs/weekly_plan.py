@@ -48,18 +48,31 @@ class OfficePlan:
     overdue: list[PlanLine] = field(default_factory=list)
     due_this_week: list[PlanLine] = field(default_factory=list)
     not_accepted: list[PlanLine] = field(default_factory=list)
+    mediation: list[PlanLine] = field(default_factory=list)
+    later: list[PlanLine] = field(default_factory=list)
+
+    @property
+    def sections(self) -> tuple[list[PlanLine], ...]:
+        """Most urgent first; each open ticket of the office is in exactly one of them."""
+        return self.overdue, self.due_this_week, self.not_accepted, self.mediation, self.later
+
+    @property
+    def codes(self) -> list[str]:
+        return [line.code for lines in self.sections for line in lines]
 
     @property
     def empty(self) -> bool:
-        return not (self.overdue or self.due_this_week or self.not_accepted)
+        return not any(self.sections)
 
 
 def build_plan(session: Session, settings: Settings, *, monday: date, today: date | None = None,
                office: str | None = None) -> list[OfficePlan]:
     """Every office's plan for the week starting `monday`, as of `today` (default: that Monday).
 
-    A ticket is overdue when a running deadline ended before `today`; due this week when its
-    earliest running deadline falls within the week; not accepted while its status is 'received'.
+    Each open ticket is listed once, in its most urgent section: overdue when a running deadline
+    ended before `today`; else due this week when its earliest running deadline falls within the
+    week; else not accepted while it waits at its office (received, or transferred there from
+    another office of the UBND); else with the hamlet's mediation team; else in progress, due later.
     """
     today = today or monday
     sunday = monday + timedelta(days=6)
@@ -88,11 +101,16 @@ def build_plan(session: Session, settings: Settings, *, monday: date, today: dat
             plan.overdue.append(line(min(late, key=lambda s: s.due)))
         elif upcoming:
             plan.due_this_week.append(line(min(upcoming, key=lambda s: s.due)))
-        if ticket.status == TicketStatus.RECEIVED:
+        elif ticket.status in (TicketStatus.RECEIVED, TicketStatus.TRANSFERRED):
             plan.not_accepted.append(line(min(steps, key=lambda s: s.due)))
+        elif ticket.status == TicketStatus.MEDIATION:
+            plan.mediation.append(line(min(steps, key=lambda s: s.due)))
+        else:
+            plan.later.append(line(min(steps, key=lambda s: s.due)))
     for plan in plans.values():
         plan.overdue.sort(key=lambda x: (-x.days_late, x.code))
-        plan.due_this_week.sort(key=lambda x: (x.due, x.code))
+        for lines in (plan.due_this_week, plan.not_accepted, plan.mediation, plan.later):
+            lines.sort(key=lambda x: (x.due, x.code))
     return list(plans.values())
 
 
@@ -109,7 +127,9 @@ def render_plan(texts: Texts, plans: list[OfficePlan], *, monday: date, consolid
                         limit=limit if limit is not None else 10**9, attached=attached,
                         totals={"overdue": sum(len(p.overdue) for p in plans),
                                 "due": sum(len(p.due_this_week) for p in plans),
-                                "not_accepted": sum(len(p.not_accepted) for p in plans)})
+                                "not_accepted": sum(len(p.not_accepted) for p in plans),
+                                "mediation": sum(len(p.mediation) for p in plans),
+                                "later": sum(len(p.later) for p in plans)})
 
 
 def _due_monday(ctx: JobContext) -> date | None:
@@ -204,7 +224,7 @@ def run_due(ctx: JobContext) -> None:
 
 
 def _longest(plans: list[OfficePlan]) -> int:
-    return max((len(lines) for p in plans for lines in (p.overdue, p.due_this_week, p.not_accepted)), default=0)
+    return max((len(lines) for p in plans for lines in p.sections), default=0)
 
 
 def _sheet(ctx: JobContext, plans: list[OfficePlan], *, monday: date, office: str,

@@ -30,7 +30,8 @@ def cmd_invite(args: argparse.Namespace) -> int:
     try:
         with write_session(services.engine) as session:
             code = create_invite(session, role=args.role, office_code=args.office, now=services.clock.now(),
-                                 hours=settings.officials.invite_hours, display_name=args.name or "")
+                                 hours=settings.officials.invite_hours, display_name=args.name or "",
+                                 hamlet=args.hamlet or "", hamlets=settings.hamlets)
     except InviteError as exc:
         print(f"danvan: {exc}")
         return 2
@@ -104,7 +105,9 @@ def add_subcommands(sub: Any) -> None:
     """Register the officials' subcommands on the `danvan` parser."""
     invite = sub.add_parser("invite", help="print a one-time registration code for an official")
     invite.add_argument("--office", help="office code (official, head)")
-    invite.add_argument("--role", required=True, choices=["official", "head", "leader", "admin", "inspector"])
+    invite.add_argument("--role", required=True,
+                        choices=["official", "head", "leader", "admin", "inspector", "mediator"])
+    invite.add_argument("--hamlet", help="the hamlet of a mediator (the hamlet mediation team's leader)")
     invite.add_argument("--name", help="the official's name as colleagues see it")
     invite.set_defaults(func=cmd_invite)
     officials = sub.add_parser("officials", help="list or revoke officials")

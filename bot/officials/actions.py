@@ -21,6 +21,7 @@ from bot.tickets.citizen_notices import notify_citizen, recipients
 from bot.core.deadlines import add_period, compute_deadlines
 from bot.core.domain import Attachment, Button, TicketStatus as S
 from bot.core.lifecycle import TRANSITIONS
+from bot.officials import mediation
 from bot.officials.corrections import correct_on_transfer
 from bot.officials.turn import OfficeTurn
 from bot.core.policy import can
@@ -33,7 +34,7 @@ from storage.models import Office, Official, Ticket, TicketAttachment
 from storage.officials import lock_ticket
 
 DENIED = labels()["callback_denied"]
-TEXT_ACTIONS = ("transfer_to", "request_info", "progress", "resolve", "extend", "refuse", "note")
+TEXT_ACTIONS = ("transfer_to", "request_info", "progress", "resolve", "extend", "refuse", "refer", "mediate", "note")
 PENDING_TTL = timedelta(hours=2)
 GROUP_FREE_TEXT_TTL = timedelta(minutes=10)   # in a group, later answers must be replies to the prompt
 ACCEPTABLE = frozenset({S.RECEIVED, S.TRANSFERRED, S.REOPENED})
@@ -45,6 +46,8 @@ STATES_FOR: dict[str, set[str]] = MappingProxyType({
     "resolve": {S.ACCEPTED, S.IN_PROGRESS, S.WAITING_CITIZEN},
     "extend": {S.ACCEPTED, S.IN_PROGRESS, S.WAITING_CITIZEN},
     "refuse": {S.RECEIVED, S.TRANSFERRED, S.REOPENED, S.ACCEPTED, S.IN_PROGRESS, S.WAITING_CITIZEN},
+    "refer": {S.RECEIVED, S.TRANSFERRED, S.REOPENED, S.ACCEPTED, S.IN_PROGRESS, S.WAITING_CITIZEN},
+    "mediate": {str(s) for s in mediation.MEDIATION_FROM},
     "note": {str(s) for s in S},
 })
 
@@ -105,6 +108,8 @@ def run(turn: OfficeTurn, ticket: Ticket | None, action: str) -> None:
         if base == "request_info" and not recipients(turn.session, ticket):
             turn.callback_text = turn.texts.render("office/no_contact_short")
             turn.say("office/no_contact", code=ticket.code)
+            return
+        if base == "mediate" and mediation.refuse_mediation(turn, ticket):
             return
         if base == "extend" and extension_target(turn, ticket) is None:
             turn.callback_text = turn.texts.render("office/extend_max_short")
@@ -176,7 +181,8 @@ def ask_text(turn: OfficeTurn, ticket: Ticket, action: str) -> None:
     turn.data["pending"] = {"action": action, "ticket_id": ticket.id, "chat_key": turn.chat.key,
                             "at": turn.now.isoformat(), "attachments": []}
     target_name = turn.settings.office(target).name if target else ""
-    turn.say(f"office/prompt_{base}", code=ticket.code, target=target_name, force_reply=True, **mention(turn))
+    turn.say(f"office/prompt_{base}", code=ticket.code, target=target_name, hamlet=ticket.hamlet, force_reply=True,
+             **mention(turn))
 
 
 def mention(turn: OfficeTurn) -> dict[str, str]:
@@ -357,6 +363,7 @@ def finish_note(turn: OfficeTurn, ticket: Ticket, text: str, *, action: str, pho
 COMPLETERS = MappingProxyType({
     "transfer": finish_transfer, "request_info": finish_request_info, "progress": finish_progress,
     "resolve": finish_resolve, "extend": finish_extend, "refuse": finish_refuse, "note": finish_note,
+    "refer": mediation.finish_refer, "mediate": mediation.finish_mediate,
 })
 
 

@@ -19,9 +19,10 @@ from bot.officials import actions as ticket_actions
 from bot.tickets.tokens import PREFIX, parse_payload
 from bot.core.attempts import AttemptLimiter
 from bot.core.codes import CODE_RE, parse_code
-from bot.core.domain import TicketType
+from bot.core.domain import TicketType, is_satisfied
 from bot.officials.invites import redeem_invite
 from bot.core.lifecycle import OPEN_STATUSES
+from bot.officials import mediation
 from bot.officials.turn import OfficeTurn
 from bot.officials.typed_choice import last_buttons, typed_button
 from bot.core.policy import can, visible_to
@@ -33,7 +34,7 @@ from storage.tickets import find_ticket
 LIST_LIMIT = 30
 SEARCH_SCAN = 2000
 OFFICE_COMMANDS = frozenset({"thongke", "viec", "donvi", "xem", "tim", "huongdan", "help", "start", "danhtinh", "nhapdon",
-                             "huy", "ganphong", "dangky", "dangnhap"})
+                             "huy", "ganphong", "dangky", "dangnhap", "hoagiai"})
 
 
 def is_office_input(text: str, payload: str | None) -> bool:
@@ -192,6 +193,9 @@ def handle_command(turn: OfficeTurn, command: str, argument: str) -> None:
         statistics(turn)
     elif command == "danhtinh":
         reveal_identity(turn, argument)
+    elif command == "hoagiai":
+        code = parse_code(argument)
+        mediation.command(turn, argument, code, CODE_RE.sub("", argument, count=1).strip())
     elif command == "dangnhap":
         login_link(turn)
     elif command == "nhapdon":
@@ -296,7 +300,8 @@ def event_line(turn: OfficeTurn, event: TicketEvent) -> dict[str, object]:
 
 EVENT_LABELS = frozenset({"created", "accepted", "transferred", "info_requested", "citizen_answered", "progress",
                           "resolved", "extended", "refused", "note", "survey", "closed", "auto_closed", "reopened",
-                          "identity_revealed"})
+                          "identity_revealed", "referred", "mediation_started", "mediators_assigned",
+                          "mediation_success", "mediation_failed"})
 
 
 def search(turn: OfficeTurn, query: str) -> None:
@@ -375,7 +380,7 @@ def statistics(turn: OfficeTurn) -> None:
         surveys = [s for s in turn.session.exec(select(SatisfactionSurvey).where(
             col(SatisfactionSurvey.ticket_id).in_(office_tickets)))]
         answered = [s for s in surveys if s.rating is not None]
-        satisfied = sum(1 for s in answered if (s.rating or 0) >= 4)
+        satisfied = sum(1 for s in answered if is_satisfied(s.rating))
         stats = {"asked": len(surveys), "answered": len(answered),
                  "satisfaction": satisfied / len(answered) if answered else 0.0,
                  "response_rate": len(answered) / len(surveys) if surveys else 0.0}

@@ -29,10 +29,13 @@ def hash_code(code: str) -> str:
 
 
 def create_invite(session: Session, *, role: str, office_code: str | None, now: datetime, hours: int,
-                  display_name: str = "") -> str:
-    """Store a new invite and return its code (shown once, never stored in clear)."""
+                  display_name: str = "", hamlet: str = "", hamlets: tuple[str, ...] = ()) -> str:
+    """Store a new invite and return its code (shown once, never stored in clear). A mediator
+    (tổ trưởng tổ hòa giải) is registered for one hamlet."""
     if role not in ROLES:
         raise InviteError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    if role == "mediator" and (not hamlet or (hamlets and hamlet not in hamlets)):
+        raise InviteError("role 'mediator' needs --hamlet, one of the configured hamlets")
     if role in OFFICE_ROLES and not office_code:
         raise InviteError(f"role {role!r} needs --office")
     if office_code and session.get(Office, office_code) is None:
@@ -40,6 +43,7 @@ def create_invite(session: Session, *, role: str, office_code: str | None, now: 
     code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
     session.add(OfficialInvite(code_hash=hash_code(code), office_code=office_code if role in OFFICE_ROLES else None,
                                role=role, display_name=display_name, created_at=now,
+                               hamlet=hamlet if role == "mediator" else "",
                                expires_at=now + timedelta(hours=hours)))
     session.flush()
     return code
@@ -62,6 +66,7 @@ def redeem_invite(session: Session, *, code: str, channel: str, user_id: str, no
                             display_name=display)
         session.add(official)
     official.role, official.office_code, official.active = invite.role, invite.office_code, True
+    official.hamlet = invite.hamlet
     if display:
         official.display_name = display
     session.flush()

@@ -23,16 +23,22 @@ from storage.conversations import set_conversation_value
 from storage.officials import card_in_chat, cards_of_ticket, find_official, office_of_chat
 
 SUMMARY_CHARS = 1500
+# Before acceptance a card keeps to five buttons (Zalo shows at most five as buttons); referral outside
+# and mediation are offered once the office has taken the ticket up (/hoagiai works at any time).
 BUTTONS_BY_STATUS: dict[str, tuple[tuple[str, ...], ...]] = MappingProxyType({
     S.RECEIVED: (("accept", "transfer"), ("request_info", "refuse"), ("note",)),
     S.TRANSFERRED: (("accept", "transfer"), ("request_info", "refuse"), ("note",)),
     S.REOPENED: (("accept", "transfer"), ("request_info", "refuse"), ("note",)),
-    S.ACCEPTED: (("progress", "resolve"), ("request_info", "transfer"), ("extend", "refuse"), ("note",)),
-    S.IN_PROGRESS: (("progress", "resolve"), ("request_info", "transfer"), ("extend", "refuse"), ("note",)),
+    S.ACCEPTED: (("progress", "resolve"), ("request_info", "transfer"), ("extend", "refuse"), ("refer", "mediate"),
+                 ("note",)),
+    S.IN_PROGRESS: (("progress", "resolve"), ("request_info", "transfer"), ("extend", "refuse"),
+                    ("refer", "mediate"), ("note",)),
     S.WAITING_CITIZEN: (("progress", "resolve"), ("extend", "note")),
     S.RESOLVED: (("note",),),
     S.CLOSED: (("note",),),
     S.REFUSED: (("note",),),
+    S.REFERRED: (("note",),),
+    S.MEDIATION: (("note",),),
 })
 
 
@@ -46,6 +52,10 @@ def card_view(ctx: TicketScope, ticket: Ticket) -> dict[str, Any]:
     extensions = session.exec(select(func.count()).select_from(TicketEvent)
                               .where(TicketEvent.ticket_id == ticket.id, TicketEvent.action == "extended")).one()
     is_denunciation = ticket.type == TicketType.TO_CAO
+    # While a dispute is with the hamlet's mediation team, only the team and the justice official's
+    # office see the parties' names (domain §6).
+    in_mediation = ticket.status == S.MEDIATION and ticket.office_code != ctx.settings.mediation.justice_office
+    hidden = is_denunciation or ticket.anonymous or in_mediation
     return {
         "code": ticket.code, "status": str(ticket.status), "status_name": ctx.texts.label(f"status_{ticket.status}"),
         "type_name": ctx.settings.ticket_type(ticket.type).name,
@@ -57,8 +67,8 @@ def card_view(ctx: TicketScope, ticket: Ticket) -> dict[str, Any]:
         "assignee": assignee.display_name if assignee else "", "attachments": int(attachments or 0),
         "extensions": int(extensions or 0), "latitude": ticket.latitude, "longitude": ticket.longitude,
         "is_denunciation": is_denunciation,
-        "contact_name": "" if is_denunciation or ticket.anonymous else ticket.contact_name,
-        "contact_phone": "" if is_denunciation or ticket.anonymous else ticket.contact_phone,
+        "contact_name": "" if hidden else ticket.contact_name,
+        "contact_phone": "" if hidden else ticket.contact_phone,
         "summary": shorten(ticket.description, SUMMARY_CHARS),
         "web_url": ticket_link(ctx, ticket),
     }

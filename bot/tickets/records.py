@@ -33,6 +33,7 @@ class Draft:
     contact_mode: str = ""          # anonymous | phone | manual
     contact_name: str = ""
     contact_phone: str = ""
+    contact_address: str = ""       # the sender's own address, not the incident's hamlet
     cosigners: int = 1
     suggestions: list[str] = field(default_factory=list)
 
@@ -104,6 +105,7 @@ def create_ticket(session: Session, *, settings: Settings, calendar: WorkingCale
         anonymous=anonymous,
         contact_name="" if is_denunciation else draft.contact_name,
         contact_phone="" if is_denunciation else draft.contact_phone,
+        contact_address="" if is_denunciation or anonymous else draft.contact_address,
         cosigners=max(1, draft.cosigners),
         latitude=draft.location[0] if draft.location else None,
         longitude=draft.location[1] if draft.location else None,
@@ -114,7 +116,7 @@ def create_ticket(session: Session, *, settings: Settings, calendar: WorkingCale
     session.flush()
     if is_denunciation:
         session.add(ReporterIdentity(ticket_id=ticket.id, citizen_id=citizen_id, name=draft.contact_name,
-                                     phone=draft.contact_phone, address=draft.hamlet, created_at=now))
+                                     phone=draft.contact_phone, address=draft.contact_address, created_at=now))
     for item in draft.attachments:
         session.add(TicketAttachment(ticket_id=ticket.id, kind=item.get("kind", "document"),
                                      ref=item.get("ref", ""), mime=item.get("mime", ""),

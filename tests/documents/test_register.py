@@ -14,8 +14,8 @@ from storage.engine import read_session
 from testkit.petitions import DENOUNCER_NAME, DENOUNCER_PHONE, seed_period
 
 HEADERS = ["STT", "Mã đơn", "Ngày nhận", "Nguồn đơn", "Người gửi và địa chỉ", "Số người", "Loại đơn", "Lĩnh vực",
-           "Tóm tắt nội dung", "Đủ điều kiện xử lý?", "Thuộc thẩm quyền?", "Hướng xử lý", "Đơn vị được giao",
-           "Hạn giải quyết", "Kết quả", "Ghi chú"]
+           "Thôn (nơi xảy ra)", "Tóm tắt nội dung", "Đủ điều kiện xử lý?", "Thuộc thẩm quyền?", "Hướng xử lý",
+           "Đơn vị được giao", "Hạn giải quyết", "Kết quả (nội dung đã trả lời công dân)", "Ghi chú"]
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_columns_filter_and_frozen_header(workbook):
     sheet = book.active
     assert [c.value for c in sheet[2]] == HEADERS
     assert sheet.freeze_panes == "A3"
-    assert sheet.auto_filter.ref.startswith("A2:P")
+    assert sheet.auto_filter.ref.startswith("A2:Q")
     assert "XUÂN GIANG" in sheet["A1"].value
 
 
@@ -46,10 +46,10 @@ def test_one_row_per_ticket_received_in_the_range(workbook):
     assert [r[1] for r in rows] == [t.code for t in in_range]
     assert [r[0] for r in rows] == list(range(1, len(in_range) + 1))
     assert all(r[3] == "Điện tử (Telegram)" for r in rows)
-    transferred = next(r for r in rows if r[5] == 12)
-    assert transferred[11] == "Chuyển đơn" and transferred[10] == "Không" and "Đơn đông người" in transferred[15]
+    referred = next(r for r in rows if r[5] == 12)
+    assert referred[12] == "Chuyển đơn" and referred[11] == "Không" and "Đơn đông người" in referred[16]
     resolved = next(r for r in rows if r[4] and r[4].startswith("Nguyễn Văn An"))
-    assert resolved[14].startswith("Đã giải quyết ngày 10/02/2026")
+    assert resolved[15] == "Đã giải quyết ngày 10/02/2026: Đã sửa xong đoạn đường, đổ bê tông lại mặt đường."
 
 
 def test_denunciation_authors_never_appear(workbook):

@@ -39,7 +39,7 @@ def test_period_numbers_match_the_seeded_tickets(services, seeded):
     assert report.total == 10
     assert report.anonymous_denunciations == 1
     assert report.eligible == 9
-    assert report.not_competent == 1          # the transferred mass petition
+    assert report.not_competent == 1          # the mass petition referred outside the commune
     assert report.within_competence == 8
     assert report.mass_petitions == 1
     by_type = {r.key: r for r in report.by_type}
@@ -50,7 +50,7 @@ def test_period_numbers_match_the_seeded_tickets(services, seeded):
     assert by_type["to_cao"].total == 2 and by_type["to_cao"].resolved == 0
     assert report.complaints.total == 3 and report.complaints.resolved == 1
     assert report.petitions.total == 7 and report.petitions.resolved == 4
-    assert report.handling == {"resolved": 5, "received": 3, "accepted": 1, "transferred": 1}
+    assert report.handling == {"resolved": 5, "received": 3, "accepted": 1, "referred": 1}
     assert sum(r.total for r in report.by_category) == sum(r.total for r in report.by_hamlet) == 10
     assert {h.kind for h in report.hot_spots} == {"mass", "cluster"}
 
@@ -112,7 +112,7 @@ def test_docx_tables_add_up_to_the_database(services, seeded, tmp_path):
                                          texts=services.texts, today=TODAY)))
     by_type = table_by_header(doc, "Loại đơn")
     total_row = [c.text for c in by_type.rows[-1].cells]
-    assert total_row == ["Tổng cộng", "1", "9", "10", "5", "3", "2", "4"]
+    assert total_row == ["Tổng cộng", "1", "9", "10", "5", "3", "2", "1", "4"]
     body_rows = [[int(c.text) for c in row.cells[1:]] for row in by_type.rows[1:-1]]
     assert [sum(col) for col in zip(*body_rows)] == [int(v) for v in total_row[1:]]
     assert table_by_header(doc, "Lĩnh vực").rows[-1].cells[1].text == "10"

@@ -131,6 +131,7 @@ def test_citizen_files_in_chat_then_looks_it_up_on_a_phone(services, browser, tm
         press("Một mình")
         press("Nhập họ tên")
         type_and_send("Nguyễn Văn An 0912 345 678")
+        press("Bỏ qua địa chỉ")
         press("Gửi đơn")
         bot_text_contains("Mã PIN")
         shoot(browser, tmp_path, "2-chat-submitted")

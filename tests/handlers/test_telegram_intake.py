@@ -67,10 +67,12 @@ async def test_complete_intake_with_shared_contact_and_photo(app, fake, http):
     await user.post(contact_update(user.user_id, "+84912345678", contact_user_id=user.user_id,
                                    first_name="Nguyễn Văn An"))
     await user.tap("Nguyễn Văn An")
+    await user.say("Xóm Chợ, thôn Mẫu 1")
     done = user.texts(await user.tap("Gửi đơn"))
     [ticket] = all_tickets(app.services.engine)
     assert ticket.code in done and "Phòng Kinh tế" in done and ticket.answer_due.strftime("%d/%m/%Y") in done
     assert ticket.contact_phone == "0912345678" and ticket.category == "ha_tang"
+    assert ticket.contact_address == "Xóm Chợ, thôn Mẫu 1"
     cards = fake.sent_messages(int(OFFICE_CHATS["KT"]))
     assert len(cards) == 1 and ticket.code in cards[0]["text"] and "Nguyễn Văn An" in cards[0]["text"]
     for _ in range(100):                       # the local copy is made after commit, in the background
@@ -161,13 +163,14 @@ async def test_denunciation_card_has_no_identity(app, fake, http):
                              description="Tố cáo cán bộ địa chính nhận tiền để làm nhanh sổ đỏ cho một số hộ")
     await user.tap("Nhập họ tên")
     await user.say("Canary Đỗ Thị Mật 0909888777")
+    await user.say("Canary xóm Ẩn, thôn Mẫu 2")
     await user.tap("Gửi đơn")
     [ticket] = all_tickets(app.services.engine)
     assert ticket.office_code == "VP"
     card = fake.sent_messages(int(OFFICE_CHATS["VP"]))
     assert len(card) == 1
     body = str(card[0])
-    assert "Canary" not in body and "0909888777" not in body and "7007" not in body
+    assert "Canary" not in body and "0909888777" not in body and "7007" not in body and "xóm Ẩn" not in body
     with Session(app.services.engine) as session:
         assert session.exec(select(ReporterIdentity)).one().name == "Canary Đỗ Thị Mật"
 

@@ -33,6 +33,7 @@ async def submit_road(user) -> None:
     await reach_contact_step(user, type_label="Phản ánh")
     await user.tap("Nhập họ tên")
     await user.say("Nguyễn Văn An 0912345678")
+    await user.tap("Bỏ qua địa chỉ")
     await user.tap("Gửi đơn")
 
 

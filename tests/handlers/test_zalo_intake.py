@@ -77,6 +77,7 @@ async def test_complete_intake_and_lookup_on_zalo(app, zalo, telegram, http):
     received = user.texts(await user.submit_info(name="Nguyễn Văn An", phone="84912345678", nested=True))
     assert "0912345678" in received
     await user.tap("Nguyễn Văn An")
+    await user.tap("Bỏ qua địa chỉ")
     summary = zalo.messages(user.user_id)[-1].text
     assert "Nguyễn Văn An – 0912345678" in summary and "Gửi đơn" in summary
     done = user.texts(await user.pick("Gửi đơn"))

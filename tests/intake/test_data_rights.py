@@ -17,6 +17,7 @@ def file_ticket(chat: CoreChat, type_label: str, description: str) -> None:
     intake_until_contact(chat, type_label=type_label, description=description)
     chat.press("Nhập họ tên")
     chat.send("Vũ Thị Hoa 0933444555")
+    chat.send("Số 12, xóm Giữa, thôn Mẫu 5")           # the sender's address (asked for every kind)
     chat.press("Gửi đơn")
 
 
@@ -26,6 +27,7 @@ def test_see_and_delete_personal_data(service, services):
     file_ticket(chat, "Khiếu nại", "Khiếu nại việc xã thu hồi đất nhà tôi mà không thông báo trước")
     seen = chat.text_of(chat.send("/dulieu"))
     assert "Vũ Thị Hoa" in seen and "0933444555" in seen and "XG-2026-000001" in seen
+    assert "Số 12, xóm Giữa" in seen
     chat.send("/xoadulieu")
     done = chat.text_of(chat.press("Xác nhận xóa"))
     assert "XG-2026-000002" in done and "lưu trữ" in done
@@ -33,8 +35,9 @@ def test_see_and_delete_personal_data(service, services):
         feedback, complaint = session.exec(select(Ticket).order_by(Ticket.id)).all()
         request = session.exec(select(DataRequest)).one()
         citizen = session.get(Citizen, feedback.citizen_id)
-    assert feedback.contact_name == "" and feedback.contact_phone == ""
+    assert feedback.contact_name == "" and feedback.contact_phone == "" and feedback.contact_address == ""
     assert complaint.contact_name == "Vũ Thị Hoa"            # archived by law, kept
+    assert complaint.contact_address == "Số 12, xóm Giữa, thôn Mẫu 5"
     assert request.status == "partial" and request.executed_at is not None
     assert request.due_date > feedback.received_date and not citizen.consent
     assert "Vũ Thị Hoa" not in chat.text_of(chat.send("/dulieu")).split("XG-2026-000002")[0]
@@ -54,3 +57,4 @@ def test_retention_purge_erases_only_finished_non_archived(service, services, cl
     with Session(services.engine) as session:
         first, second = session.exec(select(Ticket).order_by(Ticket.id)).all()
     assert first.contact_phone == "" and second.contact_phone == "0933444555"
+    assert first.contact_address == "" and second.contact_address == "Số 12, xóm Giữa, thôn Mẫu 5"

@@ -33,13 +33,17 @@ def test_complete_intake_creates_routed_ticket_with_card(service: Service, servi
     intake_until_contact(chat, type_label="Phản ánh")
     chat.press("Nhập họ tên")
     chat.send("Nguyễn Văn An 0912 345 678")
+    assert "địa chỉ nơi ở" in chat.text_of(chat.history[-1:])        # offered, optional for a phản ánh
+    chat.send("Số 5, xóm Bãi, thôn Mẫu 1")
     summary = chat.text_of(chat.history[-1:])
     assert "Thôn Mẫu 2" in summary and "Nguyễn Văn An" in summary and "0912345678" in summary
+    assert "Địa chỉ người gửi: Số 5, xóm Bãi, thôn Mẫu 1" in summary
     done = chat.text_of(chat.press("Gửi đơn"))
     [ticket] = tickets(services.engine)
     assert ticket.code.startswith("XG-2026-") and ticket.code in done
     assert ticket.type == "phan_anh" and ticket.category == "ha_tang" and ticket.office_code == "KT"
     assert ticket.hamlet == "Thôn Mẫu 2 (mẫu)" and ticket.contact_phone == "0912345678"
+    assert ticket.contact_address == "Số 5, xóm Bãi, thôn Mẫu 1"          # the sender's, not the incident's
     assert "Phòng Kinh tế" in done and ticket.answer_due.strftime("%d/%m/%Y") in done
     pin = done.split("Mã PIN:")[1].split()[0]
     assert check_pin(ticket.code, pin, ticket.pin_hash)
@@ -80,8 +84,13 @@ def test_anonymous_complaint_is_refused(service: Service, services):
     assert not tickets(services.engine)
     chat.press("Để lại họ tên")
     chat.send("Trần Thị Bình, 0987654321")
+    asked = chat.text_of(chat.history[-1:])
+    assert "phải ghi rõ họ tên và địa chỉ" in asked and not chat.history[-1].buttons   # required: no skip
+    assert "rõ hơn" in chat.text_of(chat.send("abc"))
+    chat.send("Xóm Đồi, thôn Mẫu 3")
     chat.press("Gửi đơn")
     [ticket] = tickets(services.engine)
+    assert ticket.contact_address == "Xóm Đồi, thôn Mẫu 3"
     assert ticket.type == "khieu_nai" and ticket.office_code == "VP" and ticket.accept_due is not None
 
 
@@ -91,12 +100,14 @@ def test_denunciation_identity_kept_apart_and_out_of_card(service: Service, serv
                          description="Tố cáo ông trưởng thôn thu tiền trái phép của các hộ làm đường bê tông")
     chat.press("Nhập họ tên")
     chat.send("Canary Hoàng Văn Bí 0911222333")
+    chat.send("Canary xóm Kín, thôn Mẫu 4")
     chat.press("Gửi đơn")
     [ticket] = tickets(services.engine)
     assert ticket.citizen_id is None and ticket.contact_name == "" and ticket.contact_phone == ""
     with Session(services.engine) as session:
         identity = session.exec(select(ReporterIdentity)).one()
     assert identity.name == "Canary Hoàng Văn Bí" and identity.phone == "0911222333"
+    assert identity.address == "Canary xóm Kín, thôn Mẫu 4" and ticket.contact_address == ""
     [card] = outbox_for(services.engine, "-1001")
     assert "Canary" not in card.payload and "0911222333" not in card.payload
     assert "giữ bí mật" in card.payload
@@ -119,6 +130,7 @@ def test_same_event_twice_creates_one_ticket(service: Service, services):
     intake_until_contact(chat, type_label="Phản ánh")
     chat.press("Nhập họ tên")
     chat.send("Lê Văn Cường 0977000111")
+    chat.press("Bỏ qua địa chỉ")
     payload = [p for label, p in chat.last_buttons() if "Gửi đơn" in label][0]
     chat.send(payload=payload, external_id="dup-1")
     again = chat.send(payload=payload, external_id="dup-1")
@@ -230,6 +242,7 @@ def test_photos_location_and_shared_contact(service: Service, services):
     assert "chính mình" in other
     chat.send("", contact=Contact(phone="+84912000111", name="Phạm Thị Dung", owner_id=chat.user_id))
     chat.press("Phạm Thị Dung")
+    chat.press("Bỏ qua địa chỉ")
     chat.press("Gửi đơn")
     [ticket] = tickets(services.engine)
     assert ticket.contact_phone == "0912000111" and ticket.contact_name == "Phạm Thị Dung"

@@ -69,8 +69,8 @@ async def test_requests_list_and_one_request(services, root):
         assert item["status"] in ("open", "closed") and item["status_notes"]
         assert item["description"] == ""                 # descriptions are not published by default
         assert DENOUNCER_NAME not in str(item)
-    transferred = next(r for r in listed if tickets[r["service_request_id"]].status == "transferred")
-    assert transferred["status"] == "closed" and transferred["status_notes"] == "Đã chuyển đơn vị khác"
+    transferred = next(r for r in listed if tickets[r["service_request_id"]].status == "referred")
+    assert transferred["status"] == "closed" and transferred["status_notes"] == "Đã chuyển cơ quan có thẩm quyền"
     closed = await asyncio.to_thread(client.get_service_requests, status="closed", **WINDOW)
     assert [r["service_request_id"] for r in closed] == [transferred["service_request_id"]]
     one = await asyncio.to_thread(client.get_service_request, transferred["service_request_id"])

@@ -44,7 +44,7 @@ def recount(engine, settings, monday: date) -> dict:
             "SELECT type, category, hamlet, office_code, channel FROM tickets "
             "WHERE received_date BETWEEN :a AND :b"), {"a": monday, "b": monday + timedelta(days=6)}).all()
         resolved = conn.execute(text("SELECT received_at, resolved_at, resolve_due FROM tickets "
-                                     "WHERE resolved_at IS NOT NULL")).all()
+                                     "WHERE resolved_at IS NOT NULL AND status IN ('resolved', 'closed')")).all()
     done = []
     for rec, res, due in resolved:
         res, rec = as_utc(res), as_utc(rec)
@@ -105,7 +105,8 @@ def recount_overdue(engine, today: date) -> list[tuple[str, str, int]]:  # noqa:
     with engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT code, status, answer_due, accept_due, resolve_due, accepted_at FROM tickets "
-            "WHERE status IN ('received','accepted','in_progress','waiting_citizen','reopened')")).all()
+            "WHERE status IN ('received','accepted','in_progress','waiting_citizen','reopened','transferred',"
+            "'mediation')")).all()
     found = []
     for code, status, answer, accept, resolve, accepted_at in rows:
         running = []
@@ -148,11 +149,12 @@ def check_plan_numbers(services) -> None:  # noqa: ANN001
     monday = WEEK + timedelta(days=7)
     with Session(services.engine) as session:
         plans = build_plan(session, settings, monday=monday)
-    open_statuses = ("received", "accepted", "in_progress", "waiting_citizen", "reopened")
+    open_statuses = ("received", "accepted", "in_progress", "waiting_citizen", "reopened", "transferred", "mediation")
     with services.engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT office_code, status, answer_due, accept_due, resolve_due, accepted_at FROM tickets "
-            "WHERE status IN ('received','accepted','in_progress','waiting_citizen','reopened')")).all()
+            "WHERE status IN ('received','accepted','in_progress','waiting_citizen','reopened','transferred',"
+            "'mediation')")).all()
     overdue, due, not_accepted = Counter(), Counter(), Counter()
     sunday = monday + timedelta(days=6)
     for office, status, answer, accept, resolve, accepted_at in rows:
@@ -168,13 +170,15 @@ def check_plan_numbers(services) -> None:  # noqa: ANN001
             overdue[office] += 1
         elif any(monday <= d <= sunday for d in running):
             due[office] += 1
-        if status == "received":
+        elif status in ("received", "transferred"):       # each ticket once, in its most urgent list
             not_accepted[office] += 1
     for plan in plans:
         assert len(plan.overdue) == overdue[plan.office_code], plan.office_code
         assert len(plan.due_this_week) == due[plan.office_code], plan.office_code
         assert len(plan.not_accepted) == not_accepted[plan.office_code], plan.office_code
     assert sum(overdue.values()) > 0 and sum(due.values()) > 0
+    listed = [code for plan in plans for code in plan.codes]
+    assert len(listed) == len(set(listed)) == len(rows)
     text_ = html_to_plain(render_plan(services.texts, [p for p in plans if p.office_code == "KT"], monday=monday,
                                       consolidated=False))
     assert "Kế hoạch giải quyết đơn thư tuần 25/2026" in text_

@@ -14,6 +14,7 @@ from testkit.intake_steps import intake_until_contact
 
 CANARY_NAME = "Canaryname Quách Thị Bíật"
 CANARY_PHONE = "0977123456"
+CANARY_ADDRESS = "Canaryaddr xóm Kín"
 CANARY_ACCOUNT = "918273645546"
 
 
@@ -34,17 +35,18 @@ def test_denunciation_canaries_never_in_plain_text(service, services, engine, ca
                          description="Tố cáo cán bộ thu tiền sai quy định khi làm giấy tờ đất cho dân")
     chat.press("Nhập họ tên")
     chat.send(f"{CANARY_NAME} {CANARY_PHONE}")
+    chat.send(f"{CANARY_ADDRESS}")                               # the author's address: sealed like the name
     assert CANARY_NAME in chat.text_of(chat.history[-1:])      # the author sees their own summary
     chat.press("Gửi đơn")
     chat.send("/dulieu")
     dump = raw_dump(engine)
-    for canary in (CANARY_NAME, "Canaryname", CANARY_PHONE, CANARY_ACCOUNT):
+    for canary in (CANARY_NAME, "Canaryname", CANARY_PHONE, CANARY_ACCOUNT, CANARY_ADDRESS):
         assert canary not in dump, canary
         assert canary not in caplog.text, canary
     if engine.dialect.name == "sqlite":
         database = Path(engine.url.database)
         blob = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
-        for canary in (CANARY_NAME, CANARY_PHONE, CANARY_ACCOUNT):
+        for canary in (CANARY_NAME, CANARY_PHONE, CANARY_ACCOUNT, CANARY_ADDRESS):
             assert canary.encode() not in blob, canary
     # Sealed, not lost: the identity row still opens with the key.
     with engine.connect() as conn:
