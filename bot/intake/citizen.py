@@ -1,5 +1,5 @@
 """The citizen's conversation: consent, menu, help, status lookup, commands, and the dispatch of
-every inbound event to the current step (intake steps live in bot/intake.py).
+every inbound event to the current step (intake steps live in bot/intake/flow.py).
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ conversation row. Editing from the summary returns to the summary after the edit
 
 from __future__ import annotations
 
-from types import MappingProxyType
 
 import re
 from datetime import timedelta
@@ -17,47 +16,18 @@ from rapidfuzz import fuzz, process
 from bot.tickets.cards import post_office_card
 from bot.conversation.engine import Choice, Flow, Step, Turn
 from bot.intake import address as sender_address
+from bot.intake import contact, extras
+from bot.intake.extras import add_attachments
+from bot.intake.steps import NO_CONSENT_TYPES, STEP_AFTER, advance, consented  # noqa: F401 - used by the step modules through flow
+from bot.intake.contact import set_contact  # noqa: F401 - the other intake steps set the contact here
 from bot.core.throttles import DoorThrottle
-from bot.core.domain import ButtonKind, Channel, TicketType
+from bot.core.domain import TicketType
 from bot.core.render import shorten
-from bot.language.contacts import normalize_phone, parse_contact
 from bot.language.normalize import fold, is_meaningful, normalize_text
 from bot.tickets.records import Draft, create_ticket
 from storage.models import Office
 
 flow = Flow()
-
-NO_CONSENT_TYPES = (TicketType.PHAN_ANH, TicketType.GOP_Y)
-STEP_AFTER = MappingProxyType({
-    "type": "description", "description": "category", "category": "hamlet_confirm", "hamlet": "extras",
-    "extras": "cosigners", "cosigners": "contact", "contact": "summary",
-})
-
-
-def consented(turn: Turn) -> bool:
-    """True when the citizen agreed to the personal-data notice."""
-    return bool(turn.citizen.consent)
-
-
-def advance(turn: Turn, done: str) -> None:
-    """Go to the step after `done`, skipping steps that do not apply; back to the summary when editing."""
-    if turn.data.get("editing"):
-        turn.data.pop("editing", None)
-        turn.goto("summary")
-        return
-    step = STEP_AFTER[done]
-    draft = turn.draft
-    while True:
-        if step == "description" and draft.description:
-            step = STEP_AFTER[step]
-        elif step == "cosigners" and draft.type == TicketType.GOP_Y:
-            step = STEP_AFTER[step]
-        elif step == "contact" and not consented(turn):
-            step = STEP_AFTER[step]
-        else:
-            break
-    turn.goto(step)
-
 
 def start_intake(turn: Turn, *, description: str = "") -> None:
     """Begin a new draft (optionally with text the person already wrote)."""
@@ -249,74 +219,7 @@ flow.step("hamlet", Step(prompt=prompt_hamlet, on_choice=choose_hamlet, on_text=
 
 
 
-# --- extras: photos and location --------------------------------------------------------------
-
-def prompt_extras(turn: Turn) -> None:
-    choices = [Choice("done", turn.texts.label("extras_done"))]
-    if turn.inbound.channel == Channel.TELEGRAM and turn.inbound.is_private:
-        choices.insert(0, Choice("location", turn.texts.label("extras_location"), ButtonKind.REQUEST_LOCATION))
-    draft = turn.draft
-    turn.say("citizen/ask_extras", photos=len(draft.attachments), has_location=bool(draft.location),
-             choices=choices)
-
-
-def choose_extras(turn: Turn, value: str) -> None:
-    if value == "location":
-        # The label came back as text (a client without location sharing): explain once more.
-        turn.say("citizen/location_how")
-        turn.goto("extras")
-        return
-    advance(turn, "extras")
-
-
-def add_attachments(turn: Turn, draft: Draft) -> int:
-    """Copy the inbound attachments into the draft, within the configured count; returns how many."""
-    room = turn.settings.intake.max_attachments - len(draft.attachments)
-    added = 0
-    for item in turn.inbound.attachments[:max(room, 0)]:
-        draft.attachments.append({"kind": item.kind, "ref": item.ref, "mime": item.mime, "size": item.size})
-        added += 1
-    return added
-
-
-def extras_media(turn: Turn) -> None:
-    draft = turn.draft
-    added = add_attachments(turn, draft)
-    turn.save_draft(draft)
-    if turn.inbound.text and is_meaningful(turn.inbound.text):
-        clean, _ = normalize_text(turn.inbound.text, max_chars=1000)
-        draft.description = f"{draft.description}\n{clean}"
-        turn.save_draft(draft)
-    turn.say("citizen/extras_received", photos=len(draft.attachments), full=added == 0)
-    turn.goto("extras")
-
-
-def extras_location(turn: Turn) -> None:
-    draft = turn.draft
-    loc = turn.inbound.location
-    assert loc is not None
-    draft.location = [loc.latitude, loc.longitude]
-    turn.save_draft(draft)
-    turn.say("citizen/location_received", remove_keyboard=True)
-    turn.goto("extras")
-
-
-def extras_text(turn: Turn, text: str) -> None:
-    """More words at this step are added to the description rather than lost."""
-    clean, _ = normalize_text(text, max_chars=turn.settings.intake.max_text_chars)
-    if not is_meaningful(clean):
-        turn.say("citizen/not_understood_choice")
-        turn.goto("extras")
-        return
-    draft = turn.draft
-    draft.description = f"{draft.description}\n{clean}"[: turn.settings.intake.max_text_chars]
-    turn.save_draft(draft)
-    turn.say("citizen/description_added")
-    turn.goto("extras")
-
-
-flow.step("extras", Step(prompt=prompt_extras, on_choice=choose_extras, on_media=extras_media,
-                         on_location=extras_location, on_text=extras_text))
+extras.register(flow)
 
 
 # --- co-signers (đơn đông người) ---------------------------------------------------------------
@@ -356,120 +259,7 @@ flow.step("cosigners", Step(prompt=prompt_cosigners, on_choice=choose_cosigners)
 flow.step("cosigners_count", Step(prompt=prompt_cosigners_count, on_text=take_cosigners_count))
 
 
-# --- contact ----------------------------------------------------------------------------------
-
-def prompt_contact(turn: Turn) -> None:
-    choices = [Choice("manual", turn.texts.label("contact_manual")),
-               Choice("anonymous", turn.texts.label("contact_anonymous"))]
-    if turn.inbound.channel == Channel.TELEGRAM and turn.inbound.is_private:
-        choices.insert(0, Choice("share", turn.texts.label("contact_share"), ButtonKind.REQUEST_CONTACT))
-    elif turn.inbound.channel == Channel.ZALO:
-        # Last, so the numbers of the other choices stay the same; Zalo shows it as its info-request card.
-        choices.append(Choice("share", turn.texts.label("contact_share_zalo"), ButtonKind.REQUEST_CONTACT))
-    turn.say("citizen/ask_contact", type_code=turn.draft.type, choices=choices)
-
-
-def choose_contact(turn: Turn, value: str) -> None:
-    draft = turn.draft
-    if value == "share":
-        turn.say("citizen/contact_how_zalo" if turn.inbound.channel == Channel.ZALO else "citizen/contact_how")
-        turn.goto("contact")
-    elif value == "manual":
-        turn.goto("contact_manual")
-    elif draft.type == TicketType.KHIEU_NAI:
-        turn.goto("complaint_anonymous")
-    elif draft.type == TicketType.TO_CAO:
-        turn.goto("anonymous_denunciation")
-    else:
-        set_contact(turn, mode="anonymous", name="", phone="")
-
-
-def set_contact(turn: Turn, *, mode: str, name: str, phone: str) -> None:
-    draft = turn.draft
-    draft.contact_mode, draft.contact_name, draft.contact_phone = mode, name, phone
-    if mode == "anonymous":
-        draft.contact_address = ""
-    turn.save_draft(draft)
-    if turn.data.get("editing") and sender_address.next_step(turn) == "summary":
-        turn.data.pop("editing", None)
-    turn.goto(sender_address.next_step(turn))
-
-
-def take_shared_contact(turn: Turn) -> None:
-    contact = turn.inbound.contact
-    assert contact is not None
-    if contact.owner_id and contact.owner_id != turn.inbound.user_id or not contact.owner_id:
-        turn.say("citizen/contact_not_own", remove_keyboard=True)
-        turn.goto("contact")
-        return
-    phone = normalize_phone(contact.phone)
-    if not phone:
-        turn.say("citizen/contact_manual_invalid", remove_keyboard=True)
-        turn.goto("contact_manual")
-        return
-    turn.data["pending_phone"] = phone
-    turn.data["pending_name"] = normalize_text(contact.name, max_chars=80)[0]
-    turn.say("citizen/contact_received", phone=phone, remove_keyboard=True)
-    turn.goto("contact_name")
-
-
-def prompt_contact_name(turn: Turn) -> None:
-    name = turn.data.get("pending_name", "")
-    choices = [Choice("keep", name)] if name and is_meaningful(name) else []
-    turn.say("citizen/ask_contact_name", name=name, choices=choices or None)
-
-
-def choose_contact_name(turn: Turn, value: str) -> None:
-    set_contact(turn, mode="phone", name=turn.data.pop("pending_name", ""), phone=turn.data.pop("pending_phone", ""))
-
-
-def take_contact_name(turn: Turn, text: str) -> None:
-    name, _ = normalize_text(text, max_chars=80)
-    if not is_meaningful(name) or any(ch.isdigit() for ch in name):
-        turn.say("citizen/contact_name_invalid")
-        return
-    turn.data.pop("pending_name", None)
-    set_contact(turn, mode="phone", name=name, phone=turn.data.pop("pending_phone", ""))
-
-
-def prompt_contact_manual(turn: Turn) -> None:
-    turn.say("citizen/ask_contact_manual", remove_keyboard=True,
-             choices=[Choice("back", turn.texts.label("back"))])
-
-
-def choose_contact_manual(turn: Turn, value: str) -> None:
-    turn.goto("contact")
-
-
-def take_contact_manual(turn: Turn, text: str) -> None:
-    clean, _ = normalize_text(text, max_chars=200)
-    contact = parse_contact(clean)
-    if contact is None or not is_meaningful(contact.name):
-        turn.say("citizen/contact_manual_invalid")
-        return
-    set_contact(turn, mode="manual", name=contact.name, phone=contact.phone)
-
-
-def prompt_anonymous_denunciation(turn: Turn) -> None:
-    turn.say("citizen/anonymous_denunciation_info",
-             choices=[Choice("identify", turn.texts.label("anonymous_identify")),
-                      Choice("anonymous", turn.texts.label("anonymous_confirm"))])
-
-
-def choose_anonymous_denunciation(turn: Turn, value: str) -> None:
-    if value == "identify":
-        turn.goto("contact")
-    else:
-        set_contact(turn, mode="anonymous", name="", phone="")
-
-
-flow.step("contact", Step(prompt=prompt_contact, on_choice=choose_contact, on_contact=take_shared_contact,
-                          on_text=take_contact_manual))
-flow.step("contact_name", Step(prompt=prompt_contact_name, on_choice=choose_contact_name, on_text=take_contact_name))
-flow.step("contact_manual", Step(prompt=prompt_contact_manual, on_choice=choose_contact_manual,
-                                 on_text=take_contact_manual, on_contact=take_shared_contact))
-flow.step("anonymous_denunciation", Step(prompt=prompt_anonymous_denunciation,
-                                         on_choice=choose_anonymous_denunciation))
+contact.register(flow)
 sender_address.register(flow)
 
 
