@@ -14,8 +14,10 @@ from bot.service.transactions import Service
 from storage.engine import make_engine
 from storage.models import Conversation
 
+# consent, menu, type, description, category, hamlet named in the text (confirmed), extras, co-signers,
+# contact, name + phone, address (skipped), summary (send), announcements (no).
 SCRIPT = ["/start", "1", "1", "1", "Đèn đường ngõ xóm thôn Mẫu 2 hỏng cả tháng nay chưa ai sửa", "1", "1", "2",
-          "1", "2", "Nguyễn Văn An 0912345678", "1", "2"]
+          "1", "2", "Nguyễn Văn An 0912345678", "1", "1", "2"]
 CONVERSATIONS = 1000
 
 
