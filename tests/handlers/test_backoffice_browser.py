@@ -72,13 +72,23 @@ def no_csp_errors(driver) -> None:
 
 def submit(driver, element_id: str) -> None:
     """Click a button that submits a form and wait for the next page to load."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.ID, element_id).click()
-    WebDriverWait(driver, 15, poll_frequency=0.05).until(EC.staleness_of(old))
+
+    def replaced(_driver) -> bool:
+        # The old page's root is gone: chromedriver says so as a stale element or, mid-navigation,
+        # as "Node with given id does not belong to the document".
+        try:
+            old.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    WebDriverWait(driver, 15, poll_frequency=0.05).until(replaced)
     WebDriverWait(driver, 15, poll_frequency=0.05).until(
         lambda d: d.execute_script("return document.readyState") == "complete")
 
