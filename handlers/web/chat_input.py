@@ -14,6 +14,7 @@ from bot.core.domain import Location
 CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{8,40}")
 MAX_TEXT = 4000
 MAX_PAYLOAD = 64
+LARGEST_ROW_ID = 2**31 - 1
 MAX_AFTER = 2 ** 53
 
 
@@ -89,4 +90,4 @@ def after_of(raw: str | None) -> int:
     value = int(raw)
     if value > MAX_AFTER:
         raise BadInput("format")
-    return value
+    return min(value, LARGEST_ROW_ID)      # ids are 32-bit on PostgreSQL: nothing lies beyond, and no overflow
