@@ -23,7 +23,7 @@ from bot.core.domain import SATISFIED_FROM, Attachment
 from bot.core.lifecycle import RESOLVED_STATUSES
 from bot.jobs.hotspots import Hotspot, find_hotspots
 from bot.jobs.office_hours import at_local, week_label, week_monday, weekly_fire_day
-from bot.jobs.overdue import OverdueItem, overdue_counts, overdue_tickets
+from bot.jobs.overdue import DueLine, overdue_counts, overdue_tickets
 from bot.tickets.recipients import leaders
 from bot.jobs.context import JobContext
 from bot.core.render import Texts, labels
@@ -83,7 +83,7 @@ class Digest:
 
     week: WeekNumbers
     previous: WeekNumbers
-    overdue: list[OverdueItem]        # the most late, as many as the text lists
+    overdue: list[DueLine]        # the most late, as many as the text lists
     overdue_total: int
     hotspots: list[Hotspot]
     target: float

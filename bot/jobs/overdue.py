@@ -41,8 +41,10 @@ FIRST_DUE = case((col(Ticket.status) != _RECEIVED, col(Ticket.resolve_due)), (_A
 
 
 @dataclass(frozen=True)
-class OverdueItem:
-    """One late ticket: the earliest passed deadline and the days since."""
+class DueLine:
+    """One open ticket with one running deadline (the earliest passed one for the overdue lists):
+    the step, its due date and the days late (0 when not yet due). Overdue lists, escalation, the
+    digest and the weekly plan all list tickets with it."""
 
     code: str
     office_code: str
@@ -87,7 +89,7 @@ _LISTED = (Ticket.code, Ticket.office_code, Ticket.category, Ticket.hamlet, Tick
 
 
 def overdue_tickets(session: Session, settings: Settings, today: date, *, office: str | None = None,
-                    limit: int | None = None) -> list[OverdueItem]:
+                    limit: int | None = None) -> list[DueLine]:
     """Open tickets with a passed deadline as of `today`, most late first (then by code); at most
     `limit` of them when given."""
     stmt = select(*_LISTED).where(*_late(today, office)).order_by(FIRST_DUE, _code_order(session))
@@ -96,33 +98,33 @@ def overdue_tickets(session: Session, settings: Settings, today: date, *, office
     return _items(session, settings, today, session.execute(stmt).all())
 
 
-def overdue_by_office(session: Session, settings: Settings, today: date, *, limit: int) -> dict[str, list[OverdueItem]]:
+def overdue_by_office(session: Session, settings: Settings, today: date, *, limit: int) -> dict[str, list[DueLine]]:
     """The `limit` most late tickets of each office with any, in one query (ROW_NUMBER per office)."""
     rank = func.row_number().over(partition_by=Ticket.office_code,
                                   order_by=(FIRST_DUE, _code_order(session))).label("rank")
     ranked = select(*_LISTED, rank).where(*_late(today, None)).subquery()
     rows = session.execute(select(ranked).where(ranked.c.rank <= limit)
                            .order_by(ranked.c.office_code, ranked.c.rank)).all()
-    found: dict[str, list[OverdueItem]] = {}
+    found: dict[str, list[DueLine]] = {}
     for item in _items(session, settings, today, rows):
         found.setdefault(item.office_code, []).append(item)
     return found
 
 
-def most_late(lists: dict[str, list[OverdueItem]], limit: int) -> list[OverdueItem]:
+def most_late(lists: dict[str, list[DueLine]], limit: int) -> list[DueLine]:
     """The `limit` most late over all offices from each office's most late (enough: the overall
     first `limit` are among every office's first `limit`)."""
     return sorted((i for items in lists.values() for i in items), key=lambda i: (-i.days_late, i.code))[:limit]
 
 
-def _items(session: Session, settings: Settings, today: date, rows: list) -> list[OverdueItem]:
+def _items(session: Session, settings: Settings, today: date, rows: list) -> list[DueLine]:
     if not rows:
         return []
     assignees = {r.assignee_id for r in rows if r.assignee_id is not None}
     names = {o.id: o.display_name for o in session.exec(
         select(Official).where(col(Official.id).in_(assignees)))} if assignees else {}
     categories = {c.code: c.name for c in settings.categories}
-    return [OverdueItem(code=r.code, office_code=r.office_code, step=STEP_NAMES[r.step], due=_as_date(r.due),
+    return [DueLine(code=r.code, office_code=r.office_code, step=STEP_NAMES[r.step], due=_as_date(r.due),
                         days_late=(today - _as_date(r.due)).days, category=categories[r.category], hamlet=r.hamlet,
                         assignee=names.get(r.assignee_id, "") if r.assignee_id else "") for r in rows]
 

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from bot.config.settings import Settings
 from bot.core.domain import Attachment, TicketStatus
 from bot.jobs.office_hours import at_local, week_label, week_monday, weekly_fire_day
-from bot.jobs.overdue import STEP_NAMES
+from bot.jobs.overdue import STEP_NAMES, DueLine
 from bot.tickets.recipients import leaders, office_recipients
 from bot.jobs.context import OPEN, OPEN_TICKET_COLUMNS, JobContext, due_steps
 from bot.core.render import Texts
@@ -26,33 +26,20 @@ from storage.models import Office, Official, Ticket
 from storage.reminders import claim_reminder, claimed_refs
 
 
-
-@dataclass
-class PlanLine:
-    code: str
-    office_code: str
-    step: str
-    due: date
-    days_late: int
-    category: str
-    hamlet: str
-    assignee: str
-
-
 @dataclass
 class OfficePlan:
     """One office's plan for one week."""
 
     office_code: str
     office_name: str
-    overdue: list[PlanLine] = field(default_factory=list)
-    due_this_week: list[PlanLine] = field(default_factory=list)
-    not_accepted: list[PlanLine] = field(default_factory=list)
-    mediation: list[PlanLine] = field(default_factory=list)
-    later: list[PlanLine] = field(default_factory=list)
+    overdue: list[DueLine] = field(default_factory=list)
+    due_this_week: list[DueLine] = field(default_factory=list)
+    not_accepted: list[DueLine] = field(default_factory=list)
+    mediation: list[DueLine] = field(default_factory=list)
+    later: list[DueLine] = field(default_factory=list)
 
     @property
-    def sections(self) -> tuple[list[PlanLine], ...]:
+    def sections(self) -> tuple[list[DueLine], ...]:
         """Most urgent first; each open ticket of the office is in exactly one of them."""
         return self.overdue, self.due_this_week, self.not_accepted, self.mediation, self.later
 
@@ -92,7 +79,7 @@ def build_plan(session: Session, settings: Settings, *, monday: date, today: dat
         upcoming = [s for s in steps if today <= s.due <= sunday]
 
         def line(step):  # noqa: ANN001, ANN202 - a local shorthand
-            return PlanLine(code=ticket.code, office_code=ticket.office_code, step=STEP_NAMES[step.step],
+            return DueLine(code=ticket.code, office_code=ticket.office_code, step=STEP_NAMES[step.step],
                             due=step.due, days_late=max(0, (today - step.due).days),
                             category=categories[ticket.category], hamlet=ticket.hamlet,
                             assignee=names.get(ticket.assignee_id, "") if ticket.assignee_id else "")
