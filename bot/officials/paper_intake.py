@@ -1,6 +1,8 @@
 """/nhapdon: an official records a petition that came on paper, by phone, at a reception session
 or through the suggestion box: source → date received → type → content → category → hamlet →
-contact → confirm. The received date drives the deadlines; the citizen gets a printable receipt
+contact → sender's address → confirm. The address is required for khiếu nại and tố cáo (name and
+address by law, as in the citizen's own intake, bot/intake/address.py) and may be skipped for the
+others. The received date drives the deadlines; the citizen gets a printable receipt
 (code + PIN) and may follow the ticket later with /theodoi CODE PIN."""
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import re
 from datetime import date, timedelta
 
 from bot.tickets import cards
-from bot.core.domain import Button, TicketType
+from bot.core.domain import COMPLAINT_TYPES, Button, TicketType
 from bot.language.contacts import parse_contact
 from bot.officials.turn import OfficeTurn
 from bot.language.normalize import is_meaningful, normalize_text
@@ -19,6 +21,7 @@ SOURCES = ("direct", "letter", "phone", "box", "forwarded")
 DATE_RE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2,4}))?\s*$")
 PAYLOAD = "p:"
 MAX_AGE = timedelta(days=366)
+ADDRESS_MIN_CHARS, ADDRESS_MAX_CHARS = 6, 200     # as the citizen's own address step
 
 
 def _buttons(turn: OfficeTurn, pairs: list[tuple[str, str]], columns: int = 1) -> tuple[tuple[Button, ...], ...]:
@@ -58,6 +61,11 @@ def prompt(turn: OfficeTurn) -> None:
     elif step == "contact":
         pairs = [] if draft.type == TicketType.KHIEU_NAI else [("anonymous", labels.label("contact_anonymous"))]
         turn.say("office/paper_contact", buttons=_buttons(turn, pairs))
+    elif step == "address":
+        required = draft.type in COMPLAINT_TYPES
+        pairs = [] if required else [("skip", labels.label("address_skip"))]
+        turn.say("office/paper_address", required=required, type_name=turn.settings.ticket_type(draft.type).name,
+                 buttons=_buttons(turn, pairs))
     elif step == "confirm":
         turn.say("office/paper_summary", draft=draft, type_name=turn.settings.ticket_type(draft.type).name,
                  category_name=turn.settings.category(draft.category or "khac").name,
@@ -113,9 +121,16 @@ def handle(turn: OfficeTurn) -> None:
             contact = parse_contact(text)
             if contact is not None and is_meaningful(contact.name):
                 draft.contact_mode, draft.contact_name, draft.contact_phone, nxt = \
-                    "manual", contact.name, contact.phone, "confirm"
+                    "manual", contact.name, contact.phone, "address"
             else:
                 turn.say("office/paper_contact_invalid")
+    elif step == "address":
+        if value == "skip" and draft.type not in COMPLAINT_TYPES:
+            draft.contact_address, nxt = "", "confirm"
+        elif value is None and len(text) >= ADDRESS_MIN_CHARS and is_meaningful(text):
+            draft.contact_address, nxt = text[:ADDRESS_MAX_CHARS], "confirm"
+        else:
+            turn.say("office/paper_address_invalid", required=draft.type in COMPLAINT_TYPES)
     elif step == "confirm" and value == "submit":
         submit(turn, state, draft)
         return

@@ -217,6 +217,7 @@ def test_paper_petition_receipt_and_follow(service: Service, services):
     me.send("1")                                          # the suggested category, by its number
     me.press("Mẫu 1")
     me.send("Phạm Thị Dung 0987654321")
+    me.press("Bỏ qua địa chỉ")                          # optional for a kiến nghị
     me.press("Gửi đơn")
     receipt = plain(rows_for(services.engine, "941"))
     [ticket] = all_tickets(service)
@@ -231,6 +232,37 @@ def test_paper_petition_receipt_and_follow(service: Service, services):
     add_official(services.engine, user_id="942", role="official", office=ticket.office_code)
     OfficeChat(service, user_id="942", chat_id=office).press("Tiếp nhận", ticket.code)
     assert "tiếp nhận" in follower.text_of(follower.read())
+
+
+def test_paper_complaint_requires_the_senders_address(service: Service, services):
+    """A khiếu nại on paper: name and address by law, as in the citizen's own intake. No skip button,
+    nonsense refused, the address kept apart from the hamlet where the matter happened."""
+    add_official(services.engine, user_id="943", role="official", office="VP", name="Văn thư")
+    me = OfficeChat(service, user_id="943")
+
+    def newest(count: int = 1) -> str:
+        return plain(rows_for(services.engine, "943")[-count:])
+
+    me.send("/nhapdon")
+    me.press("Trực tiếp")
+    me.send("hôm nay")
+    me.press("Khiếu nại")
+    me.send("Khiếu nại quyết định thu hồi đất của UBND xã đối với thửa đất nhà tôi ở thôn Mẫu 2")
+    me.send("1")
+    me.press("Mẫu 2")
+    me.send("Lê Văn Cường 0912333444")
+    assert "phải ghi rõ họ tên và địa chỉ" in newest()
+    assert not any("Bỏ qua" in label for label, _ in me.buttons())
+    me.send("payload", payload="p:skip")                 # a forged skip is not accepted for a khiếu nại
+    assert "Chưa đọc được địa chỉ" in newest(2)       # the refusal, then the question again
+    me.send("ok")
+    assert "Chưa đọc được địa chỉ" in newest(2)
+    me.send("Xóm 3, thôn Đồng Tâm, xã Xuân Giang")
+    assert "Địa chỉ người gửi: Xóm 3, thôn Đồng Tâm, xã Xuân Giang" in newest()
+    me.press("Gửi đơn")
+    [ticket] = all_tickets(service)
+    assert ticket.type == "khieu_nai" and "Mẫu 2" in ticket.hamlet
+    assert ticket.contact_address == "Xóm 3, thôn Đồng Tâm, xã Xuân Giang"
 
 
 def settings_office_chat(code: str) -> str:
