@@ -4,29 +4,23 @@ reads pages and posts forms with the page's CSRF token."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
-import os
 import re
-import shutil
-import threading
 
-from aiohttp import ClientSession, CookieJar, web
+from aiohttp import ClientSession, CookieJar
 from sqlmodel import Session, col, select
 
 from bot.core.domain import TicketStatus
 from bot.core.render import html_to_plain
-from bot.main.composition import build_web_app
 from bot.tickets.records import Draft, create_ticket
 from storage.engine import write_session
 from storage.models import OutboxMessage, Ticket
 from storage.tickets import ensure_citizen
 from testkit.images import png_bytes  # noqa: F401 - re-exported for the back-office tests
 from testkit.office_driver import OfficeChat
+from testkit.web_server import CHROMIUM, DRIVER, ServerThread  # noqa: F401 - re-exported for the browser tests
 
-CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(p)), None)
-DRIVER = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else None)
 _citizens = itertools.count(1)
 LINK_RE = re.compile(r"(https?://\S+/can-bo/vao\?t=[A-Za-z0-9_\-]+)")
 CSRF_RE = re.compile(r'name="csrf" value="([0-9a-f]+)"')
@@ -117,35 +111,3 @@ def make_ticket(services, *, accepted: bool) -> Ticket:
             ticket.accepted_at = now
         session.flush()
         return ticket
-
-
-class ServerThread:
-    """The real web app on 127.0.0.1 in its own thread and event loop (Selenium blocks)."""
-
-    def __init__(self, services) -> None:
-        self.services = services
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.port = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.runner = web.AppRunner(build_web_app(self.services, telegram=None))
-        self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        self.loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]
-        self.ready.set()
-        self.loop.run_forever()
-        self.loop.run_until_complete(self.runner.cleanup())
-        self.loop.close()
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        assert self.ready.wait(20)
-        return f"http://127.0.0.1:{self.port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(20)

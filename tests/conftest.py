@@ -3,14 +3,11 @@ is set), settings written to a real config file, and the core's services on a fi
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
@@ -22,7 +19,7 @@ from storage.engine import make_engine
 from storage.migrate import upgrade_database
 from testkit.config import OFFICE_CHATS, PG_URL, ROOT, write_config  # noqa: F401
 
-pytest_plugins = ["testkit.telegram_fixtures"]
+pytest_plugins = ["testkit.telegram_fixtures", "testkit.zalo_fixtures"]
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import timedelta
 
 import pytest
 from aiohttp import web

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot.service.transactions import Service
-from testkit.backoffice_driver import CHROMIUM, DRIVER, ServerThread, ask_link, make_ticket
+from testkit.backoffice_driver import ask_link, make_ticket
+from testkit.web_server import CHROMIUM, DRIVER, ServerThread, chromium
 from testkit.office_driver import add_official
 from testkit.petitions import DENOUNCER_NAME, DENOUNCER_PHONE, Spec, at, create
 
@@ -25,21 +26,10 @@ PHONE, DESKTOP = (360, 800), (1280, 900)
 
 @pytest.fixture
 def chrome(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service as DriverService
-
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-extensions", "--no-first-run",
-                 "--disable-sync", "--lang=vi-VN", f"--window-size={PHONE[0]},{PHONE[1]}"):
-        options.add_argument(flag)
-    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                              "download.prompt_for_download": False})
-    driver = webdriver.Chrome(service=DriverService(DRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    driver = chromium(f"--window-size={PHONE[0]},{PHONE[1]}", prefs={
+        "download.default_directory": str(downloads), "download.prompt_for_download": False})
     driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     driver.downloads = downloads
     yield driver

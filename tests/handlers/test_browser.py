@@ -4,74 +4,26 @@ public page shows the new count. Screenshots go to tmp_path (and DANVAN_SCREENSH
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
-from bot.main.composition import build_web_app
+from testkit.web_server import CHROMIUM, DRIVER, ServerThread, chromium
 from testkit.images import png_bytes
 
-CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(p)), None)
-DRIVER = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else None)
 pytestmark = pytest.mark.skipif(CHROMIUM is None or DRIVER is None, reason=(
     "headless Chromium is not installed: apt-get install chromium chromium-driver (see .ci/run and the Makefile)"))
 
 
-class ServerThread:
-    """The real web app on 127.0.0.1 in its own thread and event loop (Selenium blocks)."""
-
-    def __init__(self, services) -> None:
-        self.services = services
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.port = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.runner = web.AppRunner(build_web_app(self.services, telegram=None))
-        self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        self.loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]
-        self.ready.set()
-        self.loop.run_forever()
-        self.loop.run_until_complete(self.runner.cleanup())
-        self.loop.close()
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        assert self.ready.wait(20)
-        return f"http://127.0.0.1:{self.port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(20)
-
-
 @pytest.fixture
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service as DriverService
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-extensions", "--no-first-run",
-                 "--disable-sync", "--metrics-recording-only", "--lang=vi-VN"):
-        options.add_argument(flag)
-    options.add_experimental_option("mobileEmulation", {
+    driver = chromium(mobile={
         "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 2.0},
         "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
                      "Chrome/120.0 Mobile Safari/537.36"})
-    driver = webdriver.Chrome(service=DriverService(DRIVER), options=options)
-    driver.set_page_load_timeout(30)
     yield driver
     driver.quit()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
-from aiohttp import ClientSession, CookieJar
+from aiohttp import ClientSession
 from PIL import Image
 from sqlalchemy import event
 from sqlalchemy.engine import make_url

@@ -6,22 +6,19 @@ The slow test sends at least 10,000 requests; the fast one a few hundred of the 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import threading
 from collections import Counter
 from xml.etree import ElementTree as ET
 
 import pytest
 import requests
-from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.interop.api_keys import create_api_key
-from bot.main.composition import build_web_app
 from storage.engine import write_session
+from testkit.web_server import ServerThread
 from testkit.web_driver import with_doors, with_portal
 
 CSRF_RE = re.compile(r'name="csrf-token" content="([0-9a-f]+)"')
@@ -87,36 +84,6 @@ def requests_(draw) -> tuple[str, str, dict]:  # noqa: ANN001 - hypothesis draw
     return "POST", f"/open311/v2/requests.{fmt}", {"data": draw(FORMS), "headers": headers, "key": draw(st.booleans())}
 
 
-class Server:
-    """The real web app served from its own thread and event loop."""
-
-    def __init__(self, services) -> None:  # noqa: ANN001
-        self.services = services
-        self.ready = threading.Event()
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.runner = web.AppRunner(build_web_app(self.services, telegram=None))
-        self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        self.loop.run_until_complete(site.start())
-        self.base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-        self.ready.set()
-        self.loop.run_forever()
-        self.loop.run_until_complete(self.runner.cleanup())
-
-    def __enter__(self) -> "Server":
-        self.thread.start()
-        assert self.ready.wait(30)
-        return self
-
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(30)
-
-
 def check_answer(response: requests.Response, method: str, path: str) -> None:
     assert response.status_code != 500 and response.status_code < 600, (method, path, response.status_code,
                                                                         response.text[:300])
@@ -136,8 +103,8 @@ def fuzz(services, examples: int) -> Counter:  # noqa: ANN001
     with write_session(services.engine) as session:
         _, api_key = create_api_key(session, name="fuzz", now=services.clock.now())
     statuses: Counter = Counter()
-    with Server(services) as server, requests.Session() as http:
-        page = http.get(server.base + "/chat", timeout=30)
+    with ServerThread(services) as base, requests.Session() as http:
+        page = http.get(base + "/chat", timeout=30)
         current = [CSRF_RE.search(page.text).group(1)]     # the session's token (renewed after ket-thuc)
 
         @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
@@ -156,12 +123,12 @@ def fuzz(services, examples: int) -> Counter:  # noqa: ANN001
                 options["data"] = {**options["data"], "api_key": api_key}
             if path in ("/tra-cuu", "/chat/ket-thuc") and choice == "good" and isinstance(options.get("data"), dict):
                 options["data"] = {**options["data"], "csrf": csrf}
-            response = http.request(method, server.base + path, headers=headers, timeout=60,
+            response = http.request(method, base + path, headers=headers, timeout=60,
                                     allow_redirects=False, **options)
             statuses[response.status_code] += 1
             check_answer(response, method, path)
             if path == "/chat/ket-thuc" and response.status_code == 303:       # a new session, as a browser would
-                csrf_page = http.get(server.base + "/chat", timeout=30)
+                csrf_page = http.get(base + "/chat", timeout=30)
                 current[0] = CSRF_RE.search(csrf_page.text).group(1)
 
         one()

@@ -8,20 +8,16 @@ from testkit.telegram_fixtures import ROAD, SECRET, all_tickets, citizen, reach_
 from testkit.images import gps_photo  # noqa: F401
 
 import asyncio
-import io
 import unicodedata
 from pathlib import Path
 
-import aiohttp
-import pytest
 from PIL import Image
 from sqlmodel import Session, select
 
-from bot.main.composition import TelegramBotApp, build_services
 from bot.config.settings import load_settings
-from storage.models import ProcessedInbound, ReporterIdentity, Ticket, TicketAttachment
+from storage.models import ProcessedInbound, ReporterIdentity, TicketAttachment
 from testkit.config import OFFICE_CHATS, write_config
-from testkit.fakes.telegram_api import (DEFAULT_TOKEN, FakeTelegramAPI, callback_update, contact_update,
+from testkit.fakes.telegram_api import (DEFAULT_TOKEN, callback_update, contact_update,
                                       photo_update, post_update, text_update)
 from testkit.telegram_driver import TelegramCitizen, outbox_settled
 

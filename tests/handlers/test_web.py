@@ -5,8 +5,6 @@ from __future__ import annotations
 from testkit.images import png_bytes  # noqa: F401
 
 import re
-import struct
-import zlib
 
 import pytest
 from aiohttp import ClientSession, CookieJar, web

@@ -5,35 +5,15 @@ from __future__ import annotations
 
 import re
 
-import aiohttp
 import pytest
 from sqlmodel import Session, select
 
 from storage.models import InboundEvent, Ticket, TicketAttachment
 from testkit.config import OFFICE_CHATS
-from testkit.fakes.telegram_api import FakeTelegramAPI
-from testkit.fakes.zalo_api import FakeZalo, image_event
+from testkit.fakes.zalo_api import image_event
 from testkit.zalo_driver import ZaloCitizen, start_app, zalo_settings
 
 ROAD = "Đường bê tông vào thôn Mẫu 1 bị sụt lún, có ổ gà lớn, trời mưa xe máy đi rất nguy hiểm"
-
-
-@pytest.fixture
-async def telegram():
-    async with FakeTelegramAPI() as api:
-        yield api
-
-
-@pytest.fixture
-async def zalo():
-    async with FakeZalo() as api:
-        yield api
-
-
-@pytest.fixture
-async def http():
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture

@@ -10,18 +10,12 @@ import json
 from collections import defaultdict
 
 import pytest
-from sqlmodel import Session, col, select
-from telegram import Bot
 
 from bot.core.clock import SystemClock
 from bot.core.domain import Reply
-from handlers.telegram.request import AiohttpRequest
-from notifications.outbox.sender import OutboxSender
-from notifications.telegram.sender import TelegramSender
 from storage.engine import write_session
-from storage.models import OutboxMessage
 from storage.outbox import enqueue_message
-from testkit.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
+from testkit.fakes.telegram_api import FakeTelegramAPI
 
 
 

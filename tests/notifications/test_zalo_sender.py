@@ -17,15 +17,9 @@ from storage.engine import write_session
 from storage.models import OutboxMessage
 from storage.outbox import enqueue_message
 from testkit.config import write_config
-from testkit.fakes.zalo_api import APP_ID, APP_SECRET, OA_SECRET_KEY, FakeZalo
+from testkit.fakes.zalo_api import APP_ID, APP_SECRET, OA_SECRET_KEY
 
 USER = "8400000000000000001"
-
-
-@pytest.fixture
-async def zalo():
-    async with FakeZalo() as api:
-        yield api
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 
-import aiohttp
-import pytest
 from sqlmodel import Session, select
 
 from bot.core.domain import Reply
@@ -14,30 +12,10 @@ from storage.engine import write_session
 from storage.models import OutboxMessage, TicketEvent
 from storage.outbox import enqueue_message
 from testkit.config import OFFICE_CHATS
-from testkit.fakes.telegram_api import FakeTelegramAPI
-from testkit.fakes.zalo_api import FakeZalo
 from testkit.zalo_driver import ZaloCitizen, file_petition, settled, start_app, zalo_settings
 
 ROAD = "Đèn đường ở thôn Mẫu 2 bị hỏng cả tháng nay, buổi tối đi lại rất tối và nguy hiểm"
 DENOUNCE = "Tố cáo cán bộ địa chính nhận tiền để làm nhanh sổ đỏ cho một số hộ ở thôn Mẫu 2"
-
-
-@pytest.fixture
-async def telegram():
-    async with FakeTelegramAPI() as api:
-        yield api
-
-
-@pytest.fixture
-async def zalo():
-    async with FakeZalo() as api:
-        yield api
-
-
-@pytest.fixture
-async def http():
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def running(tmp_path, database_url, engine, clock, zalo, telegram, mutate=None):

@@ -32,7 +32,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import text as sql
 from sqlmodel import Session

@@ -11,12 +11,9 @@ from datetime import datetime, timezone
 from sqlmodel import Session, col, select
 
 from bot.tickets.tokens import payload_for
-from bot.core.domain import TicketStatus
 from bot.service.transactions import Service
-from bot.tickets.records import Draft, create_ticket
 from storage.engine import write_session
 from storage.models import Official, Ticket, TicketEvent
-from storage.tickets import ensure_citizen
 from testkit.office_driver import OfficeChat
 
 KT_GROUP, CA_GROUP = "-1002", "-1005"

@@ -7,31 +7,17 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import aiohttp
 import pytest
 from sqlmodel import Session, select
 
 from bot.jobs import weekly_plan
 from bot.jobs.registry import run_due_jobs
 from storage.models import Official, Ticket, TicketEvent
-from testkit.fakes.zalo_api import FakeZalo
 from testkit.zalo_driver import ZaloCitizen, file_petition, settled, start_app
 from testkit.zalo_office_driver import ZaloMember, invite, zalo_only_settings
 
 ROAD = "Đường bê tông vào thôn Mẫu 1 bị sụt lún, có ổ gà lớn, trời mưa xe máy đi rất nguy hiểm"
 DENOUNCE = "Tố cáo cán bộ địa chính thôn Mẫu 2 nhận tiền để hợp thức hóa đất lấn chiếm"
-
-
-@pytest.fixture
-async def zalo():
-    async with FakeZalo() as api:
-        yield api
-
-
-@pytest.fixture
-async def http():
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.core.clock import FixedClock, SystemClock
 from bot.core.domain import Reply

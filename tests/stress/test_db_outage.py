@@ -19,7 +19,7 @@ import itertools
 import os
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import aiohttp
 import pytest
