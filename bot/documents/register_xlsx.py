@@ -68,7 +68,8 @@ def iter_register_rows(session: Session, settings: Settings, texts: Texts, start
 
 def _source(ticket: Ticket, w: dict[str, str], texts: Texts) -> str:
     base = w.get(f"source_{ticket.source}", ticket.source)
-    return f"{base} ({texts.channel_name(ticket.channel)})" if ticket.source == "electronic" else base
+    # "Điện tử – Zalo"; a dash, since some channel names carry brackets of their own ("Cổng … (Open311)").
+    return f"{base} – {texts.channel_name(ticket.channel)}" if ticket.source == "electronic" else base
 
 
 def _sender(ticket: Ticket, w: dict[str, str]) -> str:

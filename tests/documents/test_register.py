@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from bot.main.cli import main
 from bot.documents.register_xlsx import build_register, safe_cell
 from storage.engine import read_session
-from testkit.petitions import DENOUNCER_NAME, DENOUNCER_PHONE, seed_period
+from testkit.petitions import DENOUNCER_NAME, DENOUNCER_PHONE, Spec, at, create, seed_period
 
 HEADERS = ["STT", "Mã đơn", "Ngày nhận", "Nguồn đơn", "Người gửi và địa chỉ", "Số người", "Loại đơn", "Lĩnh vực",
            "Thôn (nơi xảy ra)", "Tóm tắt nội dung", "Đủ điều kiện xử lý?", "Thuộc thẩm quyền?", "Hướng xử lý",
@@ -45,7 +45,7 @@ def test_one_row_per_ticket_received_in_the_range(workbook):
                       key=lambda t: (t.received_date, t.id))
     assert [r[1] for r in rows] == [t.code for t in in_range]
     assert [r[0] for r in rows] == list(range(1, len(in_range) + 1))
-    assert all(r[3] == "Điện tử (Telegram)" for r in rows)
+    assert all(r[3] == "Điện tử – Telegram" for r in rows)
     referred = next(r for r in rows if r[5] == 12)
     assert referred[12] == "Chuyển đơn" and referred[11] == "Không" and "Đơn đông người" in referred[16]
     resolved = next(r for r in rows if r[4] and r[4].startswith("Nguyễn Văn An"))
@@ -78,3 +78,15 @@ def test_register_command(services, tmp_path, database_url, monkeypatch):
     assert main(["--config", str(tmp_path / "config.yaml"), "register", "--from", "2026-01-01", "--to", "2026-12-31",
                  "--out", str(out)]) == 0
     assert load_workbook(out).active.max_row == 2 + 10
+
+
+def test_source_names_the_channel_without_nested_brackets(services, tmp_path):
+    """'Điện tử – Cổng dịch vụ công (Open311)', not 'Điện tử (Cổng dịch vụ công (Open311))'."""
+    for channel in ("open311", "console", "zalo"):
+        create(services, Spec("phan_anh", "ha_tang", "", at(5, 3)), channel=channel)
+    with read_session(services.engine) as session:
+        build_register(session, services.settings, services.texts, date(2026, 3, 1),
+                       date(2026, 3, 31)).save(tmp_path / "march.xlsx")
+    rows = load_workbook(tmp_path / "march.xlsx").active.iter_rows(min_row=3, values_only=True)
+    sources = [row[3] for row in rows]
+    assert sources == ["Điện tử – Cổng dịch vụ công (Open311)", "Điện tử – Dòng lệnh (thử nghiệm)", "Điện tử – Zalo"]
