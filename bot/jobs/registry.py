@@ -19,7 +19,8 @@ from sqlalchemy.engine import Engine
 from bot.config.settings import Settings
 from bot.core.render import Texts
 from bot.core.workdays import WorkingCalendar
-from bot.jobs import digest, escalation, hotspots, reception, reminders, report_reminders, weekly_plan
+from bot.jobs import (digest, escalation, hotspots, mediation_reminders, reception, reminders, report_reminders,
+                      weekly_plan)
 from bot.jobs.context import JobContext
 from bot.jobs.office_hours import may_send
 from storage.engine import read_session, write_session
@@ -44,7 +45,8 @@ URGENT_JOBS = frozenset({"hotspots"})      # leaders' hot-spot alerts ignore qui
 
 def default_jobs() -> list[tuple[str, Job]]:
     """Every scheduled job in the order they run (hot spots first: they are urgent)."""
-    return [("hotspots", hotspots.run_due), ("reminders", reminders.run_due), ("escalation", escalation.run_due),
+    return [("hotspots", hotspots.run_due), ("reminders", reminders.run_due),
+            ("mediation_reminders", mediation_reminders.run_due), ("escalation", escalation.run_due),
             ("weekly_plan", weekly_plan.run_due), ("digest", digest.run_due), ("reception", reception.run_due),
             ("report_reminders", report_reminders.run_due)]
 

@@ -19,7 +19,9 @@ from types import MappingProxyType
 
 from sqlmodel import Session, col, select
 
+from bot.config.settings import Settings
 from bot.core.deadlines import Period, add_period
+from bot.core.workdays import WorkingCalendar
 from bot.core.domain import COMPLAINT_TYPES, Channel, Outgoing, Reply, TicketStatus as S
 from bot.core.policy import can
 from bot.officials.turn import OfficeTurn
@@ -45,13 +47,16 @@ def team_leaders(session: Session, hamlet: str) -> list[Official]:
                                                     col(Official.active).is_(True)).order_by(col(Official.id))))
 
 
-def mediation_dues(turn: OfficeTurn, started: date) -> tuple[date, date]:
-    """(assign mediators by, start mediating by), counted from the referral day (config)."""
-    cfg = turn.settings.mediation
+def mediation_limits(settings: Settings, calendar: WorkingCalendar, started: date) -> tuple[date, date]:
+    """(assign mediators by, start mediating by), counted from the referral day (config `mediation`)."""
+    cfg = settings.mediation
     unit = "working" if cfg.working_days else "calendar"
-    calendar = turn.services.calendar
     return (add_period(started, Period(cfg.assign_days, unit), calendar=calendar),
             add_period(started, Period(cfg.start_days, unit), calendar=calendar))
+
+
+def mediation_dues(turn: OfficeTurn, started: date) -> tuple[date, date]:
+    return mediation_limits(turn.settings, turn.services.calendar, started)
 
 
 def started_on(session: Session, turn: OfficeTurn, ticket: Ticket) -> date:
