@@ -43,18 +43,6 @@ def office_of_chat(session: Session, *, channel: str, chat_id: str) -> Office | 
     return session.get(Office, group.office_code) if group else None
 
 
-def office_group_chat(session: Session, office_code: str) -> tuple[str, str] | None:
-    """(channel, chat id) where an office's cards go: its newest registered group, else the configured one."""
-    group = session.exec(select(OfficeGroup).where(OfficeGroup.office_code == office_code)
-                         .order_by(col(OfficeGroup.id).desc())).first()
-    if group is not None:
-        return group.channel, group.chat_id
-    office = session.get(Office, office_code)
-    if office is not None and office.telegram_chat_id:
-        return "telegram", office.telegram_chat_id
-    return None
-
-
 def office_groups(session: Session, office_code: str) -> list[tuple[str, str]]:
     """(channel, chat id) of every group an office has: the newest registered or linked group per
     channel (Telegram /ganphong, Zalo link), plus offices[].telegram_chat_id when no Telegram group

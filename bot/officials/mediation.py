@@ -28,9 +28,8 @@ from bot.officials.turn import OfficeTurn
 from bot.tickets import cards
 from bot.tickets.citizen_notices import notify_citizen
 from bot.tickets.records import change_status, local_date, record_event, record_refusal
-from bot.tickets.recipients import official_chat
+from bot.tickets.recipients import office_recipients, official_chat
 from storage.models import Office, Official, Ticket, TicketEvent
-from storage.officials import office_group_chat
 from storage.tickets import find_ticket
 
 ROLE_MEDIATOR = "mediator"
@@ -180,7 +179,9 @@ def _refresh(turn: OfficeTurn, ticket: Ticket) -> None:
 
 
 def _post_to_office(turn: OfficeTurn, ticket: Ticket, template: str, **context: object) -> None:
-    target = office_group_chat(turn.session, ticket.office_code)
-    if target is not None:
-        turn.notify(Outgoing(channel=Channel(target[0]), chat_id=target[1], ticket_code=ticket.code,
-                             reply=Reply(text=turn.texts.render(template, code=ticket.code, **context))))
+    """To wherever the office hears about its tickets (the one resolver: its groups on every channel,
+    else its officials, else the leaders)."""
+    text = turn.texts.render(template, code=ticket.code, **context)
+    for target in office_recipients(turn.session, turn.settings, ticket.office_code):
+        turn.notify(Outgoing(channel=Channel(target.channel), chat_id=target.chat_id, ticket_code=ticket.code,
+                             reply=Reply(text=text)))
