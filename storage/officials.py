@@ -38,9 +38,14 @@ def office_of_chat(session: Session, *, channel: str, chat_id: str) -> Office | 
         office = session.exec(select(Office).where(Office.telegram_chat_id == chat_id)).first()
         if office is not None:
             return office
-    group = session.exec(select(OfficeGroup).where(OfficeGroup.channel == channel,
-                                                   OfficeGroup.chat_id == chat_id)).first()
+    group = office_group_of_chat(session, channel=channel, chat_id=chat_id)
     return session.get(Office, group.office_code) if group else None
+
+
+def office_group_of_chat(session: Session, *, channel: str, chat_id: str) -> OfficeGroup | None:
+    """The registered or linked office group row of this chat, if any."""
+    return session.exec(select(OfficeGroup).where(OfficeGroup.channel == channel,
+                                                  OfficeGroup.chat_id == chat_id)).first()
 
 
 def office_groups(session: Session, office_code: str) -> list[tuple[str, str]]:
@@ -60,8 +65,7 @@ def office_groups(session: Session, office_code: str) -> list[tuple[str, str]]:
 def link_office_group(session: Session, *, channel: str, chat_id: str, office_code: str, now: datetime,
                       registered_by: int | None = None) -> OfficeGroup:
     """Bind a group chat to an office (idempotent; a group moved to another office follows the newest link)."""
-    group = session.exec(select(OfficeGroup).where(OfficeGroup.channel == channel,
-                                                   OfficeGroup.chat_id == chat_id)).first()
+    group = office_group_of_chat(session, channel=channel, chat_id=chat_id)
     if group is None:
         group = OfficeGroup(channel=channel, chat_id=chat_id, office_code=office_code, registered_by=registered_by,
                             created_at=now)
@@ -83,6 +87,17 @@ def officials_of_office(session: Session, office_code: str) -> list[Official]:
                                                     col(Official.role).in_(("official", "head")),
                                                     col(Official.active).is_(True))
                              .order_by(col(Official.id))))
+
+
+def active_officials_of_hamlet(session: Session, *, role: str, hamlet: str) -> list[Official]:
+    """Active officials with this role for one hamlet (its mediation team leaders), oldest first."""
+    return list(session.exec(select(Official).where(Official.role == role, Official.hamlet == hamlet,
+                                                    col(Official.active).is_(True)).order_by(col(Official.id))))
+
+
+def active_official_accounts(session: Session) -> list[tuple[str, str]]:
+    """(channel, user id) of every active official."""
+    return list(session.exec(select(Official.channel, Official.user_id).where(Official.active)).all())
 
 
 def active_leaders(session: Session) -> list[Official]:
@@ -108,6 +123,12 @@ def token_for(session: Session, *, ticket_id: int, action: str, chat_key: str) -
     """The existing token for this (ticket, action, chat), if any."""
     return session.exec(select(ActionToken).where(ActionToken.ticket_id == ticket_id, ActionToken.action == action,
                                                   ActionToken.chat_key == chat_key)).first()
+
+
+def tokens_in_chat(session: Session, *, ticket_id: int | None, chat_key: str) -> list[ActionToken]:
+    """Every button token of a ticket bound to one chat."""
+    return list(session.exec(select(ActionToken).where(ActionToken.ticket_id == ticket_id,
+                                                       ActionToken.chat_key == chat_key)))
 
 
 def cards_of_ticket(session: Session, ticket_id: int) -> list[TicketCard]:

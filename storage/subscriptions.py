@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from storage.models import NoticeSubscription
+from storage.models import ChannelIdentity, NoticeSubscription
 
 
 def subscription(session: Session, citizen_id: int) -> NoticeSubscription | None:
@@ -32,3 +32,10 @@ def offer_needed(session: Session, citizen_id: int | None) -> bool:
         return False
     row = subscription(session, citizen_id)
     return row is None or row.asked_at is None
+
+
+def subscribed_identities(session: Session) -> list[ChannelIdentity]:
+    """Every chat identity of every citizen subscribed to announcements, oldest first."""
+    return list(session.exec(select(ChannelIdentity).join(
+        NoticeSubscription, NoticeSubscription.citizen_id == ChannelIdentity.citizen_id)
+        .where(col(NoticeSubscription.subscribed).is_(True)).order_by(col(ChannelIdentity.id))).all())

@@ -41,8 +41,37 @@ def citizen_owns_ticket(session: Session, citizen_id: int, ticket: Ticket) -> bo
     """True when the ticket was filed by this citizen (directly or as a tố cáo author)."""
     if ticket.citizen_id == citizen_id:
         return True
-    row = session.exec(select(ReporterIdentity).where(ReporterIdentity.ticket_id == ticket.id)).first()
+    row = reporter_identity(session, ticket.id)
     return row is not None and row.citizen_id == citizen_id
+
+
+def reporter_identity(session: Session, ticket_id: int | None) -> ReporterIdentity | None:
+    """The author of a ticket kept apart from it (a tố cáo's identity table), if any."""
+    return session.exec(select(ReporterIdentity).where(ReporterIdentity.ticket_id == ticket_id)).first()
+
+
+def open_tickets_of_assignee(session: Session, assignee_id: int | None, *, statuses: list[str],
+                             limit: int) -> list[Ticket]:
+    """An official's tickets in one of `statuses` (the caller's open set), earliest deadline first."""
+    return list(session.exec(select(Ticket).where(Ticket.assignee_id == assignee_id, col(Ticket.status).in_(statuses))
+                             .order_by(col(Ticket.resolve_due), col(Ticket.id)).limit(limit)).all())
+
+
+def tickets_by_deadline(session: Session, *, statuses: list[str], office_code: str | None,
+                        limit: int) -> list[Ticket]:
+    """Tickets in one of `statuses`, of one office when `office_code` is given, earliest deadline first."""
+    stmt = select(Ticket).where(col(Ticket.status).in_(statuses))
+    if office_code:
+        stmt = stmt.where(Ticket.office_code == office_code)
+    return list(session.exec(stmt.order_by(col(Ticket.resolve_due), col(Ticket.id)).limit(limit)).all())
+
+
+def newest_tickets(session: Session, *, office_code: str | None, limit: int) -> list[Ticket]:
+    """The newest `limit` tickets, of one office unless `office_code` is None (every office)."""
+    stmt = select(Ticket)
+    if office_code is not None:
+        stmt = stmt.where(Ticket.office_code == office_code)
+    return list(session.exec(stmt.order_by(col(Ticket.id).desc()).limit(limit)))
 
 
 def find_identity(session: Session, *, channel: str, user_id: str) -> ChannelIdentity | None:

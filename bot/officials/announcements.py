@@ -13,14 +13,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.config.settings import Settings
 from bot.core.domain import Attachment, Button, Channel, Reply
 from bot.core.render import Texts
 from bot.tickets.records import record_refusal
-from storage.models import Announcement, ChannelIdentity, NoticeSubscription
-from storage.subscriptions import offer_needed, set_subscription, subscription  # noqa: F401
+from storage.models import Announcement
+from storage.subscriptions import offer_needed, set_subscription, subscribed_identities, subscription  # noqa: F401
 from storage.outbox import enqueue_message
 
 COMMAND = "thongbao"
@@ -39,9 +39,7 @@ class Audience:
 def audience(session: Session, settings: Settings, now: datetime) -> Audience:
     """Every opted-in citizen's chats; Zalo chats silent for longer than the window are unreachable."""
     window = timedelta(days=settings.delivery.zalo_window_days)
-    rows = session.exec(select(ChannelIdentity).join(
-        NoticeSubscription, NoticeSubscription.citizen_id == ChannelIdentity.citizen_id)
-        .where(col(NoticeSubscription.subscribed).is_(True)).order_by(col(ChannelIdentity.id))).all()
+    rows = subscribed_identities(session)
     chats: list[tuple[str, str]] = []
     unreachable = 0
     for identity in rows:

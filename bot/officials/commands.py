@@ -6,9 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func
-from sqlmodel import col, select
-
 from bot.intake.surveys import satisfaction_stats
 
 from bot.officials import announcements
@@ -28,8 +25,12 @@ from bot.officials.typed_choice import last_buttons, typed_button
 from bot.core.policy import can, visible_to
 from bot.language.normalize import fold
 from bot.tickets.records import record_event, record_refusal
-from storage.models import Official, OfficeGroup, ReporterIdentity, SatisfactionSurvey, Ticket, TicketEvent
-from storage.tickets import find_ticket
+from storage.events import ticket_history
+from storage.models import Official, OfficeGroup, Ticket, TicketEvent
+from storage.officials import office_group_of_chat
+from storage.reports import count_overdue, counts_by_status_and_type
+from storage.surveys import surveys_of_office
+from storage.tickets import find_ticket, newest_tickets, open_tickets_of_assignee, reporter_identity, tickets_by_deadline
 
 LIST_LIMIT = 30
 SEARCH_SCAN = 2000
@@ -86,8 +87,7 @@ def register_group(turn: OfficeTurn, argument: str) -> bool:
     if office_code not in {o.code for o in turn.settings.offices}:
         turn.say("office/group_unknown_office", codes=[o.code for o in turn.settings.offices])
         return True
-    existing = turn.session.exec(select(OfficeGroup).where(OfficeGroup.channel == turn.chat.channel,
-                                                           OfficeGroup.chat_id == turn.chat.chat_id)).first()
+    existing = office_group_of_chat(turn.session, channel=turn.chat.channel, chat_id=turn.chat.chat_id)
     if existing is None:
         existing = OfficeGroup(channel=turn.chat.channel, chat_id=turn.chat.chat_id, office_code=office_code,
                                registered_by=turn.official.id if turn.official else None, created_at=turn.now)
@@ -233,9 +233,8 @@ def list_mine(turn: OfficeTurn) -> None:
         ticket_actions.deny(turn, None, "list_own", "role")
         return
     assert turn.official is not None
-    rows = turn.session.exec(select(Ticket).where(Ticket.assignee_id == turn.official.id,
-                                                  col(Ticket.status).in_([str(s) for s in OPEN_STATUSES]))
-                             .order_by(col(Ticket.resolve_due), col(Ticket.id)).limit(LIST_LIMIT)).all()
+    rows = open_tickets_of_assignee(turn.session, turn.official.id, statuses=[str(s) for s in OPEN_STATUSES],
+                                    limit=LIST_LIMIT)
     tickets = [t for t in rows if visible_to(turn.official, t)]
     turn.say("office/list", title="mine", tickets=[ticket_line(turn, t) for t in tickets], office_name="")
 
@@ -252,10 +251,8 @@ def list_office(turn: OfficeTurn, argument: str) -> None:
         office_code = wanted or turn.chat.office_code
     else:
         office_code = turn.official.office_code
-    stmt = select(Ticket).where(col(Ticket.status).in_([str(s) for s in OPEN_STATUSES]))
-    if office_code:
-        stmt = stmt.where(Ticket.office_code == office_code)
-    rows = turn.session.exec(stmt.order_by(col(Ticket.resolve_due), col(Ticket.id)).limit(LIST_LIMIT)).all()
+    rows = tickets_by_deadline(turn.session, statuses=[str(s) for s in OPEN_STATUSES], office_code=office_code,
+                               limit=LIST_LIMIT)
     tickets = [t for t in rows if visible_to(turn.official, t)]
     name = turn.settings.office(office_code).name if office_code in {o.code for o in turn.settings.offices} else ""
     turn.say("office/list", title="office", tickets=[ticket_line(turn, t) for t in tickets], office_name=name)
@@ -273,9 +270,7 @@ def show(turn: OfficeTurn, code: str) -> None:
         return
     assert ticket is not None
     turn.notify(cards.show_card(turn, ticket, channel=turn.chat.channel, chat_id=turn.chat.chat_id))
-    events = turn.session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id,
-                                                         TicketEvent.action != "denied")
-                               .order_by(col(TicketEvent.id))).all()
+    events = ticket_history(turn.session, ticket.id, hide_action="denied")
     turn.say("office/history", code=ticket.code, events=[event_line(turn, e) for e in events])
 
 
@@ -315,11 +310,9 @@ def search(turn: OfficeTurn, query: str) -> None:
     if len(needle) < 2:
         turn.say("office/need_query")
         return
-    stmt = select(Ticket)
-    if turn.official.role != "leader":
-        stmt = stmt.where(Ticket.office_code == (turn.official.office_code or ""))
+    office_code = None if turn.official.role == "leader" else (turn.official.office_code or "")
     found = []
-    for ticket in turn.session.exec(stmt.order_by(col(Ticket.id).desc()).limit(SEARCH_SCAN)):
+    for ticket in newest_tickets(turn.session, office_code=office_code, limit=SEARCH_SCAN):
         if not visible_to(turn.official, ticket):
             continue
         haystack = fold(f"{ticket.code} {ticket.hamlet} {ticket.description}")
@@ -343,7 +336,7 @@ def reveal_identity(turn: OfficeTurn, argument: str) -> None:
     if len(reason.split()) < 2:
         turn.say("office/reveal_need_reason", code=ticket.code)
         return
-    identity = turn.session.exec(select(ReporterIdentity).where(ReporterIdentity.ticket_id == ticket.id)).first()
+    identity = reporter_identity(turn.session, ticket.id)
     if ticket.type != TicketType.TO_CAO or identity is None:
         turn.say("office/reveal_none", code=ticket.code)
         return
@@ -361,24 +354,16 @@ def statistics(turn: OfficeTurn) -> None:
         return
     assert turn.official is not None
     office_code = None if turn.official.role in ("leader", "inspector") else turn.official.office_code
-    stmt = select(Ticket.status, Ticket.type, func.count()).group_by(Ticket.status, Ticket.type)
-    if office_code:
-        stmt = stmt.where(Ticket.office_code == office_code)
     by_status: dict[str, int] = {}
     by_type: dict[str, int] = {}
-    for status, kind, count in turn.session.exec(stmt):
+    for status, kind, count in counts_by_status_and_type(turn.session, office_code):
         by_status[status] = by_status.get(status, 0) + count
         by_type[kind] = by_type.get(kind, 0) + count
     today = turn.now.astimezone(turn.settings.commune.tz).date()
-    overdue_stmt = select(func.count()).select_from(Ticket).where(
-        col(Ticket.status).in_([str(s) for s in OPEN_STATUSES]), Ticket.resolve_due < today)
+    overdue = count_overdue(turn.session, statuses=[str(s) for s in OPEN_STATUSES], today=today,
+                            office_code=office_code)
     if office_code:
-        overdue_stmt = overdue_stmt.where(Ticket.office_code == office_code)
-    overdue = turn.session.exec(overdue_stmt).one()
-    if office_code:
-        office_tickets = select(Ticket.id).where(Ticket.office_code == office_code)
-        surveys = [s for s in turn.session.exec(select(SatisfactionSurvey).where(
-            col(SatisfactionSurvey.ticket_id).in_(office_tickets)))]
+        surveys = surveys_of_office(turn.session, office_code)
         answered = [s for s in surveys if s.rating is not None]
         satisfied = sum(1 for s in answered if is_satisfied(s.rating))
         stats = {"asked": len(surveys), "answered": len(answered),

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date
 from types import MappingProxyType
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.config.settings import Settings
 from bot.core.deadlines import Period, add_period
@@ -29,7 +29,9 @@ from bot.tickets import cards
 from bot.tickets.citizen_notices import notify_citizen
 from bot.tickets.records import change_status, local_date, record_event, record_refusal
 from bot.tickets.recipients import office_recipients, official_chat
-from storage.models import Office, Official, Ticket, TicketEvent
+from storage.events import latest_event
+from storage.models import Office, Official, Ticket
+from storage.officials import active_officials_of_hamlet
 from storage.tickets import find_ticket
 
 ROLE_MEDIATOR = "mediator"
@@ -42,8 +44,7 @@ def team_leaders(session: Session, hamlet: str) -> list[Official]:
     """The hamlet's registered mediation team leaders (officials with role mediator for it)."""
     if not hamlet:
         return []
-    return list(session.exec(select(Official).where(Official.role == ROLE_MEDIATOR, Official.hamlet == hamlet,
-                                                    col(Official.active).is_(True)).order_by(col(Official.id))))
+    return active_officials_of_hamlet(session, role=ROLE_MEDIATOR, hamlet=hamlet)
 
 
 def mediation_limits(settings: Settings, calendar: WorkingCalendar, started: date) -> tuple[date, date]:
@@ -60,9 +61,7 @@ def mediation_dues(turn: OfficeTurn, started: date) -> tuple[date, date]:
 
 def started_on(session: Session, turn: OfficeTurn, ticket: Ticket) -> date:
     """The day of the ticket's latest referral to mediation."""
-    event = session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id,
-                                                   TicketEvent.action == "mediation_started")
-                         .order_by(col(TicketEvent.id).desc())).first()
+    event = latest_event(session, ticket.id, "mediation_started")
     return local_date(turn.settings, event.at) if event is not None else local_date(turn.settings, turn.now)
 
 
