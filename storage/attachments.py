@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from storage.models import Ticket, TicketAttachment
 
@@ -25,3 +25,14 @@ def record_stored_copy(session: Session, attachment_id: int, path: str, size: in
         row.path = path
         if size is not None:
             row.size = size
+
+
+def refs_starting_with(session: Session, prefix: str) -> list[str]:
+    """The refs of every attachment whose ref starts with `prefix` (a channel's stored uploads)."""
+    return list(session.exec(select(TicketAttachment.ref).where(col(TicketAttachment.ref).startswith(prefix))))
+
+
+def count_attachments(session: Session, ticket_id: int | None) -> int:
+    """How many files a ticket has."""
+    return int(session.exec(select(func.count()).select_from(TicketAttachment)
+                            .where(TicketAttachment.ticket_id == ticket_id)).one() or 0)

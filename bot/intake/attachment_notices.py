@@ -5,20 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
 
 from bot.tickets.citizen_notices import recipients
 from bot.core.domain import Reply
 from bot.core.render import Texts
 from storage.engine import write_session
-from storage.models import Ticket
 from storage.outbox import enqueue_message
+from storage.tickets import find_ticket
 
 
 def notify_attachment_refused(engine: Engine, texts: Texts, *, ticket_code: str, reason: str, now: datetime) -> int:
     """Queue one message per chat of the ticket's author; returns how many chats were told."""
     with write_session(engine) as session:
-        ticket = session.exec(select(Ticket).where(Ticket.code == ticket_code)).first()
+        ticket = find_ticket(session, ticket_code)
         if ticket is None:
             return 0
         text = texts.render("citizen/attachment_refused", code=ticket.code, reason=reason)

@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.conversation.engine import Choice, Flow, Step, Turn
 from bot.core.domain import COMPLAINT_TYPES
 from bot.core.lifecycle import OPEN_STATUSES
 from bot.language.phones import mask_phones
 from bot.tickets.records import local_date, record_event
-from storage.models import ChannelIdentity, Citizen, DataRequest, ReporterIdentity, Ticket
+from storage.data_rights import erase_idle_citizens, identities_as_reporter, stale_tickets_with_contact, tickets_filed_by
+from storage.models import Citizen, DataRequest, Ticket
+from storage.officials import identities_of_citizen
 from storage.outbox import chat_rows, erase_payload, rows_of_tickets
 from storage.tickets import tickets_of_citizen
 
@@ -30,7 +31,7 @@ COMMANDS = ("dulieu", "xoadulieu")
 def show_data(turn: Turn) -> None:
     """/dulieu: everything danvan holds about this person, in their own chat."""
     citizen = turn.citizen
-    identities = turn.session.exec(select(ChannelIdentity).where(ChannelIdentity.citizen_id == citizen.id)).all()
+    identities = identities_of_citizen(turn.session, citizen.id)
     tickets = tickets_of_citizen(turn.session, citizen.id, limit=50) if citizen.id else []
     turn.say("citizen/data_view", citizen=citizen, channels=sorted({i.channel for i in identities}),
              tickets=[{"code": t.code, "type_name": turn.settings.ticket_type(t.type).name,
@@ -83,7 +84,7 @@ class ErasureOutcome:
 def erase_citizen(session: Session, citizen: Citizen, *, now: datetime, actor: str) -> ErasureOutcome:
     """Erase a person's contact details everywhere the law allows; withdraw consent."""
     outcome = ErasureOutcome()
-    for ticket in session.exec(select(Ticket).where(Ticket.citizen_id == citizen.id)).all():
+    for ticket in tickets_filed_by(session, citizen.id):
         if ticket.type in ARCHIVED_TYPES:
             outcome.kept.append(ticket.code)
             continue
@@ -93,7 +94,7 @@ def erase_citizen(session: Session, citizen: Citizen, *, now: datetime, actor: s
             ticket.anonymous = True
             record_event(session, ticket, actor=actor, action="personal_data_erased", now=now)
             outcome.erased += 1
-    for identity in session.exec(select(ReporterIdentity).where(ReporterIdentity.citizen_id == citizen.id)).all():
+    for identity in identities_as_reporter(session, citizen.id):
         ticket = session.get(Ticket, identity.ticket_id)
         if ticket is not None:
             outcome.kept.append(ticket.code)
@@ -119,17 +120,10 @@ def purge_expired_personal_data(session: Session, *, now: datetime, retention_da
     """Daily: erase contact details of finished, non-archived petitions older than the retention period."""
     cutoff = now - timedelta(days=retention_days)
     open_statuses = [str(s) for s in OPEN_STATUSES]
-    stale = session.exec(select(Ticket).where(col(Ticket.type).not_in([str(t) for t in ARCHIVED_TYPES]),
-                                              col(Ticket.status).not_in(open_statuses),
-                                              Ticket.updated_at < cutoff,
-                                              (Ticket.contact_name != "") | (Ticket.contact_phone != "")
-                                              | (Ticket.contact_address != ""))).all()
+    stale = stale_tickets_with_contact(session, archived_types=[str(t) for t in ARCHIVED_TYPES],
+                                       open_statuses=open_statuses, changed_before=cutoff)
     for ticket in stale:
         ticket.contact_name, ticket.contact_phone, ticket.contact_address = "", "", ""
         record_event(session, ticket, actor="system:retention", action="personal_data_erased", now=now)
-    session.execute(update(Citizen).where(Citizen.updated_at < cutoff, (Citizen.name != "") | (Citizen.phone != ""),
-                                          ~col(Citizen.id).in_(select(Ticket.citizen_id).where(
-                                              col(Ticket.status).in_(open_statuses),
-                                              col(Ticket.citizen_id).is_not(None))))
-                    .values(name="", phone="", updated_at=now))
+    erase_idle_citizens(session, changed_before=cutoff, open_statuses=open_statuses, now=now)
     return len(stale)

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.tickets.context import TicketStep
 from bot.tickets import tokens as action_tokens
@@ -24,6 +23,7 @@ from storage.engine import write_session
 from storage.models import SatisfactionSurvey, Ticket
 from storage.officials import heads_of_office, lock_ticket
 from storage.outbox import enqueue_message
+from storage.surveys import last_round, latest_survey, surveys_asked_since, surveys_due, surveys_in_status
 
 RATINGS = (1, 2, 3, 4, 5)
 CITIZEN_ACTIONS = ("rate:", "reopen", "skip_comment")
@@ -40,10 +40,8 @@ def _rating_buttons(ctx: TicketStep, ticket: Ticket, channel: str, chat_id: str)
 
 def start_survey(ctx: TicketStep, ticket: Ticket) -> SatisfactionSurvey:
     """Open a new round of the question and send it with five buttons to every chat of the citizen."""
-    last = ctx.session.exec(select(func.max(SatisfactionSurvey.round))
-                            .where(SatisfactionSurvey.ticket_id == ticket.id)).one()
-    for old in ctx.session.exec(select(SatisfactionSurvey).where(SatisfactionSurvey.ticket_id == ticket.id,
-                                                                 SatisfactionSurvey.status == "pending")):
+    last = last_round(ctx.session, ticket.id)
+    for old in surveys_in_status(ctx.session, ticket.id, "pending"):
         old.status = "expired"
     survey = SatisfactionSurvey(ticket_id=ticket.id, round=int(last or 0) + 1, asked_at=ctx.now)
     ctx.session.add(survey)
@@ -81,11 +79,6 @@ def number_to_payload(turn: Turn) -> str | None:
         return None
     index = int(text) - 1
     return payloads[index] if 0 <= index < len(payloads) else None
-
-
-def latest_survey(session: Session, ticket_id: int) -> SatisfactionSurvey | None:
-    return session.exec(select(SatisfactionSurvey).where(SatisfactionSurvey.ticket_id == ticket_id)
-                        .order_by(col(SatisfactionSurvey.round).desc())).first()
 
 
 def appeal_by(settings: Any, ticket: Ticket) -> date | None:
@@ -216,10 +209,8 @@ def due_survey_actions(session: Session, now: datetime, *, remind_after_days: in
     resolved tickets whose question is older than the closing period close (unless sent back)."""
     remind_before = now - timedelta(days=remind_after_days)
     close_before = now - timedelta(days=close_after_days)
-    rows = session.exec(select(SatisfactionSurvey, Ticket).join(Ticket, Ticket.id == SatisfactionSurvey.ticket_id)
-                        .where(col(SatisfactionSurvey.status).in_(["pending", "answered"]),
-                               Ticket.status == str(S.RESOLVED), SatisfactionSurvey.asked_at <= remind_before)
-                        .order_by(col(SatisfactionSurvey.id))).all()
+    rows = surveys_due(session, statuses=["pending", "answered"], ticket_status=str(S.RESOLVED),
+                       asked_before=remind_before)
     actions = []
     for survey, ticket in rows:
         if survey.asked_at <= close_before:
@@ -278,10 +269,7 @@ def run_due_survey_actions(services: Any, now: datetime | None = None) -> dict[s
 
 def satisfaction_stats(session: Session, *, since: datetime | None = None) -> dict[str, float | int]:
     """Satisfaction = share of answers at 4–5; response rate = answered / asked."""
-    stmt = select(SatisfactionSurvey)
-    if since is not None:
-        stmt = stmt.where(SatisfactionSurvey.asked_at >= since)
-    surveys = list(session.exec(stmt))
+    surveys = surveys_asked_since(session, since)
     asked = len(surveys)
     answered = [s for s in surveys if s.rating is not None]
     satisfied = sum(1 for s in answered if is_satisfied(s.rating))

@@ -11,10 +11,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 
+from storage.attachments import refs_starting_with
 from storage.engine import read_session
-from storage.models import TicketAttachment
 
 log = logging.getLogger(__name__)
 WEB_PREFIX = "web:"
@@ -56,7 +55,7 @@ def folder_bytes(folder: Path) -> int:
 def attached_web_files(engine: Engine) -> set[str]:
     """File names of web photos that belong to a ticket."""
     with read_session(engine) as session:
-        refs = session.exec(select(TicketAttachment.ref).where(col(TicketAttachment.ref).startswith(WEB_PREFIX)))
+        refs = refs_starting_with(session, WEB_PREFIX)
         return {ref.removeprefix(WEB_PREFIX) for ref in refs}
 
 
