@@ -36,3 +36,15 @@ def set_conversation_value(session: Session, *, channel: str, user_id: str, key:
     data[key] = value
     row.data = json.dumps(data, ensure_ascii=False)
     row.updated_at = now
+
+
+def conversation_exists(session: Session, *, channel: str, user_id: str) -> bool:
+    """True when this person has a conversation row."""
+    return session.exec(select(Conversation.id).where(Conversation.channel == channel,
+                                                      Conversation.user_id == user_id)).first() is not None
+
+
+def conversations_of(session: Session, *, channel: str, user_id: str) -> list[Conversation]:
+    """This person's conversation rows (one at most)."""
+    return list(session.exec(select(Conversation).where(Conversation.channel == channel,
+                                                        Conversation.user_id == user_id)))

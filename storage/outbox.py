@@ -72,3 +72,30 @@ def erase_payload(row: OutboxMessage) -> None:
     row.payload = json.dumps({"text": ""})
     if row.status in ("pending", "sent"):
         row.status = "erased"
+
+
+def chat_rows_after(session: Session, *, channel: str, chat_id: str, after: int, statuses: list[str],
+                    limit: int) -> list[OutboxMessage]:
+    """A chat's rows with id > `after` in one of `statuses`, oldest first, at most `limit`."""
+    return list(session.exec(select(OutboxMessage).where(OutboxMessage.channel == channel,
+                                                         OutboxMessage.chat_id == chat_id,
+                                                         col(OutboxMessage.id) > after,
+                                                         col(OutboxMessage.status).in_(statuses))
+                             .order_by(col(OutboxMessage.id)).limit(limit)).all())
+
+
+def mark_fetched(session: Session, ids: list[int], *, now: datetime) -> list[OutboxMessage]:
+    """Mark these rows sent (fetched by the browser: one UPDATE) and return them to be edited."""
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
+                    .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1))
+    return list(session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))))
+
+
+def other_held_row(session: Session, *, channel: str, chat_id: str, outbox_id: int,
+                   ticket_code: str | None = None) -> int | None:
+    """The id of another held row of this chat (about `ticket_code` when given), if any."""
+    conditions = [OutboxMessage.channel == channel, OutboxMessage.chat_id == chat_id]
+    if ticket_code is not None:
+        conditions.append(OutboxMessage.ticket_code == ticket_code)
+    return session.exec(select(OutboxMessage.id).where(*conditions, OutboxMessage.status == "held",
+                                                       col(OutboxMessage.id) != outbox_id)).first()

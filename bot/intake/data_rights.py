@@ -17,7 +17,8 @@ from bot.core.domain import COMPLAINT_TYPES
 from bot.core.lifecycle import OPEN_STATUSES
 from bot.language.phones import mask_phones
 from bot.tickets.records import local_date, record_event
-from storage.data_rights import erase_idle_citizens, identities_as_reporter, stale_tickets_with_contact, tickets_filed_by
+from storage.data_rights import (erase_idle_citizens, identities_as_reporter, stale_tickets_with_contact,
+                                 tickets_filed_by)
 from storage.models import Citizen, DataRequest, Ticket
 from storage.officials import identities_of_citizen
 from storage.outbox import chat_rows, erase_payload, rows_of_tickets

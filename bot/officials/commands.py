@@ -30,7 +30,8 @@ from storage.models import Official, OfficeGroup, Ticket, TicketEvent
 from storage.officials import office_group_of_chat
 from storage.reports import count_overdue, counts_by_status_and_type
 from storage.surveys import surveys_of_office
-from storage.tickets import find_ticket, newest_tickets, open_tickets_of_assignee, reporter_identity, tickets_by_deadline
+from storage.tickets import (find_ticket, newest_tickets, open_tickets_of_assignee, reporter_identity,
+                             tickets_by_deadline)
 
 LIST_LIMIT = 30
 SEARCH_SCAN = 2000

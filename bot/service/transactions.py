@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.intake import citizen as citizen_flow
 from bot.officials import service as office_flow
@@ -32,7 +32,8 @@ from bot.tickets.records import CreatedTicket, Draft, create_ticket
 from storage.conversations import load_conversation
 from storage.engine import read_session, write_session
 from storage.inbound_events import claim_inbound
-from storage.models import Official, ProcessedInbound
+from storage.models import ProcessedInbound
+from storage.officials import active_official_accounts
 from storage.outbox import enqueue_message, release_held
 from storage.tickets import ensure_citizen
 
@@ -250,7 +251,7 @@ class Service:
         now = time.monotonic()
         if now - self._officials_loaded > OFFICIALS_TTL:
             with read_session(self.services.engine) as session:
-                rows = session.exec(select(Official.channel, Official.user_id).where(Official.active)).all()
+                rows = active_official_accounts(session)
             self._officials = {(channel, user_id) for channel, user_id in rows}
             self._officials_loaded = now
         return (str(inbound.channel), inbound.user_id) in self._officials

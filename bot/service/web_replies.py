@@ -12,22 +12,22 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.core.codes import CODE_RE, normalize_code
 from bot.core.domain import Reply
 from bot.core.pins import check_pin
 from bot.language.phones import mask_phones
 from storage.engine import read_session, write_session
-from storage.models import Conversation, OutboxMessage
-from storage.outbox import chat_rows, erase_payload
+from storage.conversations import conversation_exists, conversations_of
+from storage.outbox import chat_rows, chat_rows_after, erase_payload, mark_fetched
 from storage.tickets import find_ticket
 
 CHANNEL = "web"
 SIX_DIGITS_RE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 HIDDEN_PIN = "••••••"
+SHOWN_STATUSES = ("pending", "sent")        # rows the browser may still show (not erased, not failed)
 
 
 @dataclass(frozen=True)
@@ -39,17 +39,12 @@ class WebMessage:
 def fetch_replies(engine: Engine, chat_id: str, *, after: int, now: datetime, limit: int = 100) -> list[WebMessage]:
     """This chat's messages with id > after, oldest first; pending ones are marked sent."""
     with read_session(engine) as session:
-        rows = session.exec(select(OutboxMessage).where(OutboxMessage.channel == CHANNEL,
-                                                        OutboxMessage.chat_id == chat_id,
-                                                        col(OutboxMessage.id) > after,
-                                                        col(OutboxMessage.status).in_(["pending", "sent"]))
-                            .order_by(col(OutboxMessage.id)).limit(limit)).all()
+        rows = chat_rows_after(session, channel=CHANNEL, chat_id=chat_id, after=after, statuses=list(SHOWN_STATUSES),
+                               limit=limit)
     pending = [r.id for r in rows if r.status == "pending"]
     if pending:
         with write_session(engine) as session:
-            session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(pending))
-                            .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1))
-            for row in session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(pending))):
+            for row in mark_fetched(session, pending, now=now):
                 payload = json.loads(row.payload)
                 text = str(payload.get("text", ""))
                 shown_once = mask_phones(redact_pins(session, text))
@@ -61,8 +56,7 @@ def fetch_replies(engine: Engine, chat_id: str, *, after: int, now: datetime, li
 def conversation_started(engine: Engine, user_id: str) -> bool:
     """True when this web user has talked to the core before."""
     with read_session(engine) as session:
-        return session.exec(select(Conversation.id).where(Conversation.channel == CHANNEL,
-                                                          Conversation.user_id == user_id)).first() is not None
+        return conversation_exists(session, channel=CHANNEL, user_id=user_id)
 
 
 def redact_pins(session: Session, text: str) -> str:
@@ -83,7 +77,6 @@ def erase_transcript(engine: Engine, chat_id: str) -> int:
         rows = chat_rows(session, channel=CHANNEL, chat_id=chat_id)
         for row in rows:
             erase_payload(row)
-        for conversation in session.exec(select(Conversation).where(Conversation.channel == CHANNEL,
-                                                                    Conversation.user_id == chat_id)):
+        for conversation in conversations_of(session, channel=CHANNEL, user_id=chat_id):
             conversation.data, conversation.step = "{}", ""
     return len(rows)
