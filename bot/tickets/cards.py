@@ -11,16 +11,18 @@ from types import MappingProxyType
 
 from typing import Any
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session
 
 from bot.tickets.context import TicketScope, TicketStep
 from bot.tickets.recipients import office_recipients
 from bot.tickets.tokens import PREFIX, add_token
 from bot.core.domain import Button, Channel, Outgoing, Reply, TicketStatus as S, TicketType, is_zalo_group
 from bot.core.render import shorten  # noqa: F401 - cards.shorten is used by commands
-from storage.models import ActionToken, Office, Official, Ticket, TicketAttachment, TicketCard, TicketEvent
+from storage.attachments import count_attachments
 from storage.conversations import set_conversation_value
-from storage.officials import card_in_chat, cards_of_ticket, find_official, office_of_chat
+from storage.events import count_events
+from storage.models import Office, Official, Ticket, TicketCard
+from storage.officials import card_in_chat, cards_of_ticket, find_official, office_of_chat, tokens_in_chat
 
 SUMMARY_CHARS = 1500
 # Before acceptance a card keeps to five buttons (Zalo shows at most five as buttons); referral outside
@@ -47,10 +49,8 @@ def card_view(ctx: TicketScope, ticket: Ticket) -> dict[str, Any]:
     session: Session = ctx.session
     office = session.get(Office, ticket.office_code)
     assignee = session.get(Official, ticket.assignee_id) if ticket.assignee_id else None
-    attachments = session.exec(select(func.count()).select_from(TicketAttachment)
-                               .where(TicketAttachment.ticket_id == ticket.id)).one()
-    extensions = session.exec(select(func.count()).select_from(TicketEvent)
-                              .where(TicketEvent.ticket_id == ticket.id, TicketEvent.action == "extended")).one()
+    attachments = count_attachments(session, ticket.id)
+    extensions = count_events(session, ticket.id, "extended")
     is_denunciation = ticket.type == TicketType.TO_CAO
     # While a dispute is with the hamlet's mediation team, only the team and the justice official's
     # office see the parties' names (domain §6).
@@ -79,8 +79,7 @@ def card_buttons(ctx: TicketScope, ticket: Ticket, *, chat_key: str) -> tuple[tu
 
     One query reads the chat's existing tokens; missing ones are added without a lookup each.
     """
-    known = {t.action: PREFIX + t.token for t in ctx.session.exec(
-        select(ActionToken).where(ActionToken.ticket_id == ticket.id, ActionToken.chat_key == chat_key))}
+    known = {t.action: PREFIX + t.token for t in tokens_in_chat(ctx.session, ticket_id=ticket.id, chat_key=chat_key)}
 
     def payload(action: str) -> str:
         if action not in known:

@@ -8,17 +8,17 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.config.settings import Settings
 from bot.core.domain import Reply, TicketType
 from bot.core.render import Texts
 from bot.tickets.recipients import Recipient, office_group, office_recipients, parse_chat
 from bot.tickets.records import record_event
-from storage.models import Office, OutboxMessage, ReporterIdentity
+from storage.models import Office
 from storage.officials import find_official
-from storage.outbox import enqueue_message
-from storage.tickets import find_ticket
+from storage.outbox import enqueue_message, other_held_row
+from storage.tickets import find_ticket, reporter_identity
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +39,13 @@ def alert_citizen_unreachable(session: Session, *, settings: Settings, texts: Te
     ticket = find_ticket(session, ticket_code)
     if ticket is None:
         return
-    earlier = session.exec(select(OutboxMessage.id).where(
-        OutboxMessage.channel == channel, OutboxMessage.chat_id == chat_id,
-        OutboxMessage.ticket_code == ticket_code, OutboxMessage.status == "held",
-        col(OutboxMessage.id) != outbox_id)).first()
+    earlier = other_held_row(session, channel=channel, chat_id=chat_id, outbox_id=outbox_id, ticket_code=ticket_code)
     if earlier is not None:
         return
     confidential = ticket.type == TicketType.TO_CAO
     phone = ticket.contact_phone
     if confidential:
-        identity = session.exec(select(ReporterIdentity).where(ReporterIdentity.ticket_id == ticket.id)).first()
+        identity = reporter_identity(session, ticket.id)
         phone = identity.phone if identity else ""
     record_event(session, ticket, actor="system", action="citizen_unreachable", now=now,
                  note=f"channel={channel}; template={'yes' if notified else 'no'}; phone={'yes' if phone else 'no'}")
@@ -65,9 +62,7 @@ def alert_citizen_unreachable(session: Session, *, settings: Settings, texts: Te
 
 def _official_unreachable(session: Session, *, texts: Texts, now: datetime, channel: str, chat_id: str,
                           outbox_id: int, name: str, office_code: str) -> None:
-    earlier = session.exec(select(OutboxMessage.id).where(
-        OutboxMessage.channel == channel, OutboxMessage.chat_id == chat_id, OutboxMessage.status == "held",
-        col(OutboxMessage.id) != outbox_id)).first()
+    earlier = other_held_row(session, channel=channel, chat_id=chat_id, outbox_id=outbox_id)
     if earlier is not None or not office_code:
         return
     text = texts.render("office/official_window_closed", name=name, channel_name=texts.channel_name(channel))

@@ -7,19 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.tickets.context import TicketStep
 from bot.core.domain import Attachment, Button, Channel, Outgoing, Reply
-from storage.models import ReporterIdentity, Ticket
+from storage.models import Ticket
 from storage.officials import followers_of_ticket, identities_of_citizen
+from storage.tickets import reporter_identity
 
 
 def citizen_of_ticket(session: Session, ticket: Ticket) -> int | None:
     """The citizen who filed the ticket (through the identity table for a tố cáo)."""
     if ticket.citizen_id is not None:
         return ticket.citizen_id
-    row = session.exec(select(ReporterIdentity).where(ReporterIdentity.ticket_id == ticket.id)).first()
+    row = reporter_identity(session, ticket.id)
     return row.citizen_id if row is not None else None
 
 
