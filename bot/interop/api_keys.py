@@ -7,8 +7,9 @@ import hmac
 import secrets
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from storage.interop import api_key_by_hash, api_keys_newest_first
 from storage.models import ApiKey
 
 KEY_PREFIX = "dvk_"
@@ -33,7 +34,7 @@ def find_api_key(session: Session, key: str) -> ApiKey | None:
     if not key or not key.startswith(KEY_PREFIX) or len(key) > 100:
         return None
     wanted = hash_key(key)
-    row = session.exec(select(ApiKey).where(ApiKey.key_hash == wanted)).first()
+    row = api_key_by_hash(session, wanted)
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, wanted):
         return None
     return row
@@ -41,7 +42,7 @@ def find_api_key(session: Session, key: str) -> ApiKey | None:
 
 def list_api_keys(session: Session) -> list[ApiKey]:
     """All keys, newest first."""
-    return list(session.exec(select(ApiKey).order_by(col(ApiKey.id).desc())))
+    return api_keys_newest_first(session)
 
 
 def revoke_api_key(session: Session, key_id: int, *, now: datetime) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.config.settings import Settings
 from bot.core.render import labels, shorten
@@ -21,6 +21,7 @@ from bot.service.transactions import Service
 from bot.language.normalize import is_meaningful, normalize_text
 from bot.core.lifecycle import CLOSED as LIFECYCLE_CLOSED
 from bot.tickets.records import CreatedTicket, Draft
+from storage.interop import open311_candidates, open311_request
 from storage.models import Open311Request, Ticket
 
 CHANNEL = "open311"
@@ -125,18 +126,16 @@ def parse_w3c(value: str) -> datetime:
 
 def find_requests(session: Session, settings: Settings, query: RequestQuery, *, now: datetime) -> list[Ticket]:
     """Public tickets matching the filters; by default the last 90 days, newest first."""
-    stmt = select(Ticket)
     if query.ids:
-        stmt = stmt.where(col(Ticket.code).in_([i.strip().upper() for i in query.ids]))
+        candidates = open311_candidates(session, codes=[i.strip().upper() for i in query.ids], limit=MAX_RESULTS * 2)
     else:
         end = query.end or now
         start = query.start or (end - DEFAULT_WINDOW)
-        stmt = stmt.where(Ticket.received_at >= start, Ticket.received_at <= end)
-        if query.service_codes:
-            stmt = stmt.where(col(Ticket.category).in_(list(query.service_codes)))
-    stmt = stmt.order_by(col(Ticket.received_at).desc(), col(Ticket.id).desc()).limit(MAX_RESULTS * 2)
+        candidates = open311_candidates(session, codes=None, received_from=start, received_to=end,
+                                        categories=list(query.service_codes) if query.service_codes else None,
+                                        limit=MAX_RESULTS * 2)
     found = []
-    for ticket in session.exec(stmt):
+    for ticket in candidates:
         if not is_public(settings, ticket):
             continue
         status = "closed" if ticket.status in CLOSED else "open"
@@ -150,7 +149,7 @@ def find_requests(session: Session, settings: Settings, query: RequestQuery, *, 
 
 def token_request(session: Session, token: str) -> Ticket | None:
     """The public ticket created with this token, if any."""
-    row = session.exec(select(Open311Request).where(Open311Request.token == token)).first()
+    row = open311_request(session, token)
     return session.get(Ticket, row.ticket_id) if row else None
 
 
