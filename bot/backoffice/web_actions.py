@@ -9,8 +9,6 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from sqlmodel import func, select
-
 from bot.backoffice.desk import WEB_CHANNEL, Desk
 from bot.core.domain import Channel, Inbound
 from bot.core.render import html_to_plain
@@ -19,7 +17,8 @@ from bot.officials import actions
 from bot.officials.commands import reveal_identity
 from bot.officials.turn import OfficeTurn
 from bot.tickets.citizen_notices import recipients
-from storage.models import Conversation, Ticket, TicketEvent
+from storage.events import count_events_except
+from storage.models import Conversation, Ticket
 from storage.outbox import enqueue_message
 
 ACTIONS = ("accept", "transfer", "request_info", "progress", "resolve", "extend", "refuse", "note")
@@ -59,8 +58,7 @@ def _flush(desk: Desk, turn: OfficeTurn) -> int:
 def _changes(desk: Desk, ticket: Ticket) -> int:
     """How many audited changes (not refusals) the ticket has: an action succeeded when this grew."""
     desk.session.flush()
-    return int(desk.session.exec(select(func.count()).select_from(TicketEvent).where(
-        TicketEvent.ticket_id == ticket.id, TicketEvent.action != "denied")).one() or 0)
+    return count_events_except(desk.session, ticket.id, "denied")
 
 
 def perform(desk: Desk, ticket: Ticket, action: str, *, text: str = "", target: str = "") -> Outcome:

@@ -16,14 +16,15 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.config.settings import Settings
 from bot.documents.report_docx import key_values
 from bot.documents.statistics import NOT_COMPETENT, RESOLVED, final_answer, local_day_of, status_at
 from bot.core.render import Texts
-from storage.models import Office, Ticket, TicketEvent
+from storage.models import Ticket, TicketEvent
 from storage.reports import count_received_between, ticket_batches
+from storage.tickets import office_names
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # (header key, width in characters): about 210 characters fit one A4 landscape page at ~70%.
@@ -52,7 +53,7 @@ def iter_register_rows(session: Session, settings: Settings, texts: Texts, start
     """The register's rows one by one, read from the database a batch at a time (a register of
     hundreds of thousands of petitions never sits in memory)."""
     w = key_values(texts, "report/register", commune=settings.commune, start=start, end=end)
-    offices = {o.code: o.name for o in session.exec(select(Office))}
+    offices = office_names(session)
     number = 0
     for tickets, events in ticket_batches(session, start=start, end=end, events_until=NOW_AND_LATER):
         for ticket in tickets:
