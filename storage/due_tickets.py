@@ -3,7 +3,7 @@ plan, escalation, reception), with the offices and officials those jobs address.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -129,11 +129,11 @@ def _due_between(start: date, end: date, open_statuses: Collection[str]):  # noq
 
 
 def open_tickets_due_between(session: Session, start: date, end: date, *,
-                             open_statuses: Collection[str]) -> list[Row]:
+                             open_statuses: Collection[str]) -> Sequence[Row]:
     """Open tickets with an answer, acceptance or resolution due date in [start, end], by id
     (rows of SCAN_COLUMNS)."""
-    return list(session.execute(select(*SCAN_COLUMNS).where(*_due_between(start, end, open_statuses))
-                                .order_by(col(Ticket.id))).all())
+    return session.execute(select(*SCAN_COLUMNS).where(*_due_between(start, end, open_statuses))
+                           .order_by(col(Ticket.id))).all()
 
 
 def reminders_sent_for_due_between(session: Session, start: date, end: date, *, open_statuses: Collection[str],
@@ -148,12 +148,12 @@ def reminders_sent_for_due_between(session: Session, start: date, end: date, *, 
                col(SentReminder.kind).startswith(kind_prefix), SentReminder.period >= period_from)).all()}
 
 
-def open_tickets(session: Session, *, open_statuses: Collection[str], office: str | None = None) -> list[Row]:
+def open_tickets(session: Session, *, open_statuses: Collection[str], office: str | None = None) -> Sequence[Row]:
     """Every open ticket (of one office when given), by id (rows of OPEN_TICKET_COLUMNS)."""
     stmt = select(*OPEN_TICKET_COLUMNS).where(col(Ticket.status).in_(open_statuses)).order_by(col(Ticket.id))
     if office:
         stmt = stmt.where(Ticket.office_code == office)
-    return list(session.execute(stmt).all())
+    return session.execute(stmt).all()
 
 
 def petitioners_since(session: Session, since: date) -> list[int]:
