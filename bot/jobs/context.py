@@ -59,14 +59,6 @@ class JobContext:
         return count
 
 
-# What the scheduled jobs read of an open ticket: plain rows of these columns, not ORM objects
-# (no sealed columns to open, a fraction of the memory), so a large backlog stays cheap.
-OPEN_TICKET_COLUMNS = (Ticket.id, Ticket.code, Ticket.type, Ticket.status, Ticket.category, Ticket.hamlet,
-                       Ticket.office_code, Ticket.assignee_id, Ticket.citizen_id, Ticket.cosigners,
-                       Ticket.received_at, Ticket.received_date, Ticket.answer_due, Ticket.accept_due,
-                       Ticket.accepted_at, Ticket.resolve_due)
-
-
 @dataclass(frozen=True)
 class DueStep:
     """One deadline of a ticket that still applies: answer, accept or resolve."""

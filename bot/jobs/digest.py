@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, inspect, text
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.config.settings import Settings
 from bot.core.domain import SATISFIED_FROM, Attachment
@@ -27,9 +26,9 @@ from bot.jobs.overdue import DueLine, overdue_counts, overdue_tickets
 from bot.tickets.recipients import leaders
 from bot.jobs.context import JobContext
 from bot.core.render import Texts, labels
-from storage.models import Ticket, TicketEvent
 from storage.tickets import office_names
 from storage.reminders import claim_reminder, claimed_refs
+from storage.weekly_numbers import event_counts, received_counts, resolved_between, survey_counts
 
 MAX_OVERDUE_LISTED = 20
 MEDIATION_ACTIONS = ("mediation_started", "mediation_success", "mediation_failed")
@@ -95,9 +94,7 @@ def count_week(session: Session, settings: Settings, monday: date) -> WeekNumber
     sunday = monday + timedelta(days=6)
     start, end = at_local(settings, monday, time(0)), at_local(settings, sunday + timedelta(days=1), time(0))
     # Counted by the database: one row per combination that occurs (a few hundred), not per ticket.
-    keys = (Ticket.type, Ticket.category, Ticket.hamlet, Ticket.office_code, Ticket.channel, Ticket.source)
-    rows = session.execute(select(*keys, func.count()).where(Ticket.received_date >= monday,
-                                                           Ticket.received_date <= sunday).group_by(*keys)).all()
+    rows = received_counts(session, monday, sunday)
     for type_, category, hamlet, office, channel, source, count in rows:
         numbers.received += count
         numbers.by_type[type_] += count
@@ -107,27 +104,16 @@ def count_week(session: Session, settings: Settings, monday: date) -> WeekNumber
         numbers.by_channel[channel if source == "electronic" else source] += count   # as channel_key
     tz = settings.commune.tz
     # Resolved as the report counts it (bot.core.lifecycle): a refusal or a referral outside is not.
-    resolved = session.exec(select(Ticket.received_at, Ticket.resolved_at, Ticket.resolve_due)
-                            .where(Ticket.resolved_at >= start, Ticket.resolved_at < end,
-                                   col(Ticket.status).in_(sorted(str(s) for s in RESOLVED_STATUSES)))).all()
+    resolved = resolved_between(session, start, end, statuses=sorted(str(s) for s in RESOLVED_STATUSES))
     for received_at, resolved_at, resolve_due in resolved:
         numbers.resolved += 1
         if resolved_at.astimezone(tz).date() <= resolve_due:
             numbers.resolved_on_time += 1
         numbers.handling_days_total += (resolved_at - received_at).total_seconds() / 86400
-    mediation = session.execute(select(TicketEvent.action, func.count()).where(
-        col(TicketEvent.action).in_(MEDIATION_ACTIONS), TicketEvent.at >= start, TicketEvent.at < end)
-        .group_by(TicketEvent.action)).all()
-    numbers.mediation = Counter({str(action): int(count) for action, count in mediation})
-    if inspect(session.connection()).has_table("satisfaction_surveys"):
-        asked = session.execute(text(
-            "SELECT COUNT(*), SUM(CASE WHEN rating IS NOT NULL THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN rating >= :satisfied THEN 1 ELSE 0 END) FROM satisfaction_surveys "
-            "WHERE asked_at >= :start AND asked_at < :end"),
-            {"start": start, "end": end, "satisfied": SATISFIED_FROM}).one()
-        numbers.surveys_asked = int(asked[0] or 0)
-        numbers.surveys_answered = int(asked[1] or 0)
-        numbers.surveys_satisfied = int(asked[2] or 0)
+    numbers.mediation = Counter(event_counts(session, MEDIATION_ACTIONS, start, end))
+    surveys = survey_counts(session, start, end, satisfied_from=SATISFIED_FROM)
+    if surveys is not None:
+        numbers.surveys_asked, numbers.surveys_answered, numbers.surveys_satisfied = surveys
     return numbers
 
 

@@ -3,14 +3,13 @@ tickets and the leaders get the whole list, with how many days each is late."""
 
 from __future__ import annotations
 
-from sqlmodel import select
-
 from bot.jobs.office_hours import at_local
 from bot.jobs.overdue import most_late, overdue_by_office, overdue_counts
 from bot.tickets.recipients import leaders, office_heads
 from bot.jobs.context import JobContext
 from storage.models import Office
 from storage.reminders import claim_reminder, claimed_refs
+from storage.tickets import office_names
 
 MAX_LISTED = 60
 
@@ -38,7 +37,7 @@ def run_due(ctx: JobContext) -> None:
                                     items=office_items, total=late.count, today=ctx.today)
             ctx.send(office_heads(ctx.session, code), text)
     if claim_reminder(ctx.session, kind="escalation", ref="leaders", period=period, now=ctx.now):
-        names = {o.code: o.name for o in ctx.session.exec(select(Office)).all()}
+        names = office_names(ctx.session)
         summary = [{"office": names.get(code, code), "count": late.count, "max_late": late.max_late}
                    for code, late in sorted(by_office.items())]
         items = most_late(lists, MAX_LISTED)

@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import chain
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.config.settings import Settings
 from bot.tickets.recipients import leaders
 from bot.jobs.context import OPEN, JobContext
 from bot.language.similarity import content_words, hamlet_words, similarity
 from bot.tickets.records import record_event
-from storage.models import SentReminder, Ticket, TicketLink
+from storage.hotspots import (first_link_of, links_from, open_tickets_received_since, open_tickets_unmarked_since,
+                              received_since_fingerprint, tickets_linked_to)
+from storage.models import Ticket, TicketLink
 from storage.reminders import claim_reminder
 
 
@@ -46,16 +47,9 @@ def _window_start(now: datetime, days: int) -> datetime:
     return now - timedelta(days=days)
 
 
-# What hot spots read of a ticket: plain rows (no ORM objects, no sealed columns to open).
-RECENT_COLUMNS = (Ticket.id, Ticket.code, Ticket.status, Ticket.hamlet, Ticket.category, Ticket.cosigners,
-                  Ticket.description, Ticket.received_at, Ticket.received_date, Ticket.answer_due)
-
-
 def open_recent(session: Session, now: datetime, days: int) -> list:
-    """Open tickets received within the last `days` days, oldest first (rows with RECENT_COLUMNS)."""
-    return list(session.execute(select(*RECENT_COLUMNS).where(col(Ticket.status).in_(OPEN),
-                                                             Ticket.received_at >= _window_start(now, days))
-                                .order_by(col(Ticket.id))).all())
+    """Open tickets received within the last `days` days, oldest first (rows with storage.hotspots.RECENT_COLUMNS)."""
+    return open_tickets_received_since(session, _window_start(now, days), open_statuses=OPEN)
 
 
 def root_of(session: Session, ticket_id: int) -> int:
@@ -63,8 +57,7 @@ def root_of(session: Session, ticket_id: int) -> int:
     seen = {ticket_id}
     current = ticket_id
     while True:
-        link = session.exec(select(TicketLink).where(TicketLink.ticket_id == current)
-                            .order_by(col(TicketLink.id))).first()
+        link = first_link_of(session, current)
         if link is None or link.linked_to_id in seen:
             return current
         current = link.linked_to_id
@@ -91,7 +84,7 @@ def find_hotspots(session: Session, settings: Settings, now: datetime, *, days: 
                                  sum(m.cosigners for m in members)))
     linked: dict[int, list[Ticket]] = defaultdict(list)
     if by_id:
-        links = session.exec(select(TicketLink).where(col(TicketLink.ticket_id).in_(list(by_id)))).all()
+        links = links_from(session, by_id)
         for link in links:
             root = root_of(session, link.ticket_id)
             linked[root].append(by_id[link.ticket_id])
@@ -114,17 +107,12 @@ def run_due(ctx: JobContext) -> None:
     cfg = ctx.settings.hotspots
     since = _window_start(ctx.now, cfg.window_days)
     # A cheap fingerprint of the window's tickets: unchanged since the last full check = nothing new.
-    fingerprint = tuple(ctx.session.execute(select(func.count(), func.max(Ticket.id)).where(
-        Ticket.received_at >= since)).one())
+    fingerprint = received_since_fingerprint(ctx.session, since)
     if ctx.memory.get("hotspots") == fingerprint:
         return
     ctx.remember["hotspots"] = fingerprint
-    # The window's open tickets without their "seen" mark: a NOT EXISTS probe per ticket on the
-    # ticket_id index. (Reading every mark of the window instead made the database walk a million
-    # hotspot_seen rows at 1M tickets.)
-    seen = select(SentReminder.id).where(SentReminder.kind == "hotspot_seen", SentReminder.ticket_id == Ticket.id)
-    unchecked = set(ctx.session.exec(select(Ticket.id).where(
-        col(Ticket.status).in_(OPEN), Ticket.received_at >= since, ~seen.exists())).all())
+    # The window's open tickets without their "seen" mark (a NOT EXISTS probe per ticket).
+    unchecked = open_tickets_unmarked_since(ctx.session, since, open_statuses=OPEN, mark_kind="hotspot_seen")
     if not unchecked:
         return
     recent = open_recent(ctx.session, ctx.now, cfg.window_days)
@@ -180,7 +168,7 @@ def run_due(ctx: JobContext) -> None:
             record_event(ctx.session, ticket, actor="system:hotspots", action="linked_duplicate", now=ctx.now,
                          note=f"near_duplicate_of={root.code} score={score}")
             ctx.session.flush()
-            linked_ids = _linked_ids(ctx.session, root.id)
+            linked_ids = tickets_linked_to(ctx.session, root.id)
             group = [root.code] + sorted({recent_by_id[i].code for i in linked_ids if i in recent_by_id}
                                          | {ticket.code})
             if alert:
@@ -205,10 +193,6 @@ def _candidates(ticket: Ticket, words: dict, index: dict[str, list[int]], by_id:
     mine = ticket.hamlet
     return [by_id[i] for i in sorted(i for i, n in shared.items() if n >= 2 and i < ticket.id
                                      and (not mine or not hamlet_of[i] or hamlet_of[i] == mine))]
-
-
-def _linked_ids(session: Session, root_id: int) -> set[int]:
-    return set(session.exec(select(TicketLink.ticket_id).where(TicketLink.linked_to_id == root_id)).all())
 
 
 def _best_match(ticket: Ticket, earlier: list[Ticket], words: dict, threshold: int) -> tuple[Ticket, int] | None:

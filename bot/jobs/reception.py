@@ -9,15 +9,16 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.config.settings import Settings
 from bot.core.domain import TicketStatus
 from bot.jobs.office_hours import at_local, previous_working_day
 from bot.tickets.recipients import leaders
-from bot.jobs.context import OPEN, OPEN_TICKET_COLUMNS, JobContext, overdue_steps
+from bot.jobs.context import OPEN, JobContext, overdue_steps
 from bot.core.workdays import WorkingCalendar
-from storage.models import Ticket, TicketLink
+from storage.due_tickets import open_tickets, petitioners_since
+from storage.hotspots import linked_ticket_ids
 from storage.reminders import claim_reminder, claimed_refs
 
 REPEAT_LOOKBACK_DAYS = 180
@@ -35,13 +36,10 @@ def next_reception(settings: Settings, calendar: WorkingCalendar, today: date) -
 def cases_to_raise(session: Session, settings: Settings, today: date) -> list[dict]:
     """Open tickets that are overdue, reopened, from repeat petitioners, or mass/linked cases, the
     most pressing first; the template words each reason."""
-    tickets = session.execute(select(*OPEN_TICKET_COLUMNS).where(col(Ticket.status).in_(OPEN))
-                              .order_by(col(Ticket.id))).all()
+    tickets = open_tickets(session, open_statuses=OPEN)
     since = today - timedelta(days=REPEAT_LOOKBACK_DAYS)
-    counts = Counter(c for c in session.exec(select(Ticket.citizen_id).where(
-        col(Ticket.citizen_id).is_not(None), Ticket.received_date >= since)).all())
-    linked = set(session.exec(select(TicketLink.linked_to_id)).all()) | set(
-        session.exec(select(TicketLink.ticket_id)).all())
+    counts = Counter(petitioners_since(session, since))
+    linked = linked_ticket_ids(session)
     found = []
     for t in tickets:
         late = overdue_steps(t, today)

@@ -13,13 +13,13 @@ from types import MappingProxyType
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlmodel import col, or_, select
-
 from bot.jobs.office_hours import at_local, local_time, working_days_before
 from bot.tickets.recipients import Recipient, ticket_handler
 from bot.core.render import labels
 from bot.jobs.context import OPEN, DueStep, JobContext, due_steps
-from storage.models import Office, Official, SentReminder, Ticket
+from storage.due_tickets import (all_offices, all_officials, open_tickets_due_between,
+                                 reminders_sent_for_due_between)
+from storage.models import Ticket
 from storage.reminders import claim_reminders
 
 STEP_NAMES = MappingProxyType({step: labels()[f"reminder_step_{step}"] for step in ("answer", "accept", "resolve")})
@@ -63,12 +63,6 @@ def due_horizon(ctx: JobContext) -> date:
     return day
 
 
-# What the scan reads of a ticket: plain rows, not ORM objects (no sealed columns to open).
-SCAN_COLUMNS = (Ticket.id, Ticket.code, Ticket.status, Ticket.category, Ticket.hamlet, Ticket.office_code,
-                Ticket.assignee_id, Ticket.received_at, Ticket.answer_due, Ticket.accept_due, Ticket.accepted_at,
-                Ticket.resolve_due)
-
-
 def stage_moment_between(ctx: JobContext, last: datetime, now: datetime) -> bool:
     """True when a due_day_time moment lies in (last, now]: only then can a new stage be due."""
     if now - last > timedelta(days=3):
@@ -91,17 +85,12 @@ def run_due(ctx: JobContext) -> None:
     ctx.remember["reminders_last"] = ctx.now
     horizon = due_horizon(ctx)
     today = ctx.today
-    window = (col(Ticket.status).in_(OPEN), or_(
-        col(Ticket.answer_due).between(today, horizon), col(Ticket.accept_due).between(today, horizon),
-        col(Ticket.resolve_due).between(today, horizon)))
-    tickets = ctx.session.execute(select(*SCAN_COLUMNS).where(*window).order_by(col(Ticket.id))).all()
+    tickets = open_tickets_due_between(ctx.session, today, horizon, open_statuses=OPEN)
     if not tickets:
         return
-    # Reminders already written for these tickets (a subquery: no list of ids as parameters).
-    done = {(k, r, p) for k, r, p in ctx.session.execute(
-        select(SentReminder.kind, SentReminder.ref, SentReminder.period)
-        .where(col(SentReminder.ticket_id).in_(select(Ticket.id).where(*window)),
-               col(SentReminder.kind).startswith("remind_"), SentReminder.period >= today.isoformat())).all()}
+    # Reminders already written for these tickets.
+    done = reminders_sent_for_due_between(ctx.session, today, horizon, open_statuses=OPEN, kind_prefix="remind_",
+                                          period_from=today.isoformat())
     cache: dict[date, list[tuple[str, datetime, int]]] = {}
     due: list[tuple[tuple[str, str, str], object, DueStep, tuple[str, int]]] = []
     for ticket in tickets:
@@ -115,8 +104,8 @@ def run_due(ctx: JobContext) -> None:
     if not due:
         return
     claimed = claim_reminders(ctx.session, [(*key, ticket.id) for key, ticket, _, _ in due], now=ctx.now)
-    officials = {o.id: o for o in ctx.session.exec(select(Official)).all()}     # held: no reload per ticket
-    offices = {o.code: o for o in ctx.session.exec(select(Office)).all()}       # noqa: F841 - kept in the session
+    officials = {o.id: o for o in all_officials(ctx.session)}     # held: no reload per ticket
+    offices = {o.code: o for o in all_offices(ctx.session)}       # noqa: F841 - kept in the session
     handlers: dict[tuple[int | None, str], list[Recipient]] = {}
     by_recipient: dict[Recipient, list[dict]] = defaultdict(list)
     for key, ticket, step, stage in due:

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlmodel import col, select
-
 from bot.jobs.office_hours import at_local
 from bot.tickets.recipients import office_recipients
 from bot.jobs.context import JobContext
-from storage.models import Office
+from storage.due_tickets import offices_in_code_order
 from storage.reminders import claim_reminder, claimed_refs
 
 
@@ -47,7 +45,7 @@ def run_due(ctx: JobContext) -> None:
             if current is None:
                 continue
             done = claimed_refs(ctx.session, kind="report_reminder", period=deadline.isoformat())
-            for office in ctx.session.exec(select(Office).order_by(col(Office.code))).all():
+            for office in offices_in_code_order(ctx.session):
                 if f"{office.code}:{current}" not in done and claim_reminder(ctx.session, kind="report_reminder", ref=f"{office.code}:{current}",
                                   period=deadline.isoformat(), now=ctx.now):
                     text = ctx.texts.render("office/report_reminder", name=spec.name, deadline=deadline,

@@ -12,17 +12,18 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.config.settings import Settings
 from bot.core.domain import Attachment, TicketStatus
 from bot.jobs.office_hours import at_local, week_label, week_monday, weekly_fire_day
 from bot.jobs.overdue import STEP_NAMES, DueLine
 from bot.tickets.recipients import leaders, office_recipients
-from bot.jobs.context import OPEN, OPEN_TICKET_COLUMNS, JobContext, due_steps
+from bot.jobs.context import OPEN, JobContext, due_steps
 from bot.core.render import Texts
 from bot.documents.weekly_plan_xlsx import XLSX_MIME, sheet_words, write_plan_xlsx
-from storage.models import Office, Official, Ticket
+from storage.due_tickets import all_officials, offices_in_code_order, open_tickets
+from storage.models import Office
 from storage.reminders import claim_reminder, claimed_refs
 
 
@@ -63,14 +64,11 @@ def build_plan(session: Session, settings: Settings, *, monday: date, today: dat
     """
     today = today or monday
     sunday = monday + timedelta(days=6)
-    offices = session.exec(select(Office).order_by(col(Office.code))).all()
+    offices = offices_in_code_order(session)
     plans = {o.code: OfficePlan(o.code, o.name) for o in offices if office in (None, o.code)}
-    names = {o.id: o.display_name for o in session.exec(select(Official)).all()}
-    stmt = select(*OPEN_TICKET_COLUMNS).where(col(Ticket.status).in_(OPEN)).order_by(col(Ticket.id))
-    if office:
-        stmt = stmt.where(Ticket.office_code == office)
+    names = {o.id: o.display_name for o in all_officials(session)}
     categories = {c.code: c.name for c in settings.categories}
-    for ticket in session.execute(stmt):
+    for ticket in open_tickets(session, open_statuses=OPEN, office=office):
         plan = plans.get(ticket.office_code)
         if plan is None:
             continue
@@ -166,7 +164,7 @@ def prepare(ctx: JobContext) -> PreparedPlans | None:
     sent = claimed_refs(ctx.session, kind="weekly_plan", period=period)
     if "leaders" in sent:
         return None
-    offices = list(ctx.session.exec(select(Office).order_by(col(Office.code))).all())
+    offices = offices_in_code_order(ctx.session)
     refs = {o.code for o in offices} - set(sent) | {"leaders"}
     plans = build_plan(ctx.session, ctx.settings, monday=monday, today=ctx.today)
     return PreparedPlans(period=period, plans=plans, sheets=_sheets_for(ctx, plans, monday, offices, refs))
@@ -181,7 +179,7 @@ def run_due(ctx: JobContext) -> None:
     ctx.remember["weekly_plan"] = period
     if "leaders" in claimed_refs(ctx.session, kind="weekly_plan", period=period):
         return
-    offices = list(ctx.session.exec(select(Office).order_by(col(Office.code))).all())
+    offices = offices_in_code_order(ctx.session)
     refs = {o.code for o in offices if claim_reminder(ctx.session, kind="weekly_plan", ref=o.code, period=period,
                                                       now=ctx.now)}
     if claim_reminder(ctx.session, kind="weekly_plan", ref="leaders", period=period, now=ctx.now):
