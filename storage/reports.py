@@ -173,11 +173,3 @@ def counts_by_status_and_type(session: Session, office_code: str | None) -> list
     if office_code:
         stmt = stmt.where(Ticket.office_code == office_code)
     return list(session.exec(stmt))
-
-
-def count_overdue(session: Session, *, statuses: list[str], today: date, office_code: str | None) -> int:
-    """How many tickets in one of `statuses` (the caller's open set) were due before `today`."""
-    stmt = select(func.count()).select_from(Ticket).where(col(Ticket.status).in_(statuses), Ticket.resolve_due < today)
-    if office_code:
-        stmt = stmt.where(Ticket.office_code == office_code)
-    return int(session.exec(stmt).one() or 0)

@@ -16,7 +16,7 @@ from bot.officials import actions as ticket_actions
 from bot.tickets.tokens import PREFIX, parse_payload
 from bot.core.attempts import AttemptLimiter
 from bot.core.codes import CODE_RE, parse_code
-from bot.core.domain import TicketType, is_satisfied
+from bot.core.domain import TicketStatus, TicketType, is_satisfied
 from bot.officials.invites import redeem_invite
 from bot.core.lifecycle import OPEN_STATUSES
 from bot.officials import mediation
@@ -28,7 +28,8 @@ from bot.tickets.records import record_event, record_refusal
 from storage.events import ticket_history
 from storage.models import Official, OfficeGroup, Ticket, TicketEvent
 from storage.officials import office_group_of_chat
-from storage.reports import count_overdue, counts_by_status_and_type
+from storage.due_tickets import overdue_per_office
+from storage.reports import counts_by_status_and_type
 from storage.surveys import surveys_of_office
 from storage.tickets import (find_ticket, newest_tickets, open_tickets_of_assignee, reporter_identity,
                              tickets_by_deadline)
@@ -361,8 +362,11 @@ def statistics(turn: OfficeTurn) -> None:
         by_status[status] = by_status.get(status, 0) + count
         by_type[kind] = by_type.get(kind, 0) + count
     today = turn.now.astimezone(turn.settings.commune.tz).date()
-    overdue = count_overdue(turn.session, statuses=[str(s) for s in OPEN_STATUSES], today=today,
-                            office_code=office_code)
+    # The digest's and escalation's definition: the earliest running deadline (answer, accept or
+    # resolve) has passed, not only the resolution deadline.
+    late = overdue_per_office(turn.session, today, open_statuses=[str(s) for s in OPEN_STATUSES],
+                              received=str(TicketStatus.RECEIVED))
+    overdue = sum(count for office, count, _ in late if not office_code or office == office_code)
     if office_code:
         surveys = surveys_of_office(turn.session, office_code)
         answered = [s for s in surveys if s.rating is not None]

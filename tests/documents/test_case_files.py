@@ -5,7 +5,7 @@ the documents (plan once, page numbers, signer line, channels), grassroots media
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 from docx import Document
@@ -152,6 +152,23 @@ def test_open_set_is_one_definition(commune, services, clock):
     late = commune.ticket(case.code).resolve_due.toordinal() + 5
     counts = overdue_counts(Session(services.engine), date.fromordinal(late))
     assert counts["VHXH"].count == 1                              # still open, and late, at its new office
+
+
+def test_thongke_counts_overdue_as_the_digest_does(commune, services, clock):
+    """Issue 11: /thongke counted only passed resolution deadlines; the digest and escalation count
+    any passed running deadline (here the 'answer' step of a ticket nobody has touched)."""
+    case = commune.intake(type_code="kien_nghi", channel=Channel.TELEGRAM, hamlet=1, contact=True)
+    ticket = commune.ticket(case.code)
+    day = date.fromordinal(ticket.answer_due.toordinal() + 1)
+    assert day < ticket.resolve_due
+    clock.set(datetime(day.year, day.month, day.day, 3, 0, tzinfo=timezone.utc))
+    with Session(services.engine) as session:
+        digest = sum(o.count for o in overdue_counts(session, day).values())
+    assert digest == 1
+    add_official(services.engine, user_id="990", role="leader", office="VP", name="Chủ tịch")
+    leader = OfficeChat(commune.service, user_id="990")
+    leader.send("/thongke")
+    assert f"Quá hạn đang mở: {digest}" in plain(rows_for(services.engine, "990")[-1:])
 
 
 def test_documents_plan_once_page_numbers_signer_and_channels(commune, services, tmp_path):
