@@ -82,6 +82,31 @@ def test_no_module_in_bot_over_400_lines():
     assert long == {}
 
 
+QUERY_NAMES = frozenset({"select", "update", "delete", "insert", "text", "case", "and_", "or_", "func", "col"})
+QUERY_METHODS = frozenset({"exec", "execute", "query", "scalars", "scalar"})
+
+
+def test_sql_lives_in_storage():
+    """bot/ holds the rules and calls storage/ for every read and write: no query is built or run in
+    bot/ (session.get, add and flush are the unit of work, not SQL). The composition root may run
+    its start-up checks."""
+    offenders = []
+    for path in modules("bot"):
+        if rel(path).startswith("bot/main/"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("sqlmodel",
+                                                                                                 "sqlalchemy"):
+                offenders += [f"{rel(path)}:{node.lineno} imports {a.name}" for a in node.names
+                              if a.name in QUERY_NAMES]
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr in QUERY_METHODS and getattr(node.func.value, "attr", getattr(
+                        node.func.value, "id", "")) == "session":
+                offenders.append(f"{rel(path)}:{node.lineno} session.{node.func.attr}")
+    assert offenders == []
+
+
 MUTABLE_FACTORIES = frozenset({"dict", "list", "set", "defaultdict", "OrderedDict", "Counter", "deque",
                                "WeakKeyDictionary", "WeakValueDictionary"})
 
