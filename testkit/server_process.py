@@ -58,9 +58,9 @@ class DanvanProcess:
         self.starts += 1
 
     def ready(self) -> bool:
-        """True when /healthz answers 200 (web server up, database reachable)."""
+        """True when /readyz answers 200 (web server up, database reachable, classifier fitted)."""
         try:
-            with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=1) as response:
+            with urllib.request.urlopen(f"{self.base_url}/readyz", timeout=1) as response:
                 return response.status == 200
         except OSError:
             return False

@@ -125,6 +125,11 @@ class ModelSlot:
                 self._model = self._factory().fit()
             return self._model
 
+    @property
+    def ready(self) -> bool:
+        """True once a fitted model is in place (classifying will not wait for a fit)."""
+        return self._model is not None
+
     def shipped_version(self) -> str:
         """The version of the model built from the shipped set alone (nothing fitted)."""
         return build_model(self.categories, ()).version

@@ -43,6 +43,8 @@ from storage.engine import read_session, write_session
 
 log = logging.getLogger(__name__)
 ENGINE_KEY = web.AppKey("engine", Engine)
+SERVICES_KEY = web.AppKey("services", Services)
+WARMING_KEY = web.AppKey("warming", dict)      # {"task": the fit /readyz started}, set once
 
 
 async def warm_classifier(services: Services) -> None:
@@ -72,12 +74,28 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: as /healthz, and the classifier is fitted, so a citizen's description is answered
+    at once (fitting takes a few seconds after a start). 503 "starting" until then; the first call
+    starts the fit if nothing has yet."""
+    services = request.app[SERVICES_KEY]
+    if not services.classifier.ready:
+        warming = request.app[WARMING_KEY]
+        if "task" not in warming:
+            warming["task"] = asyncio.ensure_future(warm_classifier(services))
+        return web.json_response({"status": "starting"}, status=503)
+    return await healthz(request)
+
+
 def build_web_app(services: Services, *, telegram: TelegramAdapter | None,
                   zalo: "ZaloWebhook | None" = None, service: Service | None = None) -> web.Application:
     """The aiohttp application: health check and, when configured, the Telegram and Zalo webhooks."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[ENGINE_KEY] = services.engine
+    app[SERVICES_KEY] = services
+    app[WARMING_KEY] = {}
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     if telegram is not None:
         app.router.add_post(services.settings.telegram.webhook_path, telegram.webhook)
     add_web_routes(app, services, service=telegram.service if telegram is not None else service)

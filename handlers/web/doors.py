@@ -17,7 +17,7 @@ from bot.core.render import Texts
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "5"
-MACHINE_PATHS = ("/open311/", "/telegram", "/zalo", "/metrics", "/healthz")   # answered for programs, by their specs
+MACHINE_PATHS = ("/open311/", "/telegram", "/zalo", "/metrics", "/healthz", "/readyz")   # answered for programs, by their specs
 KEPT_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options",
                 "Cache-Control", "Allow")
 

@@ -8,10 +8,11 @@ import re
 
 import pytest
 from aiohttp import ClientSession, CookieJar, web
+from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import select
 from yarl import URL
 
-from bot.main.composition import build_web_app
+from bot.main.composition import WARMING_KEY, build_web_app
 from bot.core.pins import check_pin
 from bot.tickets.records import Draft, create_ticket
 from storage.engine import read_session, write_session
@@ -261,3 +262,17 @@ async def _rate_limit_behind_proxy(services, http, base):
     first = [await attempt("203.0.113.5", n) for n in range(limit + 1)]
     assert first[-1] == 429 and set(first[:-1]) == {404}
     assert await attempt("203.0.113.77", 500) == 404
+
+
+async def test_readyz_waits_for_the_classifier(services):
+    """/readyz: 503 "starting" until the classifier is fitted (the first call starts the fit), then 200."""
+    assert not services.classifier.ready
+    app = build_web_app(services, telegram=None)
+    async with TestClient(TestServer(app)) as client:
+        first = await client.get("/readyz")
+        assert first.status == 503 and (await first.json())["status"] == "starting"
+        assert (await client.get("/healthz")).status == 200             # alive all along
+        await app[WARMING_KEY]["task"]                                  # the fit the first call started
+        assert services.classifier.ready
+        ready = await client.get("/readyz")
+        assert ready.status == 200 and (await ready.json())["status"] == "ok"
