@@ -32,7 +32,7 @@ def test_channel_names_are_the_same_in_the_digest_and_the_register(services):
     assert by_channel.count(texts.channel_name("paper")) == 1
     assert texts.channel_name("console") != texts.channel_name("paper")
     sources = " ".join(str(r[3]) for r in rows)
-    assert f"({texts.channel_name('web')})" in sources and f"({texts.channel_name('console')})" in sources
+    assert f"– {texts.channel_name('web')}" in sources and f"– {texts.channel_name('console')}" in sources
 
 
 @pytest.mark.parametrize("typed", ["xg-2026-123", "XG - 2026 - 000123", "Mã XG-2026-123 ạ", "xg-2026-0000123"])
