@@ -291,10 +291,14 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
 
 
 def _iso_date(value: str) -> date:
+    """YYYY-MM-DD, or dd/mm/yyyy as Vietnamese offices write dates."""
     try:
+        if "/" in value:
+            day, month, year = (int(part) for part in value.strip().split("/"))
+            return date(year, month, day)
         return date.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD or dd/mm/yyyy): {value!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

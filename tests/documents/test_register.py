@@ -78,6 +78,10 @@ def test_register_command(services, tmp_path, database_url, monkeypatch):
     assert main(["--config", str(tmp_path / "config.yaml"), "register", "--from", "2026-01-01", "--to", "2026-12-31",
                  "--out", str(out)]) == 0
     assert load_workbook(out).active.max_row == 2 + 10
+    vietnamese = tmp_path / "so-vn.xlsx"                 # dates as offices write them: dd/mm/yyyy
+    assert main(["--config", str(tmp_path / "config.yaml"), "register", "--from", "01/01/2026", "--to", "31/12/2026",
+                 "--out", str(vietnamese)]) == 0
+    assert load_workbook(vietnamese).active.max_row == 2 + 10
 
 
 def test_source_names_the_channel_without_nested_brackets(services, tmp_path):
