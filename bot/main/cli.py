@@ -11,6 +11,7 @@ import sys
 from datetime import date
 
 from bot.main import log_redaction as redaction
+from bot.main.cli_documents import parse_cli_date
 from bot.config.settings import ConfigError, Settings, load_settings
 from storage.crypto import is_production, missing_secrets
 
@@ -290,17 +291,6 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
     return 0
 
 
-def _iso_date(value: str) -> date:
-    """YYYY-MM-DD, or dd/mm/yyyy as Vietnamese offices write dates."""
-    try:
-        if "/" in value:
-            day, month, year = (int(part) for part in value.strip().split("/"))
-            return date(year, month, day)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD or dd/mm/yyyy): {value!r}") from None
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="danvan", description="danvan: the citizen-feedback system of a commune People's Committee")
     parser.add_argument("--config", help="path to config.yaml (default: ./config.yaml or DANVAN_CONFIG)")
@@ -318,8 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(func=cmd_db)
     dl = sub.add_parser("deadline", help="print the legal due dates")
     dl.add_argument("--type", required=True, choices=["phan_anh", "kien_nghi", "gop_y", "khieu_nai", "to_cao"])
-    dl.add_argument("--received", required=True, type=_iso_date)
-    dl.add_argument("--accepted", type=_iso_date)
+    dl.add_argument("--received", required=True, type=parse_cli_date)
+    dl.add_argument("--accepted", type=parse_cli_date)
     dl.add_argument("--rules", choices=["2011", "2026"])
     dl.add_argument("--json", action="store_true")
     dl.set_defaults(func=cmd_deadline)

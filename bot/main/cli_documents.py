@@ -8,11 +8,15 @@ from datetime import date
 from pathlib import Path
 
 
-def _iso_date(value: str) -> date:
+def parse_cli_date(value: str) -> date:
+    """YYYY-MM-DD, or dd/mm/yyyy as Vietnamese offices write dates (every CLI date argument)."""
     try:
+        if "/" in value:
+            day, month, year = (int(part) for part in value.strip().split("/"))
+            return date(year, month, day)
         return date.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD or dd/mm/yyyy): {value!r}") from None
 
 
 def _open(args: argparse.Namespace):  # noqa: ANN202
@@ -84,13 +88,13 @@ def add_document_commands(sub: argparse._SubParsersAction) -> None:  # noqa: SLF
     report = sub.add_parser("report", help="write the petition report (.docx)")
     report.add_argument("--period", choices=["6m", "year"], default="6m")
     report.add_argument("--year", type=int)
-    report.add_argument("--from", dest="date_from", type=_iso_date)
-    report.add_argument("--to", dest="date_to", type=_iso_date)
+    report.add_argument("--from", dest="date_from", type=parse_cli_date)
+    report.add_argument("--to", dest="date_to", type=parse_cli_date)
     report.add_argument("--out", required=True)
     report.set_defaults(func=cmd_report)
     register = sub.add_parser("register", help="write the petition register (.xlsx)")
-    register.add_argument("--from", dest="date_from", type=_iso_date, required=True)
-    register.add_argument("--to", dest="date_to", type=_iso_date, required=True)
+    register.add_argument("--from", dest="date_from", type=parse_cli_date, required=True)
+    register.add_argument("--to", dest="date_to", type=parse_cli_date, required=True)
     register.add_argument("--out", required=True)
     register.set_defaults(func=cmd_register)
     apikey = sub.add_parser("apikey", help="API keys for Open311 clients")
