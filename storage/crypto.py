@@ -22,6 +22,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -122,7 +123,12 @@ def open_text(value: str) -> str:
         return value
     gcm, _ = _ciphers()
     raw = base64.b64decode(value[len(GCM_PREFIX):])
-    return gcm.decrypt(raw[:12], raw[12:], None).decode()
+    try:
+        return gcm.decrypt(raw[:12], raw[12:], None).decode()
+    except InvalidTag:
+        raise DataKeyError("sealed personal data cannot be opened with this data key: run with the "
+                           "DANVAN_DATA_KEY (or the key file, DANVAN_DATA_KEY_FILE, default ./data/.danvan-data-key) "
+                           "the data was sealed with") from None
 
 
 def seal_id(value: str) -> str:

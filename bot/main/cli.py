@@ -12,6 +12,7 @@ from datetime import date
 
 from bot.main import log_redaction as redaction
 from bot.main.cli_documents import parse_cli_date
+from storage.crypto import DataKeyError
 from bot.config.settings import ConfigError, Settings, load_settings
 from storage.crypto import is_production, missing_secrets
 
@@ -365,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"danvan: configuration error: {redaction.redact(str(exc), redaction.secret_values(os.environ))}",
               file=sys.stderr)
+        return 2
+    except DataKeyError as exc:
+        print(f"danvan: {exc}", file=sys.stderr)
         return 2
     except ValueError as exc:
         if args.func is cmd_deadline:

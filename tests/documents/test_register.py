@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from bot.main.cli import main
 from bot.documents.register_xlsx import build_register, safe_cell
+from storage.crypto import new_key, reset_keys
 from storage.engine import read_session
 from testkit.petitions import DENOUNCER_NAME, DENOUNCER_PHONE, Spec, at, create, seed_period
 
@@ -94,3 +95,19 @@ def test_source_names_the_channel_without_nested_brackets(services, tmp_path):
     rows = load_workbook(tmp_path / "march.xlsx").active.iter_rows(min_row=3, values_only=True)
     sources = [row[3] for row in rows]
     assert sources == ["Điện tử – Cổng dịch vụ công (Open311)", "Điện tử – Dòng lệnh (thử nghiệm)", "Điện tử – Zalo"]
+
+
+def test_wrong_data_key_is_a_clear_refusal(services, tmp_path, database_url, monkeypatch, capsys):
+    """Sealed names cannot be opened with another key: a one-line answer naming the key, exit 2, no file."""
+    seed_period(services)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DANVAN_DATA_KEY", new_key())
+    reset_keys()
+    try:
+        out = tmp_path / "so.xlsx"
+        assert main(["--config", str(tmp_path / "config.yaml"), "register", "--from", "2026-01-01",
+                     "--to", "2026-12-31", "--out", str(out)]) == 2
+        assert "DANVAN_DATA_KEY" in capsys.readouterr().err and not out.exists()
+    finally:
+        monkeypatch.undo()
+        reset_keys()
