@@ -102,6 +102,9 @@ def _two_columns(document, widths: tuple[float, float]):  # noqa: ANN001
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     _no_borders(table)
     _column_widths(table, list(widths))
+    # One block on one page: the signer's name never lands alone on the next page.
+    row_properties = table.rows[0]._tr.get_or_add_trPr()  # noqa: SLF001
+    row_properties.append(OxmlElement("w:cantSplit"))
     for cell in table.rows[0].cells:
         cell.paragraphs[0]._element.getparent().remove(cell.paragraphs[0]._element)  # noqa: SLF001
     return table.rows[0].cells

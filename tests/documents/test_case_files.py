@@ -186,6 +186,7 @@ def test_documents_plan_once_page_numbers_signer_and_channels(commune, services,
     assert "PAGE" in footer and "Trang" in footer
     closing = [p.text for p in doc.tables[-1].rows[0].cells[1].paragraphs]
     assert closing[-1]                                           # a signer-name line, even before config names one
+    assert "w:cantSplit" in doc.tables[-1].rows[0]._tr.xml       # the signature block is never split across pages
     channel_table = next(t for t in doc.tables if t.rows[0].cells[0].text == "Nguồn tiếp nhận")
     assert channel_table.rows[1].cells[0].text == "Dòng lệnh (thử nghiệm)"      # not "Nhập tại xã"
 
