@@ -39,7 +39,7 @@ from storage.engine import make_engine  # noqa: E402
 from storage.models import InboundEvent, OutboxMessage, ProcessedInbound  # noqa: E402
 from testkit.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
 from testkit.fakes.zalo_api import FakeZalo, post_event, text_event  # noqa: E402
-from testkit.zalo_driver import zalo_settings  # noqa: E402
+from testkit.zalo_driver import pending_work, zalo_settings  # noqa: E402
 from bench.report import add_row  # noqa: E402
 
 SCRIPT = ["Xin chào", "1", "1", "1",
@@ -107,12 +107,7 @@ async def run(users: int, per_user: int, concurrency: int, redeliver: float,
             engine = make_engine(database_url)
             url = f"http://127.0.0.1:{port}{settings.zalo.webhook_path}"
             def backlog() -> int:
-                with Session(engine) as session:
-                    events = session.exec(select(func.count()).select_from(InboundEvent)
-                                          .where(InboundEvent.status == "pending")).one()
-                    outbox = session.exec(select(func.count()).select_from(OutboxMessage)
-                                          .where(OutboxMessage.status == "pending")).one()
-                    return int(events) + int(outbox)
+                return pending_work(engine)
 
             latencies: list[float] = []
             moments: list[float] = []

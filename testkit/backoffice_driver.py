@@ -4,24 +4,20 @@ reads pages and posts forms with the page's CSRF token."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 
 from aiohttp import ClientSession, CookieJar
 from sqlmodel import Session, col, select
 
-from bot.core.domain import TicketStatus
 from bot.core.render import html_to_plain
-from bot.tickets.records import Draft, create_ticket
 from storage.engine import write_session
 from storage.models import OutboxMessage, Ticket
-from storage.tickets import ensure_citizen
 from testkit.images import png_bytes  # noqa: F401 - re-exported for the back-office tests
 from testkit.office_driver import OfficeChat
+from testkit.office_tickets import add_ticket
 from testkit.web_server import CHROMIUM, DRIVER, ServerThread  # noqa: F401 - re-exported for the browser tests
 
-_citizens = itertools.count(1)
 LINK_RE = re.compile(r"(https?://\S+/can-bo/vao\?t=[A-Za-z0-9_\-]+)")
 CSRF_RE = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
@@ -98,16 +94,5 @@ class Browser:
 
 def make_ticket(services, *, accepted: bool) -> Ticket:
     """A KT ticket with a named contact and an electronic chat ("cit"), received or accepted."""
-    now = services.clock.now()
     with write_session(services.engine) as session:
-        person = ensure_citizen(session, channel="console", user_id=f"bo-cit{next(_citizens)}", chat_id="cit",
-                                now=now)
-        draft = Draft(type="phan_anh", description="Đèn đường thôn Mẫu 1 bị hỏng nhiều ngày", category="ha_tang",
-                      contact_mode="manual", contact_name="Nguyễn Văn Test", contact_phone="0912000111")
-        ticket = create_ticket(session, settings=services.settings, calendar=services.calendar, draft=draft,
-                               channel="console", citizen_id=person.id, now=now).ticket
-        if accepted:
-            ticket.status = str(TicketStatus.ACCEPTED)
-            ticket.accepted_at = now
-        session.flush()
-        return ticket
+        return add_ticket(session, services, accepted=accepted)

@@ -44,15 +44,20 @@ async def start_app(settings: Settings, engine, clock) -> TelegramBotApp:
     return app
 
 
+def pending_work(engine) -> int:
+    """Stored Zalo events not yet processed plus outbox rows not yet sent."""
+    with Session(engine) as session:
+        events = session.exec(select(func.count()).select_from(InboundEvent)
+                              .where(InboundEvent.status == "pending")).one()
+        outbox = session.exec(select(func.count()).select_from(OutboxMessage)
+                              .where(OutboxMessage.status == "pending")).one()
+        return int(events) + int(outbox)
+
+
 async def settled(engine, *, timeout: float = 10.0) -> None:
     """Wait until every stored event is processed and every due outbox row is sent (held rows wait)."""
     def busy() -> int:
-        with Session(engine) as session:
-            events = session.exec(select(func.count()).select_from(InboundEvent)
-                                  .where(InboundEvent.status == "pending")).one()
-            outbox = session.exec(select(func.count()).select_from(OutboxMessage)
-                                  .where(OutboxMessage.status == "pending")).one()
-            return int(events) + int(outbox)
+        return pending_work(engine)
 
     deadline = asyncio.get_running_loop().time() + timeout
     while await asyncio.to_thread(busy):
