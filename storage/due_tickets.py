@@ -172,11 +172,6 @@ def all_offices(session: Session) -> list[Office]:
     return list(session.exec(select(Office)).all())
 
 
-def all_officials(session: Session) -> list[Official]:
-    """Every official (no order: for lookups by id)."""
-    return list(session.exec(select(Official)).all())
-
-
 def officials_with_ids(session: Session, ids: Collection[int]) -> list[Official]:
     """The officials with these ids (one IN query; none read when `ids` is empty)."""
     if not ids:

@@ -17,9 +17,10 @@ from bot.jobs.office_hours import at_local, local_time, working_days_before
 from bot.tickets.recipients import Recipient, ticket_handler
 from bot.core.render import labels
 from bot.jobs.context import OPEN, DueStep, JobContext, due_steps
-from storage.due_tickets import (all_offices, all_officials, open_tickets_due_between,
+from storage.due_tickets import (all_offices, open_tickets_due_between,
                                  reminders_sent_for_due_between)
 from storage.models import Ticket
+from storage.officials import list_officials
 from storage.reminders import claim_reminders
 
 STEP_NAMES = MappingProxyType({step: labels()[f"reminder_step_{step}"] for step in ("answer", "accept", "resolve")})
@@ -104,7 +105,7 @@ def run_due(ctx: JobContext) -> None:
     if not due:
         return
     claimed = claim_reminders(ctx.session, [(*key, ticket.id) for key, ticket, _, _ in due], now=ctx.now)
-    officials = {o.id: o for o in all_officials(ctx.session)}     # held: no reload per ticket
+    officials = {o.id: o for o in list_officials(ctx.session)}     # held: no reload per ticket
     offices = {o.code: o for o in all_offices(ctx.session)}       # noqa: F841 - kept in the session
     handlers: dict[tuple[int | None, str], list[Recipient]] = {}
     by_recipient: dict[Recipient, list[dict]] = defaultdict(list)

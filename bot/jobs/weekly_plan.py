@@ -22,7 +22,8 @@ from bot.tickets.recipients import leaders, office_recipients
 from bot.jobs.context import OPEN, JobContext, due_steps
 from bot.core.render import Texts
 from bot.documents.weekly_plan_xlsx import XLSX_MIME, sheet_words, write_plan_xlsx
-from storage.due_tickets import all_officials, offices_in_code_order, open_tickets
+from storage.due_tickets import offices_in_code_order, open_tickets
+from storage.officials import list_officials
 from storage.models import Office
 from storage.reminders import claim_reminder, claimed_refs
 
@@ -66,7 +67,7 @@ def build_plan(session: Session, settings: Settings, *, monday: date, today: dat
     sunday = monday + timedelta(days=6)
     offices = offices_in_code_order(session)
     plans = {o.code: OfficePlan(o.code, o.name) for o in offices if office in (None, o.code)}
-    names = {o.id: o.display_name for o in all_officials(session)}
+    names = {o.id: o.display_name for o in list_officials(session)}
     categories = {c.code: c.name for c in settings.categories}
     for ticket in open_tickets(session, open_statuses=OPEN, office=office):
         plan = plans.get(ticket.office_code)
